@@ -1,1 +1,43 @@
-fn main() {}
+//! The `sessionscope` binary: command line, configuration loading, logging setup, and the
+//! commands that join the library crates (ingest pipeline, read side, server, generator).
+
+mod cli;
+mod commands;
+mod config;
+mod output;
+mod pipeline;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    init_logging(cli.global.verbose);
+    match commands::run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to standard error; `SESSIONSCOPE_LOG` (an env-filter directive such as `info` or
+/// `sessionscope_store=debug`) wins over `-v`.
+fn init_logging(verbosity: u8) {
+    let default_level = match verbosity {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = std::env::var("SESSIONSCOPE_LOG").unwrap_or_else(|_| default_level.to_string());
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

@@ -1,0 +1,259 @@
+//! `Analyzer`: the per-exchange, order-independent pipeline stages as one pure function of
+//! (exchange, configuration, installation secret).
+
+use std::fmt;
+
+use hmac::{Hmac, Mac};
+use sessionscope_model::{
+    day_of, glob_matches, AnalyzedExchange, ContextValue, Exchange, ParamKind, SessionId, StoredAs,
+};
+use sha2::Sha256;
+
+use crate::extract::{extract, extract_first};
+use crate::flows::flows_for;
+use crate::identity::{builtin_key, custom_key};
+use crate::jwt;
+use crate::point::{Point, PointStorage};
+use crate::secrets::{looks_like_card_number, mask_path, mask_query, MASK};
+use crate::settings::AnalysisConfig;
+use crate::template::endpoint_template;
+use crate::view::ExchangeView;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Clear context values are cut to this many characters: a context value is a label for a person
+/// to read, not a document.
+pub const MAX_CLEAR_VALUE_CHARS: usize = 256;
+
+/// Domain prefix of stored hashes, so a stored hash never equals the session id derived from the
+/// same value.
+const STORED_HASH_PREFIX: &[u8] = b"value\x1f";
+
+/// Turns exchanges into analysed exchanges. Cheap to share: `&self` methods only, `Send + Sync`.
+#[derive(Clone)]
+pub struct Analyzer {
+    config: AnalysisConfig,
+    /// HMAC keyed with the installation secret, with the key already absorbed: cloning it per
+    /// hash saves two SHA-256 blocks on every exchange.
+    keyed_hmac: HmacSha256,
+}
+
+impl fmt::Debug for Analyzer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Analyzer")
+            .field("config", &self.config)
+            .field("installation_secret", &"<hidden>")
+            .finish()
+    }
+}
+
+/// Host as stored: user information dropped, lowercase, trailing dot and default port removed.
+pub(crate) fn normalize_host(raw: &str) -> String {
+    let without_user = raw.rsplit_once('@').map_or(raw, |(_, host)| host);
+    let mut host = without_user.trim().to_ascii_lowercase();
+    for default_port in [":80", ":443"] {
+        if let Some(stripped) = host.strip_suffix(default_port) {
+            // An unbracketed IPv6 address has colons of its own; only strip after a name, IPv4 or `]`.
+            if stripped.ends_with(']') || !stripped.contains(':') {
+                host.truncate(stripped.len());
+                break;
+            }
+        }
+    }
+    if host.ends_with('.') {
+        host.pop();
+    }
+    host
+}
+
+fn truncate_chars(value: &str, limit: usize) -> String {
+    match value.char_indices().nth(limit) {
+        Some((cut, _)) => value[..cut].to_string(),
+        None => value.to_string(),
+    }
+}
+
+impl Analyzer {
+    pub fn new(config: AnalysisConfig, installation_secret: [u8; 32]) -> Analyzer {
+        // HMAC zero-pads keys shorter than a block, so padding the secret here gives exactly
+        // HMAC(secret, ·) while using the infallible constructor.
+        let mut block_key = [0u8; 64];
+        block_key[..32].copy_from_slice(&installation_secret);
+        let keyed_hmac = <HmacSha256 as Mac>::new(&block_key.into());
+        Analyzer { config, keyed_hmac }
+    }
+
+    pub fn config(&self) -> &AnalysisConfig {
+        &self.config
+    }
+
+    fn session_id(&self, material: &[u8]) -> SessionId {
+        let mut hmac = self.keyed_hmac.clone();
+        hmac.update(material);
+        let digest = hmac.finalize().into_bytes();
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&digest[..16]);
+        SessionId(id)
+    }
+
+    /// Keyed hash of a value as stored: 32 hex characters.
+    fn stored_hash(&self, value: &str) -> String {
+        let mut hmac = self.keyed_hmac.clone();
+        hmac.update(STORED_HASH_PREFIX);
+        hmac.update(value.as_bytes());
+        hex::encode(&hmac.finalize().into_bytes()[..16])
+    }
+
+    /// The stored form of one value of a point (PRODUCT.md C3, C4).
+    fn store_value(&self, value: &str, storage: PointStorage, hashed: bool) -> (String, StoredAs) {
+        if storage == PointStorage::Masked {
+            return (MASK.to_string(), StoredAs::Masked);
+        }
+        let value = value.trim();
+        let credential = jwt::strip_bearer(value);
+        if storage == PointStorage::Hashed || hashed {
+            return (self.stored_hash(credential), StoredAs::Hashed);
+        }
+        if looks_like_card_number(value) {
+            return (MASK.to_string(), StoredAs::Masked);
+        }
+        if jwt::looks_like_jwt(credential) {
+            return (self.stored_hash(credential), StoredAs::Hashed);
+        }
+        (truncate_chars(value, MAX_CLEAR_VALUE_CHARS), StoredAs::Clear)
+    }
+
+    /// The application: the exchange's own, else the first `[[apps]]` rule that matches.
+    fn app_of(&self, exchange: &Exchange, host: &str, path: &str) -> String {
+        if let Some(app) = exchange.app.as_deref().filter(|app| !app.is_empty()) {
+            return app.to_string();
+        }
+        for rule in &self.config.apps {
+            let path_matches = rule.path_glob.as_deref().is_none_or(|glob| glob_matches(glob, path));
+            if path_matches && glob_matches(&rule.host_glob, host) {
+                return rule.name.clone();
+            }
+        }
+        String::new()
+    }
+
+    /// Runs stages 2, 3 and 5–9 on one exchange. Pure: the same exchange gives the same result.
+    pub fn analyze(&self, exchange: &Exchange) -> AnalyzedExchange {
+        let view = ExchangeView::new(exchange);
+        let request = &exchange.request;
+
+        let mut context = Vec::new();
+        let mut user: Option<String> = None;
+        let mut roles: Vec<String> = Vec::new();
+        let mut values = Vec::new();
+        for item in &self.config.context {
+            values.clear();
+            extract(&item.point, &view, &mut values);
+            for value in values.drain(..) {
+                let (stored, stored_as) = self.store_value(&value, item.storage, item.hashed);
+                // A masked value says nothing about who the user is.
+                if stored_as != StoredAs::Masked {
+                    match item.kind {
+                        ParamKind::User if user.is_none() => user = Some(stored.clone()),
+                        ParamKind::Role => roles.push(stored.clone()),
+                        _ => {}
+                    }
+                }
+                context.push(ContextValue {
+                    name: item.name.clone(),
+                    point: item.point_text.clone(),
+                    kind: item.kind,
+                    stored_as,
+                    value: stored,
+                });
+            }
+        }
+        roles.sort();
+        roles.dedup();
+
+        let raw_host = view
+            .url
+            .authority
+            .filter(|authority| !authority.is_empty())
+            .or(request.host.as_deref())
+            .or_else(|| request.headers.get("host"))
+            .unwrap_or("");
+        let host = normalize_host(raw_host);
+        let raw_path = view.url.path;
+        let method = request.method.trim().to_ascii_uppercase();
+        let endpoint = endpoint_template(raw_path);
+        let flows = flows_for(&method, &endpoint);
+        let app = self.app_of(exchange, &host, raw_path);
+
+        let key = custom_key(&view, &self.config.keys).unwrap_or_else(|| builtin_key(&view, &host));
+        let session_id = self.session_id(&key.material);
+
+        let response = exchange.response.as_ref();
+        let size = response.and_then(|response| {
+            response
+                .size
+                .or_else(|| response.headers.get("content-length").and_then(|length| length.trim().parse().ok()))
+                .or_else(|| response.body.as_ref().map(|body| body.len() as u64))
+        });
+
+        AnalyzedExchange {
+            id: exchange.id.clone(),
+            ts: exchange.ts,
+            session_id,
+            day: day_of(exchange.ts),
+            session_key: key.label,
+            client_ip: exchange.client_ip,
+            app,
+            host,
+            method,
+            path: mask_path(raw_path),
+            query: view.url.query.map(mask_query).unwrap_or_default(),
+            endpoint,
+            flows,
+            status: response.map(|response| response.status),
+            duration_ms: response.and_then(|response| response.duration_ms),
+            size,
+            user_agent: request.headers.get("user-agent").map(str::to_string),
+            user,
+            roles,
+            context,
+            attacks: Vec::new(),
+        }
+    }
+
+    /// The value a point reads from an exchange, in the form it would be stored (a point previewed
+    /// on its own is stored clear unless it is a credential, a secret or looks like one).
+    pub fn preview(&self, point: &Point, exchange: &Exchange) -> Option<(String, StoredAs)> {
+        let view = ExchangeView::new(exchange);
+        let value = extract_first(point, &view)?;
+        Some(self.store_value(&value, point.storage(), false))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_are_normalized() {
+        let cases = [
+            ("API.Example.com:443", "api.example.com"),
+            ("api.example.com:80", "api.example.com"),
+            ("api.example.com:8443", "api.example.com:8443"),
+            ("user:pw@api.example.com", "api.example.com"),
+            ("[::1]:443", "[::1]"),
+            ("[::1]:8080", "[::1]:8080"),
+            ("example.com.", "example.com"),
+            ("", ""),
+        ];
+        for (raw, expected) in cases {
+            assert_eq!(normalize_host(raw), expected, "{raw}");
+        }
+    }
+
+    #[test]
+    fn long_clear_values_are_cut_on_a_character_boundary() {
+        let value = "é".repeat(MAX_CLEAR_VALUE_CHARS + 10);
+        assert_eq!(truncate_chars(&value, MAX_CLEAR_VALUE_CHARS).chars().count(), MAX_CLEAR_VALUE_CHARS);
+    }
+}

@@ -1,0 +1,188 @@
+//! Sensitive business flows of an endpoint (PRODUCT.md F1, F2), found by keywords in the words of its
+//! template. The keyword lists are documented in `POINTS.md`.
+
+use sessionscope_model::{Flow, FlowSet};
+
+use crate::names::any_word;
+use crate::template::is_placeholder;
+
+const AI_LLM_WORDS: &[&str] = &[
+    "ai", "llm", "llms", "genai", "chat", "chats", "chatbot", "completion", "completions", "embedding", "embeddings",
+    "prompt", "prompts", "assistant", "assistants", "gpt", "inference", "openai", "copilot", "rag", "moderation",
+    "moderations",
+];
+const ACCOUNT_CREATION_WORDS: &[&str] = &[
+    "signup", "register", "registration", "registrations", "onboarding", "onboard", "enroll", "enrollment",
+    "createaccount",
+];
+const ACCOUNT_MANAGEMENT_WORDS: &[&str] = &[
+    "account", "accounts", "profile", "profiles", "password", "passwords", "settings", "me", "mfa", "2fa",
+    "email", "emails", "preferences", "avatar", "username",
+];
+const ADMIN_WORDS: &[&str] = &[
+    "admin", "admins", "administrator", "administration", "backoffice", "internal", "manage", "management",
+    "staff", "console", "superuser", "sudo",
+];
+const AUTHENTICATION_WORDS: &[&str] = &[
+    "login", "logout", "logon", "logoff", "signin", "signout", "auth", "oauth", "oauth2", "token", "tokens",
+    "session", "sessions", "sso", "otp", "verify", "mfa", "2fa", "saml", "oidc", "authorize", "authenticate",
+    "jwt", "refresh",
+];
+const BILLING_WORDS: &[&str] = &[
+    "billing", "payment", "payments", "pay", "invoice", "invoices", "checkout", "subscription", "subscriptions",
+    "card", "cards", "charge", "charges", "refund", "refunds", "transfer", "transfers", "wallet", "purchase",
+    "purchases", "payout", "payouts",
+];
+const SMS_GATEWAY_WORDS: &[&str] = &["sms", "mms", "twilio", "smsc"];
+
+/// Two consecutive words that mean a flow together (`sign-up`, `otp/send`). A bare `text` is too
+/// common in paths to mean SMS on its own, so it only counts in these phrases.
+const PHRASES: &[(&str, &str, Flow)] = &[
+    ("sign", "up", Flow::AccountCreation),
+    ("create", "account", Flow::AccountCreation),
+    ("new", "account", Flow::AccountCreation),
+    ("sign", "in", Flow::Authentication),
+    ("sign", "out", Flow::Authentication),
+    ("log", "in", Flow::Authentication),
+    ("log", "out", Flow::Authentication),
+    ("otp", "send", Flow::SmsGateway),
+    ("send", "otp", Flow::SmsGateway),
+    ("send", "code", Flow::SmsGateway),
+    ("send", "text", Flow::SmsGateway),
+    ("text", "message", Flow::SmsGateway),
+    ("text", "messages", Flow::SmsGateway),
+    ("phone", "verify", Flow::SmsGateway),
+    ("verify", "phone", Flow::SmsGateway),
+    ("phone", "verification", Flow::SmsGateway),
+    ("back", "office", Flow::Admin),
+];
+
+/// Collections whose creation by `POST` is an account creation (`POST /users`).
+const ACCOUNT_COLLECTIONS: &[&str] = &["users", "accounts", "customers", "members"];
+
+const FLOW_WORDS: &[(Flow, &[&str])] = &[
+    (Flow::AiLlm, AI_LLM_WORDS),
+    (Flow::AccountCreation, ACCOUNT_CREATION_WORDS),
+    (Flow::AccountManagement, ACCOUNT_MANAGEMENT_WORDS),
+    (Flow::Admin, ADMIN_WORDS),
+    (Flow::Authentication, AUTHENTICATION_WORDS),
+    (Flow::Billing, BILLING_WORDS),
+    (Flow::SmsGateway, SMS_GATEWAY_WORDS),
+];
+
+/// The longest keyword; longer words cannot match and are not lowercased.
+const MAX_KEYWORD_BYTES: usize = 24;
+
+/// A word of a template lowercased on the stack (this runs for every exchange).
+#[derive(Clone, Copy)]
+struct Word {
+    bytes: [u8; MAX_KEYWORD_BYTES],
+    length: usize,
+}
+
+impl Word {
+    fn new(text: &str) -> Option<Word> {
+        if text.len() > MAX_KEYWORD_BYTES {
+            return None;
+        }
+        let mut word = Word { bytes: [0; MAX_KEYWORD_BYTES], length: text.len() };
+        for (slot, byte) in word.bytes.iter_mut().zip(text.bytes()) {
+            *slot = byte.to_ascii_lowercase();
+        }
+        Some(word)
+    }
+
+    fn as_str(&self) -> &str {
+        // Lowercasing ASCII bytes keeps UTF-8 valid; the fallback is never taken.
+        std::str::from_utf8(&self.bytes[..self.length]).unwrap_or("")
+    }
+}
+
+/// The business flows of an endpoint, from keywords in its template (and `POST` to a user or
+/// account collection). Words are the template's segments split on `-`, `_`, `.` and camelCase,
+/// lowercased; placeholder segments are skipped. An endpoint may have several flows.
+pub fn flows_for(method: &str, template: &str) -> FlowSet {
+    let mut flows = FlowSet::default();
+    let mut previous: Option<Word> = None;
+    for segment in template.split('/') {
+        if segment.is_empty() {
+            continue;
+        }
+        if is_placeholder(segment) {
+            previous = None;
+            continue;
+        }
+        any_word(segment, |text| {
+            let Some(word) = Word::new(text) else {
+                previous = None;
+                return false;
+            };
+            let word_text = word.as_str();
+            for (flow, keywords) in FLOW_WORDS {
+                if keywords.contains(&word_text) {
+                    flows.insert(*flow);
+                }
+            }
+            if let Some(previous) = &previous {
+                for (first, second, flow) in PHRASES {
+                    if previous.as_str() == *first && word_text == *second {
+                        flows.insert(*flow);
+                    }
+                }
+            }
+            previous = Some(word);
+            false
+        });
+    }
+    let last_segment = template.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+    if method.eq_ignore_ascii_case("POST") && ACCOUNT_COLLECTIONS.iter().any(|name| last_segment.eq_ignore_ascii_case(name)) {
+        flows.insert(Flow::AccountCreation);
+    }
+    flows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(method: &str, template: &str) -> Vec<String> {
+        flows_for(method, template).ids()
+    }
+
+    #[test]
+    fn keywords_tag_endpoints_with_flows() {
+        let cases: &[(&str, &str, &[&str])] = &[
+            ("POST", "/v1/chat/completions", &["ai_llm"]),
+            ("POST", "/api/embeddings", &["ai_llm"]),
+            ("POST", "/auth/sign-up", &["account_creation", "authentication"]),
+            ("POST", "/users/register", &["account_creation"]),
+            ("POST", "/v1/users", &["account_creation"]),
+            ("GET", "/v1/users", &[]),
+            ("GET", "/users/me", &["account_management"]),
+            ("PUT", "/users/{int}/changePassword", &["account_management"]),
+            ("GET", "/admin/users/{int}", &["admin"]),
+            ("GET", "/internal/metrics", &["admin"]),
+            ("POST", "/login", &["authentication"]),
+            ("POST", "/oauth2/token", &["authentication"]),
+            ("POST", "/api/log-in", &["authentication"]),
+            ("POST", "/api/mfa/verify", &["account_management", "authentication"]),
+            ("POST", "/checkout/payments/{uuid}/refund", &["billing"]),
+            ("GET", "/invoices/{int}", &["billing"]),
+            ("POST", "/sms/send", &["sms_gateway"]),
+            ("POST", "/otp/send", &["authentication", "sms_gateway"]),
+            ("POST", "/phone/verify", &["authentication", "sms_gateway"]),
+            ("GET", "/products/{int}", &[]),
+            ("GET", "/text/render", &[]),
+            ("GET", "/authors/{int}", &[]),
+            ("GET", "/{param}/{token}", &[]),
+        ];
+        for (method, template, expected) in cases {
+            assert_eq!(ids(method, template), *expected, "{method} {template}");
+        }
+    }
+
+    #[test]
+    fn placeholder_segments_are_ignored() {
+        assert!(flows_for("GET", "/{int}/{param}").is_empty());
+    }
+}

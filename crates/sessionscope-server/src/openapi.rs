@@ -1,0 +1,398 @@
+//! The OpenAPI 3.1 document served at `/api/v1/openapi.json`, written by hand. A test checks that
+//! every path the router serves is described here, and nothing else.
+
+use serde_json::{json, Map, Value};
+
+use crate::export::{REQUEST_CSV_COLUMNS, SESSION_CSV_COLUMNS};
+use crate::filters::{DEFAULT_PAGE_LIMIT, FILTER_PARAMETERS, MAX_PAGE_LIMIT, WINDOW_PRESETS};
+
+/// The whole document.
+pub fn openapi_document() -> Value {
+    let mut paths = Map::new();
+    paths.insert(
+        "/healthz".into(),
+        json!({"get": {
+            "operationId": "healthz",
+            "summary": "Liveness check; needs no token",
+            "security": [],
+            "responses": {"200": {"description": "The server is up", "content": {"text/plain": {"schema": {"type": "string", "const": "ok"}}}}}
+        }}),
+    );
+    paths.insert(
+        "/api/v1/openapi.json".into(),
+        json!({"get": {
+            "operationId": "openapi",
+            "summary": "This document",
+            "security": [],
+            "responses": {"200": {"description": "OpenAPI 3.1 document", "content": {"application/json": {"schema": {"type": "object"}}}}}
+        }}),
+    );
+    paths.insert(
+        "/api/v1/me".into(),
+        json!({"get": {
+            "operationId": "me",
+            "summary": "The calling token's name and role",
+            "responses": with_errors(json!({"200": json_response("The caller", "Me")}), &["401"])
+        }}),
+    );
+    paths.insert(
+        "/api/v1/sessions".into(),
+        json!({"get": {
+            "operationId": "listSessions",
+            "summary": "Session parts matching the filters, newest first (PRODUCT.md E1-E4)",
+            "parameters": parameters(&["limit", "cursor"], true),
+            "responses": with_errors(json!({"200": json_response("A page of session parts", "SessionPage")}), &["400", "401", "403"])
+        }}),
+    );
+    paths.insert(
+        "/api/v1/sessions/{id}".into(),
+        json!({"get": {
+            "operationId": "getSession",
+            "summary": "Every part of one session, counts restricted by the filters",
+            "parameters": parameters(&["id"], true),
+            "responses": with_errors(json!({"200": json_response("The session's parts", "SessionParts")}), &["400", "401", "403", "404"])
+        }}),
+    );
+    paths.insert(
+        "/api/v1/sessions/{id}/stats".into(),
+        json!({"get": {
+            "operationId": "getSessionStats",
+            "summary": "Statistics of the session's requests that match the filters (PRODUCT.md E5)",
+            "parameters": parameters(&["id", "part"], true),
+            "responses": with_errors(json!({"200": json_response("Counts and shares", "SessionStats")}), &["400", "401", "403"])
+        }}),
+    );
+    paths.insert(
+        "/api/v1/sessions/{id}/requests".into(),
+        json!({"get": {
+            "operationId": "listSessionRequests",
+            "summary": "The session's requests that match the filters, sorted and paged (PRODUCT.md E6)",
+            "parameters": parameters(&["id", "part", "sort", "limit", "cursor"], true),
+            "responses": with_errors(json!({"200": json_response("A page of requests", "RequestPage")}), &["400", "401", "403"])
+        }}),
+    );
+    paths.insert(
+        "/api/v1/sessions/{id}/export".into(),
+        json!({"get": {
+            "operationId": "exportSession",
+            "summary": "The session's requests that match the filters as a CSV or NDJSON attachment `session-<id>.<format>`",
+            "parameters": parameters(&["id", "format", "part"], true),
+            "responses": with_errors(json!({"200": request_export_response()}), &["400", "401", "403"])
+        }}),
+    );
+    paths.insert(
+        "/api/v1/requests/{id}".into(),
+        json!({"get": {
+            "operationId": "getRequest",
+            "summary": "One request with everything stored about it (PRODUCT.md E8)",
+            "parameters": [{"name": "id", "in": "path", "required": true, "description": "exchange id", "schema": {"type": "string"}}],
+            "responses": with_errors(json!({"200": json_response("The request", "RequestDetails")}), &["400", "401", "403", "404"])
+        }}),
+    );
+    paths.insert(
+        "/api/v1/export/requests".into(),
+        json!({"get": {
+            "operationId": "exportRequests",
+            "summary": "Every request matching the filters, in time order, streamed as `requests.<format>`",
+            "parameters": parameters(&["format"], true),
+            "responses": with_errors(json!({"200": request_export_response()}), &["400", "401", "403"])
+        }}),
+    );
+    paths.insert(
+        "/api/v1/export/sessions".into(),
+        json!({"get": {
+            "operationId": "exportSessions",
+            "summary": "Every session part matching the filters, newest first, streamed as `sessions.<format>`",
+            "parameters": parameters(&["format"], true),
+            "responses": with_errors(json!({"200": {
+                "description": format!("CSV with the columns {}, or NDJSON with one SessionSummary per line", SESSION_CSV_COLUMNS.join(",")),
+                "headers": {"Content-Disposition": {"schema": {"type": "string"}, "description": "attachment; filename=\"sessions.csv\""}},
+                "content": {
+                    "text/csv": {"schema": {"type": "string"}},
+                    "application/x-ndjson": {"schema": {"$ref": "#/components/schemas/SessionSummary"}}
+                }
+            }}), &["400", "401", "403"])
+        }}),
+    );
+
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "sessionscope REST API",
+            "version": "1",
+            "description": "HTTP API traffic grouped into user sessions. Every route except /healthz and this document needs `Authorization: Bearer <token>`; sessions and requests need the role admin, analyst or read_only. Filter parameters may be repeated and take comma-separated alternatives; unknown parameters are refused with 400. Errors are {\"code\", \"message\"}."
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "paths": Value::Object(paths),
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "API token from `sessionscope token create --role ROLE`"}},
+            "parameters": parameter_components(),
+            "responses": {
+                "400": error_response("A parameter is unknown or has an invalid value; the message names it"),
+                "401": error_response("The bearer token is missing or unknown"),
+                "403": error_response("The token's role may not use this route"),
+                "404": error_response("No such session, request or route"),
+                "500": error_response("The server failed; the message says nothing internal")
+            },
+            "schemas": schemas()
+        }
+    })
+}
+
+fn json_response(description: &str, schema: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}})
+}
+
+fn error_response(description: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+}
+
+fn request_export_response() -> Value {
+    json!({
+        "description": format!("CSV with the columns {} (lists joined with `;`), or NDJSON with one RequestRow per line (request export v1)", REQUEST_CSV_COLUMNS.join(",")),
+        "headers": {"Content-Disposition": {"schema": {"type": "string"}, "description": "attachment; filename=\"<name>.<format>\""}},
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/x-ndjson": {"schema": {"$ref": "#/components/schemas/RequestRow"}}
+        }
+    })
+}
+
+/// Adds references to the shared error responses, 500 always included.
+fn with_errors(mut responses: Value, codes: &[&str]) -> Value {
+    if let Some(map) = responses.as_object_mut() {
+        for code in codes.iter().chain(std::iter::once(&"500")) {
+            map.insert(code.to_string(), json!({"$ref": format!("#/components/responses/{code}")}));
+        }
+    }
+    responses
+}
+
+/// References to route parameters, then (when `with_filters`) to every filter parameter.
+fn parameters(route_parameters: &[&str], with_filters: bool) -> Value {
+    let mut list: Vec<Value> = route_parameters
+        .iter()
+        .map(|name| json!({"$ref": format!("#/components/parameters/{name}")}))
+        .collect();
+    if with_filters {
+        for (name, _) in FILTER_PARAMETERS {
+            list.push(json!({"$ref": format!("#/components/parameters/{name}")}));
+        }
+    }
+    Value::Array(list)
+}
+
+fn parameter_components() -> Value {
+    let mut components = Map::new();
+    for (name, description) in FILTER_PARAMETERS {
+        let single = matches!(*name, "from" | "to" | "window");
+        let schema = if *name == "window" {
+            json!({"type": "string", "enum": WINDOW_PRESETS})
+        } else if single {
+            json!({"type": "string"})
+        } else {
+            json!({"type": "array", "items": {"type": "string"}})
+        };
+        let mut parameter = json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema});
+        if !single {
+            parameter["style"] = json!("form");
+            parameter["explode"] = json!(true);
+            parameter["description"] = json!(format!("{description}; repeatable, comma-separated alternatives"));
+        }
+        components.insert(name.to_string(), parameter);
+    }
+    components.insert("id".into(), json!({"name": "id", "in": "path", "required": true, "description": "session id, 32 hex characters", "schema": {"type": "string", "pattern": "^[0-9a-fA-F]{32}$"}}));
+    components.insert("limit".into(), json!({"name": "limit", "in": "query", "required": false, "description": "page size", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_LIMIT, "default": DEFAULT_PAGE_LIMIT}}));
+    components.insert("cursor".into(), json!({"name": "cursor", "in": "query", "required": false, "description": "`next_cursor` of the previous page", "schema": {"type": "string"}}));
+    components.insert("part".into(), json!({"name": "part", "in": "query", "required": false, "description": "session part (UTC day); all parts when absent", "schema": {"type": "string", "format": "date"}}));
+    components.insert("sort".into(), json!({"name": "sort", "in": "query", "required": false, "description": "order of the requests; `-` for descending", "schema": {"type": "string", "enum": ["time", "-time", "duration", "-duration", "size", "-size"], "default": "time"}}));
+    components.insert("format".into(), json!({"name": "format", "in": "query", "required": false, "description": "export format", "schema": {"type": "string", "enum": ["ndjson", "csv"], "default": "ndjson"}}));
+    Value::Object(components)
+}
+
+fn schemas() -> Value {
+    let strings = json!({"type": "array", "items": {"type": "string"}});
+    let counts = json!({"type": "array", "items": {"$ref": "#/components/schemas/Count"}});
+    let time = json!({"type": "string", "format": "date-time"});
+    json!({
+        "Error": {
+            "type": "object", "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "enum": ["bad_request", "unauthorized", "forbidden", "not_found", "method_not_allowed", "internal"]},
+                "message": {"type": "string"}
+            }
+        },
+        "Me": {
+            "type": "object", "required": ["name", "role", "can_read_sessions"],
+            "properties": {
+                "name": {"type": "string"},
+                "role": {"type": "string", "enum": ["admin", "analyst", "read_only", "api_developer", "ingest"]},
+                "can_read_sessions": {"type": "boolean"}
+            }
+        },
+        "Count": {
+            "type": "object", "required": ["value", "count", "share"],
+            "properties": {"value": {"type": "string"}, "count": {"type": "integer"}, "share": {"type": "number", "minimum": 0, "maximum": 1}}
+        },
+        "SessionSummary": {
+            "type": "object",
+            "description": "One session part (UTC day), counted over the requests matching the filters",
+            "required": ["session_id", "part", "part_index", "part_count", "start", "end", "requests", "attacks", "status", "users", "roles", "session_keys", "client_ips", "hosts", "apps", "flows", "endpoints", "endpoints_total"],
+            "properties": {
+                "session_id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+                "part": {"type": "string", "format": "date"},
+                "part_index": {"type": "integer", "minimum": 1},
+                "part_count": {"type": "integer", "minimum": 1},
+                "start": time, "end": time,
+                "requests": {"type": "integer"}, "attacks": {"type": "integer"},
+                "status": {"type": "string"},
+                "users": strings, "roles": strings, "session_keys": strings,
+                "client_ips": counts, "hosts": counts, "apps": counts, "flows": counts,
+                "endpoints": {"type": "array", "items": {"$ref": "#/components/schemas/Count"}, "description": "top endpoints as `METHOD template`, at most 10"},
+                "endpoints_total": {"type": "integer"}
+            }
+        },
+        "SessionPage": {
+            "type": "object", "required": ["sessions", "total", "total_exact", "flows", "next_cursor"],
+            "properties": {
+                "sessions": {"type": "array", "items": {"$ref": "#/components/schemas/SessionSummary"}},
+                "total": {"type": "integer"},
+                "total_exact": {"type": "boolean"},
+                "flows": counts,
+                "next_cursor": {"type": ["string", "null"]}
+            }
+        },
+        "SessionParts": {
+            "type": "object", "required": ["session_id", "parts"],
+            "properties": {
+                "session_id": {"type": "string"},
+                "parts": {"type": "array", "items": {"$ref": "#/components/schemas/SessionSummary"}}
+            }
+        },
+        "SessionStats": {
+            "type": "object",
+            "required": ["requests", "attack_types", "users", "roles", "client_ips", "methods", "statuses", "flows", "endpoints"],
+            "properties": {
+                "requests": {"type": "integer"},
+                "attack_types": counts, "users": counts, "roles": counts, "client_ips": counts,
+                "methods": counts, "statuses": counts, "flows": counts, "endpoints": counts
+            }
+        },
+        "Attack": {
+            "type": "object", "required": ["type", "point", "payload", "rule"],
+            "properties": {"type": {"type": "string"}, "point": {"type": "string"}, "payload": {"type": "string"}, "rule": {"type": "string"}}
+        },
+        "RequestRow": {
+            "type": "object",
+            "description": "One stored exchange: the request export v1 format",
+            "required": ["id", "ts", "session_id", "session_part", "session_key", "client_ip", "app", "host", "method", "path", "endpoint", "status", "duration_ms", "size", "user", "roles", "flows", "attacks", "bots"],
+            "properties": {
+                "id": {"type": "string"}, "ts": time,
+                "session_id": {"type": "string"}, "session_part": {"type": "string", "format": "date"},
+                "session_key": {"type": "string"},
+                "client_ip": {"type": ["string", "null"]},
+                "app": {"type": "string"}, "host": {"type": "string"}, "method": {"type": "string"},
+                "path": {"type": "string"}, "endpoint": {"type": "string"},
+                "status": {"type": ["integer", "null"]}, "duration_ms": {"type": ["number", "null"]}, "size": {"type": ["integer", "null"]},
+                "user": {"type": ["string", "null"]}, "roles": strings, "flows": strings,
+                "attacks": {"type": "array", "items": {"$ref": "#/components/schemas/Attack"}},
+                "bots": strings
+            }
+        },
+        "RequestPage": {
+            "type": "object", "required": ["requests", "total", "next_cursor"],
+            "properties": {
+                "requests": {"type": "array", "items": {"$ref": "#/components/schemas/RequestRow"}},
+                "total": {"type": "integer"},
+                "next_cursor": {"type": ["string", "null"]}
+            }
+        },
+        "ContextValue": {
+            "type": "object", "required": ["name", "point", "kind", "stored_as", "value"],
+            "properties": {
+                "name": {"type": "string"}, "point": {"type": "string"},
+                "kind": {"type": "string", "enum": ["none", "user", "role"]},
+                "stored_as": {"type": "string", "enum": ["clear", "hashed", "masked"]},
+                "value": {"type": "string"}
+            }
+        },
+        "RequestDetails": {
+            "allOf": [
+                {"$ref": "#/components/schemas/RequestRow"},
+                {
+                    "type": "object", "required": ["query", "user_agent", "context"],
+                    "properties": {
+                        "query": {"type": "string"},
+                        "user_agent": {"type": ["string", "null"]},
+                        "context": {"type": "array", "items": {"$ref": "#/components/schemas/ContextValue"}}
+                    }
+                }
+            ]
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::routed_paths;
+
+    #[test]
+    fn every_routed_path_is_documented_and_nothing_else() {
+        let document = openapi_document();
+        let documented: Vec<&String> = document["paths"].as_object().unwrap().keys().collect();
+        let routed = routed_paths();
+        for path in &routed {
+            assert!(document["paths"][*path]["get"].is_object(), "route `{path}` is missing from the openapi document");
+        }
+        for path in documented {
+            assert!(routed.contains(&path.as_str()), "openapi documents `{path}`, which is not routed");
+        }
+    }
+
+    #[test]
+    fn every_reference_resolves() {
+        let document = openapi_document();
+        let mut references = Vec::new();
+        collect_references(&document, &mut references);
+        assert!(references.len() > 20);
+        for reference in references {
+            let pointer = reference.trim_start_matches('#');
+            assert!(document.pointer(pointer).is_some(), "dangling reference `{reference}`");
+        }
+    }
+
+    #[test]
+    fn path_parameters_are_declared() {
+        let document = openapi_document();
+        for (path, item) in document["paths"].as_object().unwrap() {
+            if !path.contains("{id}") {
+                continue;
+            }
+            let parameters = item["get"]["parameters"].as_array().unwrap();
+            let declares_id = parameters.iter().any(|parameter| {
+                parameter["name"] == "id" || parameter["$ref"] == "#/components/parameters/id"
+            });
+            assert!(declares_id, "`{path}` does not declare its id parameter");
+        }
+    }
+
+    fn collect_references(value: &Value, into: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, inner) in map {
+                    if key == "$ref" {
+                        if let Some(text) = inner.as_str() {
+                            into.push(text.to_string());
+                        }
+                    } else {
+                        collect_references(inner, into);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|item| collect_references(item, into)),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,680 @@
+//! The backend-independent test suite: every `Store` implementation must pass `run_all`.
+//! Each check takes a fresh store from `make` and talks to it only through `&dyn Store`, so a
+//! failure names the behaviour the product relies on (PRODUCT.md E1–E10, S4, S6, R1, R2).
+
+use std::sync::Arc;
+
+use sessionscope_model::{
+    day_of, parse_rfc3339, AnalyzedExchange, Attack, ContextValue, Flow, FlowSet, Micros, PageRequest, ParamKind,
+    RequestSort, Role, SessionFilter, SessionId, SessionSummary, SortDirection, SortField, StatusFilter, StoredAs,
+    MICROS_PER_DAY, MICROS_PER_SECOND,
+};
+
+use crate::{Store, StoreError};
+
+/// Runs every conformance check; `make` returns a fresh, empty store each time it is called.
+pub fn run_all(make: &dyn Fn() -> Arc<dyn Store>) {
+    let checks: &[(&str, fn(&dyn Store))] = &[
+        ("append is idempotent by id", append_is_idempotent_by_id),
+        ("aggregates count every request", aggregates_count_every_request),
+        ("multi-day sessions have parts", multi_day_sessions_have_parts),
+        ("each filter field narrows requests", each_filter_field_narrows_requests),
+        ("fields must match on one request", fields_must_match_on_one_request),
+        ("time window shows only requests inside it", time_window_shows_only_requests_inside_it),
+        ("session list pages without gaps", session_list_pages_without_gaps),
+        ("session requests sort and page", session_requests_sort_and_page),
+        ("session stats count matching requests", session_stats_count_matching_requests),
+        ("request details keep everything stored", request_details_keep_everything_stored),
+        ("exports are in time order", exports_are_in_time_order),
+        ("retention removes old requests", retention_removes_old_requests),
+        ("users tokens and settings", users_tokens_and_settings),
+    ];
+    for (name, check) in checks {
+        let store = make();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(store.as_ref())));
+        if let Err(panic) = outcome {
+            eprintln!("conformance check failed: {name}");
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
+
+/// 2026-11-22T10:00:00Z.
+fn base_time() -> Micros {
+    parse_rfc3339("2026-11-22T10:00:00Z").unwrap_or(1_795_341_600 * MICROS_PER_SECOND)
+}
+
+fn seconds(count: i64) -> Micros {
+    count * MICROS_PER_SECOND
+}
+
+fn session(number: u8) -> SessionId {
+    let mut bytes = [0u8; 16];
+    bytes[0] = 0xa0;
+    bytes[15] = number;
+    SessionId(bytes)
+}
+
+/// A plain GET of `/v1/items/{number}` at `ts` in `session`; tests adjust fields from there.
+fn exchange(id: &str, session_number: u8, ts: Micros) -> AnalyzedExchange {
+    AnalyzedExchange {
+        id: id.to_string(),
+        ts,
+        session_id: session(session_number),
+        day: day_of(ts),
+        session_key: "builtin:cookie.PHPSESSID".to_string(),
+        client_ip: "203.0.113.7".parse().ok(),
+        app: "shop".to_string(),
+        host: "api.shop.example".to_string(),
+        method: "GET".to_string(),
+        path: "/v1/items/7".to_string(),
+        query: String::new(),
+        endpoint: "/v1/items/{int}".to_string(),
+        flows: FlowSet::default(),
+        status: Some(200),
+        duration_ms: Some(10.0),
+        size: Some(100),
+        user_agent: Some("test-agent/1".to_string()),
+        user: None,
+        roles: Vec::new(),
+        context: Vec::new(),
+        attacks: Vec::new(),
+    }
+}
+
+fn with(mut exchange: AnalyzedExchange, change: impl FnOnce(&mut AnalyzedExchange)) -> AnalyzedExchange {
+    change(&mut exchange);
+    exchange
+}
+
+fn sqli() -> Attack {
+    Attack {
+        kind: "sqli".to_string(),
+        point: "request.query.q".to_string(),
+        payload: "1' OR '1'='1".to_string(),
+        rule: "sqli-tautology".to_string(),
+    }
+}
+
+fn append(store: &dyn Store, batch: &[AnalyzedExchange]) {
+    let outcome = store.append(batch).expect("append");
+    assert_eq!(outcome.inserted as usize + outcome.duplicates as usize, batch.len());
+}
+
+/// Every row of the session list for a filter, following cursors.
+fn all_rows(store: &dyn Store, filter: &SessionFilter) -> Vec<SessionSummary> {
+    let mut rows = Vec::new();
+    let mut page = PageRequest { limit: 3, cursor: None };
+    loop {
+        let result = store.list_sessions(filter, &page).expect("list sessions");
+        rows.extend(result.sessions);
+        match result.next_cursor {
+            Some(cursor) => page.cursor = Some(cursor),
+            None => return rows,
+        }
+    }
+}
+
+fn listed_sessions(store: &dyn Store, filter: &SessionFilter) -> Vec<(SessionId, u64)> {
+    let mut listed: Vec<(SessionId, u64)> = all_rows(store, filter).iter().map(|row| (row.session_id, row.requests)).collect();
+    listed.sort();
+    listed
+}
+
+fn count_of(counts: &[sessionscope_model::Count], value: &str) -> u64 {
+    counts.iter().find(|count| count.value == value).map(|count| count.count).unwrap_or(0)
+}
+
+fn append_is_idempotent_by_id(store: &dyn Store) {
+    let t = base_time();
+    let batch = vec![
+        exchange("a-1", 1, t),
+        exchange("a-2", 1, t + seconds(5)),
+        with(exchange("a-3", 1, t + seconds(9)), |e| e.attacks = vec![sqli()]),
+    ];
+    let first = store.append(&batch).unwrap();
+    assert_eq!((first.inserted, first.duplicates), (3, 0));
+    let before = store.list_sessions(&SessionFilter::default(), &PageRequest::default()).unwrap();
+    let second = store.append(&batch).unwrap();
+    assert_eq!((second.inserted, second.duplicates), (0, 3));
+    let after = store.list_sessions(&SessionFilter::default(), &PageRequest::default()).unwrap();
+    assert_eq!(before, after, "a duplicate batch must not change any aggregate");
+    assert_eq!(after.sessions[0].requests, 3);
+    assert_eq!(after.sessions[0].attacks, 1);
+    // A repeat inside one batch is a duplicate too.
+    let repeated = store.append(&[exchange("a-4", 1, t + seconds(20)), exchange("a-4", 1, t + seconds(20))]).unwrap();
+    assert_eq!((repeated.inserted, repeated.duplicates), (1, 1));
+    assert_eq!(store.usage().unwrap().exchanges, 4);
+    assert_eq!(store.append(&[]).unwrap().inserted, 0);
+}
+
+fn aggregates_count_every_request(store: &dyn Store) {
+    let t = base_time();
+    append(
+        store,
+        &[
+            with(exchange("g-1", 1, t), |e| {
+                e.user = Some("ann".into());
+                e.roles = vec!["customer".into()];
+                e.flows = [Flow::Authentication].into_iter().collect();
+                e.method = "POST".into();
+                e.path = "/v1/login".into();
+                e.endpoint = "/v1/login".into();
+            }),
+            with(exchange("g-2", 1, t + seconds(1)), |e| e.user = Some("ann".into())),
+            with(exchange("g-3", 1, t + seconds(2)), |e| {
+                e.client_ip = "198.51.100.9".parse().ok();
+                e.host = "static.shop.example".into();
+                e.attacks = vec![sqli(), sqli()];
+            }),
+        ],
+    );
+    // Another batch adds to the same part.
+    append(store, &[with(exchange("g-4", 1, t + seconds(60)), |e| e.roles = vec!["admin".into(), "customer".into()])]);
+    let rows = all_rows(store, &SessionFilter::default());
+    assert_eq!(rows.len(), 1);
+    let row = &rows[0];
+    assert_eq!(row.session_id, session(1));
+    assert_eq!((row.part_index, row.part_count), (1, 1));
+    assert_eq!(row.part, "2026-11-22");
+    assert_eq!((row.start, row.end), (t, t + seconds(60)));
+    assert_eq!((row.requests, row.attacks), (4, 1));
+    assert_eq!(row.users, vec!["ann".to_string()]);
+    let mut roles = row.roles.clone();
+    roles.sort();
+    assert_eq!(roles, vec!["admin".to_string(), "customer".to_string()]);
+    assert_eq!(row.session_keys, vec!["builtin:cookie.PHPSESSID".to_string()]);
+    assert_eq!(count_of(&row.client_ips, "203.0.113.7"), 3);
+    assert_eq!(count_of(&row.client_ips, "198.51.100.9"), 1);
+    assert_eq!(count_of(&row.hosts, "api.shop.example"), 3);
+    assert_eq!(count_of(&row.apps, "shop"), 4);
+    assert_eq!(count_of(&row.flows, "authentication"), 1);
+    assert!((row.flows[0].share - 0.25).abs() < 1e-9);
+    assert_eq!(row.endpoints[0].value, "GET /v1/items/{int}");
+    assert_eq!(row.endpoints[0].count, 3);
+    assert_eq!(row.endpoints_total, 2);
+    let page = store.list_sessions(&SessionFilter::default(), &PageRequest::default()).unwrap();
+    assert_eq!((page.total, page.total_exact), (1, true));
+    assert_eq!(count_of(&page.flows, "authentication"), 1);
+}
+
+fn multi_day_sessions_have_parts(store: &dyn Store) {
+    let t = base_time();
+    append(
+        store,
+        &[
+            exchange("d-1", 1, t - MICROS_PER_DAY),
+            exchange("d-2", 1, t),
+            exchange("d-3", 1, t + seconds(1)),
+            exchange("d-4", 1, t + MICROS_PER_DAY),
+            exchange("d-5", 2, t),
+        ],
+    );
+    let parts = store.session_parts(session(1), &SessionFilter::default()).unwrap();
+    let days: Vec<&str> = parts.iter().map(|part| part.part.as_str()).collect();
+    assert_eq!(days, vec!["2026-11-21", "2026-11-22", "2026-11-23"]);
+    for (index, part) in parts.iter().enumerate() {
+        assert_eq!((part.part_index, part.part_count), (index as u32 + 1, 3));
+        assert_eq!(part.session_id, session(1));
+    }
+    assert_eq!(parts[1].requests, 2);
+    let filter = SessionFilter { session_ids: vec![session(1)], ..Default::default() };
+    let rows = all_rows(store, &filter);
+    assert_eq!(rows.len(), 3, "a session id lists all its parts");
+    assert!(rows.windows(2).all(|pair| pair[0].end >= pair[1].end), "newest first");
+    assert_eq!(rows[0].part_index, 3);
+    let stats = store.session_stats(session(1), Some(day_of(t)), &SessionFilter::default()).unwrap();
+    assert_eq!(stats.requests, 2);
+    let stats = store.session_stats(session(1), None, &SessionFilter::default()).unwrap();
+    assert_eq!(stats.requests, 4);
+    let requests = store
+        .session_requests(session(1), Some(day_of(t)), &SessionFilter::default(), RequestSort::default(), &PageRequest::default())
+        .unwrap();
+    assert_eq!(requests.total, 2);
+    assert!(requests.requests.iter().all(|request| request.session_part == "2026-11-22"));
+}
+
+/// Sessions 1..=6 each differ from the baseline in one field on one request.
+fn each_filter_field_narrows_requests(store: &dyn Store) {
+    let t = base_time();
+    let mut batch = Vec::new();
+    for number in 1..=6u8 {
+        for request in 0..3i64 {
+            batch.push(exchange(&format!("f-{number}-{request}"), number, t + seconds(request)));
+        }
+    }
+    let special = |number: u8, change: fn(&mut AnalyzedExchange)| {
+        with(exchange(&format!("f-{number}-special"), number, t + seconds(10)), change)
+    };
+    batch.push(special(1, |e| {
+        e.app = "bank".into();
+        e.user = Some("bob".into());
+    }));
+    batch.push(special(2, |e| {
+        e.host = "admin.shop.example".into();
+        e.roles = vec!["admin".into()];
+    }));
+    batch.push(special(3, |e| {
+        e.flows = [Flow::Billing].into_iter().collect();
+        e.client_ip = "10.1.2.3".parse().ok();
+    }));
+    batch.push(special(4, |e| {
+        e.method = "DELETE".into();
+        e.status = Some(503);
+        e.path = "/v1/orders/42".into();
+        e.endpoint = "/v1/orders/{int}".into();
+    }));
+    batch.push(special(5, |e| {
+        e.attacks = vec![sqli()];
+        e.status = Some(404);
+        e.client_ip = "2001:db8::5".parse().ok();
+    }));
+    batch.push(special(6, |e| {
+        e.path = "/v1/users/77/profile".into();
+        e.endpoint = "/v1/users/{int}/profile".into();
+    }));
+    append(store, &batch);
+    let only = |number: u8| vec![(session(number), 1u64)];
+    let cases: Vec<(&str, SessionFilter, Vec<(SessionId, u64)>)> = vec![
+        ("app", SessionFilter { apps: vec!["bank".into()], ..Default::default() }, only(1)),
+        ("user", SessionFilter { users: vec!["bob".into()], ..Default::default() }, only(1)),
+        ("host", SessionFilter { hosts: vec!["admin.shop.example".into()], ..Default::default() }, only(2)),
+        ("role", SessionFilter { roles: vec!["admin".into()], ..Default::default() }, only(2)),
+        ("flow", SessionFilter { flows: vec![Flow::Billing], ..Default::default() }, only(3)),
+        ("cidr", SessionFilter { client_ips: vec!["10.0.0.0/8".parse().unwrap()], ..Default::default() }, only(3)),
+        ("plain ip", SessionFilter { client_ips: vec!["10.1.2.3/32".parse().unwrap()], ..Default::default() }, only(3)),
+        ("ipv6 network", SessionFilter { client_ips: vec!["2001:db8::/32".parse().unwrap()], ..Default::default() }, only(5)),
+        ("method", SessionFilter { methods: vec!["DELETE".into()], ..Default::default() }, only(4)),
+        ("status code", SessionFilter { statuses: vec![StatusFilter::Code(503)], ..Default::default() }, only(4)),
+        ("status class", SessionFilter { statuses: vec![StatusFilter::Class(5)], ..Default::default() }, only(4)),
+        (
+            "status alternatives",
+            SessionFilter { statuses: vec![StatusFilter::Class(5), StatusFilter::Code(404)], ..Default::default() },
+            vec![(session(4), 1), (session(5), 1)],
+        ),
+        ("attack type", SessionFilter { attack_types: vec!["sqli".into()], ..Default::default() }, only(5)),
+        ("template wildcard", SessionFilter { endpoints: vec!["/v1/orders/*".into()], ..Default::default() }, only(4)),
+        ("raw path", SessionFilter { endpoints: vec!["/v1/orders/42".into()], ..Default::default() }, only(4)),
+        ("raw path wildcard", SessionFilter { endpoints: vec!["/v1/users/7?/profile".into()], ..Default::default() }, only(6)),
+        ("raw path miss", SessionFilter { endpoints: vec!["/v1/orders/43".into()], ..Default::default() }, vec![]),
+        ("question mark on template", SessionFilter { endpoints: vec!["/v?/users/{int}/*".into()], ..Default::default() }, only(6)),
+        ("request id", SessionFilter { request_ids: vec!["f-2-special".into()], ..Default::default() }, only(2)),
+        ("unknown value", SessionFilter { users: vec!["nobody".into()], ..Default::default() }, vec![]),
+        (
+            "session id lists every request",
+            SessionFilter { session_ids: vec![session(3)], ..Default::default() },
+            vec![(session(3), 4)],
+        ),
+        (
+            "alternatives within a field",
+            SessionFilter { apps: vec!["bank".into(), "nothing".into()], users: vec!["bob".into()], ..Default::default() },
+            only(1),
+        ),
+    ];
+    for (name, filter, expected) in cases {
+        assert_eq!(listed_sessions(store, &filter), expected, "filter {name}");
+        let exported = export_ids(store, &filter);
+        let expected_requests: u64 = expected.iter().map(|(_, count)| *count).sum();
+        assert_eq!(exported.len() as u64, expected_requests, "export with filter {name}");
+        let page = store.list_sessions(&filter, &PageRequest::default()).unwrap();
+        if page.total_exact {
+            assert_eq!(page.total, expected.len() as u64, "total with filter {name}");
+        }
+    }
+    // The row counts only the matching requests.
+    let rows = all_rows(store, &SessionFilter { statuses: vec![StatusFilter::Code(200)], ..Default::default() });
+    assert_eq!(rows.len(), 6);
+    assert!(rows.iter().all(|row| row.requests == 3 || row.requests == 4));
+    let row = all_rows(store, &SessionFilter { methods: vec!["DELETE".into()], ..Default::default() }).remove(0);
+    assert_eq!(row.endpoints.len(), 1);
+    assert_eq!(row.endpoints[0].value, "DELETE /v1/orders/{int}");
+    assert_eq!((row.start, row.end), (t + seconds(10), t + seconds(10)));
+}
+
+fn export_ids(store: &dyn Store, filter: &SessionFilter) -> Vec<String> {
+    let mut ids = Vec::new();
+    let written = store
+        .export_requests(filter, &mut |row| {
+            ids.push(row.id);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(written as usize, ids.len());
+    ids
+}
+
+fn fields_must_match_on_one_request(store: &dyn Store) {
+    let t = base_time();
+    append(
+        store,
+        &[
+            with(exchange("m-1", 1, t), |e| e.method = "DELETE".into()),
+            with(exchange("m-2", 1, t + seconds(1)), |e| e.status = Some(500)),
+            with(exchange("m-3", 2, t), |e| {
+                e.method = "DELETE".into();
+                e.status = Some(500);
+            }),
+        ],
+    );
+    let filter = SessionFilter {
+        methods: vec!["DELETE".into()],
+        statuses: vec![StatusFilter::Class(5)],
+        ..Default::default()
+    };
+    assert_eq!(listed_sessions(store, &filter), vec![(session(2), 1)]);
+    let page = store.list_sessions(&filter, &PageRequest::default()).unwrap();
+    assert_eq!(page.sessions.len(), 1);
+    assert!(page.total >= 1);
+    assert!(store.session_parts(session(1), &filter).unwrap().is_empty());
+}
+
+fn time_window_shows_only_requests_inside_it(store: &dyn Store) {
+    let t = base_time();
+    append(
+        store,
+        &[
+            // Session 1 straddles the window: one request before, two inside, one after.
+            exchange("w-1", 1, t - seconds(100)),
+            exchange("w-2", 1, t + seconds(10)),
+            with(exchange("w-3", 1, t + seconds(20)), |e| e.attacks = vec![sqli()]),
+            exchange("w-4", 1, t + seconds(100)),
+            // Session 2 has requests before and after the window only.
+            exchange("w-5", 2, t - seconds(50)),
+            exchange("w-6", 2, t + seconds(70)),
+            // Session 3 lies wholly inside.
+            exchange("w-7", 3, t + seconds(30)),
+        ],
+    );
+    let window = SessionFilter { from: Some(t), to: Some(t + seconds(60)), ..Default::default() };
+    let rows = all_rows(store, &window);
+    let mut listed: Vec<SessionId> = rows.iter().map(|row| row.session_id).collect();
+    listed.sort();
+    assert_eq!(listed, vec![session(1), session(3)]);
+    let straddling = rows.iter().find(|row| row.session_id == session(1)).unwrap();
+    assert_eq!((straddling.requests, straddling.attacks), (2, 1));
+    assert_eq!((straddling.start, straddling.end), (t + seconds(10), t + seconds(20)));
+    let page = store.list_sessions(&window, &PageRequest::default()).unwrap();
+    assert_eq!((page.total, page.total_exact), (2, true));
+    let requests = store
+        .session_requests(session(1), None, &window, RequestSort::default(), &PageRequest::default())
+        .unwrap();
+    let ids: Vec<&str> = requests.requests.iter().map(|row| row.id.as_str()).collect();
+    assert_eq!(ids, vec!["w-2", "w-3"]);
+    assert_eq!(store.session_stats(session(1), None, &window).unwrap().requests, 2);
+    assert!(store.session_parts(session(2), &window).unwrap().is_empty());
+    assert_eq!(export_ids(store, &window), vec!["w-2", "w-3", "w-7"]);
+    // The boundary: `from` is inclusive, `to` exclusive.
+    let exact = SessionFilter { from: Some(t + seconds(10)), to: Some(t + seconds(20)), ..Default::default() };
+    assert_eq!(export_ids(store, &exact), vec!["w-2"]);
+    // The window combines with other fields.
+    let with_attack = SessionFilter { attack_types: vec!["sqli".into()], ..window.clone() };
+    assert_eq!(listed_sessions(store, &with_attack), vec![(session(1), 1)]);
+}
+
+fn session_list_pages_without_gaps(store: &dyn Store) {
+    let t = base_time();
+    let mut batch = Vec::new();
+    for number in 0..40u8 {
+        // Some sessions end at the same time, so the tiebreak matters.
+        let end = t + seconds((number / 3) as i64);
+        batch.push(exchange(&format!("p-{number}-a"), number, end - seconds(30)));
+        batch.push(with(exchange(&format!("p-{number}-b"), number, end), |e| {
+            if number % 2 == 0 {
+                e.status = Some(404);
+            }
+        }));
+    }
+    append(store, &batch);
+    for filter in [
+        SessionFilter::default(),
+        SessionFilter { statuses: vec![StatusFilter::Code(404)], ..Default::default() },
+        SessionFilter { from: Some(t + seconds(3)), ..Default::default() },
+    ] {
+        let expected = store.list_sessions(&filter, &PageRequest { limit: 1000, cursor: None }).unwrap();
+        let rows = all_rows(store, &filter);
+        assert_eq!(rows.len() as u64, expected.total);
+        assert_eq!(rows, expected.sessions, "pages must join to the single page");
+        let mut seen: Vec<SessionId> = rows.iter().map(|row| row.session_id).collect();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), rows.len(), "no duplicates across pages");
+        assert!(rows.windows(2).all(|pair| pair[0].end >= pair[1].end), "newest first");
+    }
+    let bad = store.list_sessions(&SessionFilter::default(), &PageRequest { limit: 5, cursor: Some("garbage".into()) });
+    assert!(matches!(bad, Err(StoreError::InvalidCursor(_))));
+}
+
+fn session_requests_sort_and_page(store: &dyn Store) {
+    let t = base_time();
+    let batch: Vec<AnalyzedExchange> = (0..7i64)
+        .map(|index| {
+            with(exchange(&format!("s-{index}"), 1, t + seconds(index)), |e| {
+                e.duration_ms = Some(((index * 3) % 7) as f64 + 0.5);
+                e.size = Some(((index * 5) % 7) as u64 * 10);
+            })
+        })
+        .collect();
+    append(store, &batch);
+    let fetch_all = |sort: RequestSort| -> Vec<String> {
+        let mut ids = Vec::new();
+        let mut page = PageRequest { limit: 3, cursor: None };
+        loop {
+            let result = store.session_requests(session(1), None, &SessionFilter::default(), sort, &page).unwrap();
+            assert_eq!(result.total, 7);
+            ids.extend(result.requests.into_iter().map(|row| row.id));
+            match result.next_cursor {
+                Some(cursor) => page.cursor = Some(cursor),
+                None => return ids,
+            }
+        }
+    };
+    let by_time = fetch_all(RequestSort::default());
+    assert_eq!(by_time, (0..7).map(|index| format!("s-{index}")).collect::<Vec<_>>());
+    let by_duration = fetch_all(RequestSort { field: SortField::Duration, direction: SortDirection::Desc });
+    let durations: Vec<f64> = by_duration
+        .iter()
+        .map(|id| batch.iter().find(|e| &e.id == id).and_then(|e| e.duration_ms).unwrap_or(0.0))
+        .collect();
+    assert!(durations.windows(2).all(|pair| pair[0] >= pair[1]), "{durations:?}");
+    let by_size = fetch_all(RequestSort { field: SortField::Size, direction: SortDirection::Asc });
+    let sizes: Vec<u64> = by_size.iter().map(|id| batch.iter().find(|e| &e.id == id).and_then(|e| e.size).unwrap_or(0)).collect();
+    assert!(sizes.windows(2).all(|pair| pair[0] <= pair[1]), "{sizes:?}");
+    let mut sorted = by_size.clone();
+    sorted.sort();
+    assert_eq!(sorted.len(), 7);
+    sorted.dedup();
+    assert_eq!(sorted.len(), 7, "no request twice across pages");
+    let filtered = store
+        .session_requests(
+            session(1),
+            None,
+            &SessionFilter { request_ids: vec!["s-3".into()], ..Default::default() },
+            RequestSort::default(),
+            &PageRequest::default(),
+        )
+        .unwrap();
+    assert_eq!(filtered.total, 1);
+    let bad = store.session_requests(
+        session(1),
+        None,
+        &SessionFilter::default(),
+        RequestSort::default(),
+        &PageRequest { limit: 3, cursor: Some("not a cursor".into()) },
+    );
+    assert!(matches!(bad, Err(StoreError::InvalidCursor(_))));
+}
+
+fn session_stats_count_matching_requests(store: &dyn Store) {
+    let t = base_time();
+    append(
+        store,
+        &[
+            with(exchange("t-1", 1, t), |e| e.user = Some("ann".into())),
+            with(exchange("t-2", 1, t + seconds(1)), |e| {
+                e.user = Some("ann".into());
+                e.status = Some(404);
+                e.attacks = vec![sqli()];
+            }),
+            with(exchange("t-3", 1, t + seconds(2)), |e| {
+                e.user = Some("bob".into());
+                e.method = "post".into();
+                e.roles = vec!["admin".into()];
+            }),
+        ],
+    );
+    let stats = store.session_stats(session(1), None, &SessionFilter::default()).unwrap();
+    assert_eq!(stats.requests, 3);
+    assert_eq!(count_of(&stats.users, "ann"), 2);
+    assert_eq!(count_of(&stats.users, "bob"), 1);
+    assert_eq!(count_of(&stats.attack_types, "sqli"), 1);
+    assert_eq!(count_of(&stats.statuses, "404"), 1);
+    assert_eq!(count_of(&stats.methods, "POST"), 1);
+    assert_eq!(count_of(&stats.roles, "admin"), 1);
+    assert_eq!(count_of(&stats.client_ips, "203.0.113.7"), 3);
+    assert_eq!(count_of(&stats.endpoints, "GET /v1/items/{int}"), 2);
+    let filtered = store
+        .session_stats(session(1), None, &SessionFilter { users: vec!["ann".into()], ..Default::default() })
+        .unwrap();
+    assert_eq!(filtered.requests, 2);
+    assert_eq!(count_of(&filtered.users, "bob"), 0);
+    assert!((filtered.users[0].share - 1.0).abs() < 1e-9);
+    let methods = store
+        .session_stats(session(1), None, &SessionFilter { methods: vec!["POST".into()], ..Default::default() })
+        .unwrap();
+    assert_eq!(methods.requests, 1, "methods match whatever case was sent");
+    assert_eq!(store.session_stats(session(9), None, &SessionFilter::default()).unwrap().requests, 0);
+}
+
+fn request_details_keep_everything_stored(store: &dyn Store) {
+    let t = base_time();
+    let context = vec![ContextValue {
+        name: "user".into(),
+        point: "request.header.authorization.jwt.sub".into(),
+        kind: ParamKind::User,
+        stored_as: StoredAs::Hashed,
+        value: "9f86d081".into(),
+    }];
+    let stored = with(exchange("r-1", 1, t), |e| {
+        e.query = "q=***&page=2".into();
+        e.user = Some("ann".into());
+        e.roles = vec!["admin".into(), "customer".into()];
+        e.flows = [Flow::Billing, Flow::Admin].into_iter().collect();
+        e.attacks = vec![sqli()];
+        e.context = context.clone();
+        e.client_ip = None;
+        e.status = None;
+        e.duration_ms = None;
+        e.size = None;
+    });
+    append(store, &[stored.clone(), exchange("r-2", 1, t + seconds(1))]);
+    let details = store.request("r-1").unwrap().expect("stored request");
+    assert_eq!(details.query, "q=***&page=2");
+    assert_eq!(details.user_agent.as_deref(), Some("test-agent/1"));
+    assert_eq!(details.context, context);
+    let row = &details.row;
+    assert_eq!((row.id.as_str(), row.ts, row.session_id), ("r-1", t, session(1)));
+    assert_eq!(row.session_part, "2026-11-22");
+    assert_eq!(row.session_key, stored.session_key);
+    assert_eq!(row.client_ip, None);
+    assert_eq!((row.app.as_str(), row.host.as_str(), row.method.as_str()), ("shop", "api.shop.example", "GET"));
+    assert_eq!((row.path.as_str(), row.endpoint.as_str()), ("/v1/items/7", "/v1/items/{int}"));
+    assert_eq!((row.status, row.duration_ms, row.size), (None, None, None));
+    assert_eq!(row.user.as_deref(), Some("ann"));
+    assert_eq!(row.roles, vec!["admin".to_string(), "customer".to_string()]);
+    assert_eq!(row.flows, vec!["admin".to_string(), "billing".to_string()]);
+    assert_eq!(row.attacks, vec![sqli()]);
+    assert!(row.bots.is_empty());
+    let plain = store.request("r-2").unwrap().unwrap();
+    assert_eq!(plain.query, "");
+    assert!(plain.context.is_empty());
+    assert_eq!(plain.row.client_ip.as_deref(), Some("203.0.113.7"));
+    assert_eq!((plain.row.status, plain.row.duration_ms, plain.row.size), (Some(200), Some(10.0), Some(100)));
+    assert!(store.request("missing").unwrap().is_none());
+}
+
+fn exports_are_in_time_order(store: &dyn Store) {
+    let t = base_time();
+    // Appended out of order, in two batches, across two days.
+    append(store, &[exchange("e-3", 2, t + seconds(30)), exchange("e-1", 1, t - MICROS_PER_DAY)]);
+    append(store, &[exchange("e-2", 1, t), exchange("e-4", 1, t + seconds(40)), exchange("e-0", 3, t - 2 * MICROS_PER_DAY)]);
+    assert_eq!(export_ids(store, &SessionFilter::default()), vec!["e-0", "e-1", "e-2", "e-3", "e-4"]);
+    let mut sessions = Vec::new();
+    let written = store
+        .export_sessions(&SessionFilter::default(), &mut |row| {
+            sessions.push((row.session_id, row.part));
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(written, 4);
+    assert_eq!(sessions[0], (session(1), "2026-11-22".to_string()));
+    // A sink error stops the export and comes back.
+    let stopped = store.export_requests(&SessionFilter::default(), &mut |_| Err(StoreError::Sink("closed".into())));
+    assert!(matches!(stopped, Err(StoreError::Sink(_))));
+}
+
+fn retention_removes_old_requests(store: &dyn Store) {
+    let t = base_time();
+    append(
+        store,
+        &[
+            // Session 1: one part wholly old, one part partly old.
+            with(exchange("x-1", 1, t - MICROS_PER_DAY), |e| e.flows = [Flow::Billing].into_iter().collect()),
+            with(exchange("x-2", 1, t - seconds(60)), |e| {
+                e.attacks = vec![sqli()];
+                e.user = Some("old".into());
+            }),
+            exchange("x-3", 1, t + seconds(60)),
+            // Session 2: new only.
+            exchange("x-4", 2, t + seconds(61)),
+        ],
+    );
+    let before = store.usage().unwrap();
+    assert_eq!((before.exchanges, before.session_parts), (4, 3));
+    assert_eq!(before.oldest, Some(t - MICROS_PER_DAY));
+    assert_eq!(before.newest, Some(t + seconds(61)));
+    assert!(before.bytes > 0);
+    let outcome = store.apply_retention(t).unwrap();
+    assert_eq!(outcome.exchanges_removed, 2);
+    assert_eq!(outcome.parts_removed, 1);
+    let after = store.usage().unwrap();
+    assert_eq!((after.exchanges, after.session_parts), (2, 2));
+    assert_eq!(after.oldest, Some(t + seconds(60)));
+    let parts = store.session_parts(session(1), &SessionFilter::default()).unwrap();
+    assert_eq!(parts.len(), 1);
+    assert_eq!((parts[0].requests, parts[0].attacks, parts[0].start), (1, 0, t + seconds(60)));
+    assert_eq!((parts[0].part_index, parts[0].part_count), (1, 1));
+    assert!(parts[0].users.is_empty());
+    assert!(store.request("x-2").unwrap().is_none());
+    assert!(store.request("x-3").unwrap().is_some());
+    assert!(listed_sessions(store, &SessionFilter { users: vec!["old".into()], ..Default::default() }).is_empty());
+    assert!(listed_sessions(store, &SessionFilter { flows: vec![Flow::Billing], ..Default::default() }).is_empty());
+    let page = store.list_sessions(&SessionFilter::default(), &PageRequest::default()).unwrap();
+    assert_eq!(page.total, 2);
+    assert!(page.flows.is_empty());
+    // Running it again removes nothing; a removed id can be stored again.
+    assert_eq!(store.apply_retention(t).unwrap(), Default::default());
+    assert_eq!(store.append(&[exchange("x-2", 1, t - seconds(60))]).unwrap().inserted, 1);
+}
+
+fn users_tokens_and_settings(store: &dyn Store) {
+    assert!(store.user("ann").unwrap().is_none());
+    store.create_user("ann", Role::Analyst, "$argon2id$hash").unwrap();
+    assert!(matches!(store.create_user("ann", Role::Admin, "x"), Err(StoreError::AlreadyExists(_))));
+    store.create_user("bob", Role::Admin, "$argon2id$other").unwrap();
+    let ann = store.user("ann").unwrap().unwrap();
+    assert_eq!((ann.name.as_str(), ann.role, ann.password_hash.as_str()), ("ann", Role::Analyst, "$argon2id$hash"));
+    assert_eq!(store.users().unwrap().iter().map(|user| user.name.as_str()).collect::<Vec<_>>(), vec!["ann", "bob"]);
+    store.create_token("hash-1", "capture-node", Role::Ingest).unwrap();
+    assert!(matches!(store.create_token("hash-2", "capture-node", Role::Ingest), Err(StoreError::AlreadyExists(_))));
+    assert!(matches!(store.create_token("hash-1", "other", Role::Ingest), Err(StoreError::AlreadyExists(_))));
+    let token = store.token("hash-1").unwrap().unwrap();
+    assert_eq!((token.name.as_str(), token.role), ("capture-node", Role::Ingest));
+    assert!(store.token("hash-unknown").unwrap().is_none());
+    assert!(store.setting("retention_days").unwrap().is_none());
+    store.put_setting("retention_days", "7").unwrap();
+    store.put_setting("retention_days", "30").unwrap();
+    assert_eq!(store.setting("retention_days").unwrap().as_deref(), Some("30"));
+    let secret = store.installation_secret().unwrap();
+    assert_ne!(secret, [0u8; 32]);
+    assert_eq!(store.installation_secret().unwrap(), secret);
+}

@@ -1,0 +1,484 @@
+//! The embedded backend: one SQLite file in WAL mode. One writer connection (appends, retention,
+//! users) behind a mutex, and a small pool of reader connections that read concurrently with it.
+//!
+//! Layout: exchanges keep small integer columns (dictionary ids) and are indexed by (part, time),
+//! by time, and by a 64-bit hash of their id. Each session part (session, UTC day) keeps running
+//! aggregates as a compact blob, and `part_values` records which values occur in which part, so
+//! the session list is answered from parts and only the rows of one page ever read exchanges.
+
+mod aggregate;
+mod filter;
+mod keys;
+mod reader;
+mod retention;
+mod schema;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use sessionscope_model::{
+    AnalyzedExchange, AppendOutcome, Micros, PageRequest, RequestDetails, RequestPage, RequestRow,
+    RequestSort, Role, SessionFilter, SessionId, SessionPage, SessionStats, SessionSummary,
+};
+
+use crate::{RetentionOutcome, Store, StoreError, StoreUsage, TokenRecord, UserRecord};
+
+use writer::Writer;
+
+/// How many idle reader connections are kept.
+const IDLE_READERS: usize = 4;
+/// SQLite page cache of the writer, in KiB: the hot index pages of the active day fit.
+const WRITER_CACHE_KIB: i64 = 64 * 1024;
+/// SQLite page cache of each reader, in KiB.
+const READER_CACHE_KIB: i64 = 16 * 1024;
+
+pub(crate) fn backend_error(error: rusqlite::Error) -> StoreError {
+    StoreError::Backend(error.to_string())
+}
+
+/// The embedded SQLite store.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Writer>,
+    readers: Mutex<Vec<Connection>>,
+    secret: [u8; 32],
+    /// Filtered lists verify every candidate part up to this many (exact totals); tests lower it
+    /// to exercise the estimating path.
+    verify_all_limit: usize,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The secret stays out of debug output.
+        f.debug_struct("SqliteStore").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+fn open_error(path: &Path, reason: impl std::fmt::Display) -> StoreError {
+    StoreError::Open { location: path.display().to_string(), reason: reason.to_string() }
+}
+
+fn configure(connection: &Connection, cache_kib: i64) -> rusqlite::Result<()> {
+    connection.busy_timeout(std::time::Duration::from_secs(10))?;
+    connection.set_prepared_statement_cache_capacity(64);
+    connection.execute_batch(&format!(
+        "PRAGMA synchronous = NORMAL;
+         PRAGMA cache_size = -{cache_kib};
+         PRAGMA temp_store = MEMORY;
+         PRAGMA foreign_keys = OFF;"
+    ))?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens the store at `path`, creating the file, the schema and the installation secret on
+    /// first open and migrating an older schema.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_at_version(path, schema::current_version())
+    }
+
+    /// Opens and migrates only up to `version`; tests use it to make old stores.
+    pub(crate) fn open_at_version(path: &Path, version: i64) -> Result<SqliteStore, StoreError> {
+        if let Some(parent) = path.parent() {
+            if !parent.as_os_str().is_empty() && !parent.exists() {
+                std::fs::create_dir_all(parent).map_err(|error| open_error(path, error))?;
+            }
+        }
+        let mut connection = Connection::open(path).map_err(|error| open_error(path, error))?;
+        // Page size and auto-vacuum only take effect on a new file; they are no-ops afterwards.
+        connection
+            .execute_batch(&format!(
+                "PRAGMA page_size = {};
+                 PRAGMA auto_vacuum = INCREMENTAL;",
+                schema::PAGE_SIZE
+            ))
+            .map_err(|error| open_error(path, error))?;
+        let journal: String = connection
+            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+            .map_err(|error| open_error(path, error))?;
+        if !journal.eq_ignore_ascii_case("wal") {
+            return Err(open_error(path, format!("journal mode wal not available (got {journal})")));
+        }
+        configure(&connection, WRITER_CACHE_KIB).map_err(|error| open_error(path, error))?;
+        schema::migrate(&mut connection, version, &path.display().to_string())?;
+        let secret_bytes: Vec<u8> = connection
+            .query_row("SELECT value FROM meta WHERE key = 'installation_secret'", [], |row| row.get(0))
+            .map_err(|error| open_error(path, error))?;
+        let secret: [u8; 32] = secret_bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| open_error(path, "installation secret is not 32 bytes"))?;
+        let writer = Writer::new(connection).map_err(|error| open_error(path, error))?;
+        Ok(SqliteStore { path: path.to_path_buf(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()), secret, verify_all_limit: reader::VERIFY_ALL_LIMIT })
+    }
+
+    fn writer(&self) -> Result<std::sync::MutexGuard<'_, Writer>, StoreError> {
+        // A panic in another thread while writing leaves SQLite consistent (the transaction is
+        // rolled back on drop); the caches are reset so they cannot be stale.
+        match self.writer.lock() {
+            Ok(guard) => Ok(guard),
+            Err(poisoned) => {
+                let mut guard = poisoned.into_inner();
+                guard.reset_caches();
+                Ok(guard)
+            }
+        }
+    }
+
+    /// Runs `work` on a pooled reader connection.
+    fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let pooled = self.readers.lock().ok().and_then(|mut idle| idle.pop());
+        let connection = match pooled {
+            Some(connection) => connection,
+            None => {
+                let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                let connection = Connection::open_with_flags(&self.path, flags).map_err(backend_error)?;
+                configure(&connection, READER_CACHE_KIB).map_err(backend_error)?;
+                connection
+            }
+        };
+        let result = work(&connection);
+        if let Ok(mut idle) = self.readers.lock() {
+            if idle.len() < IDLE_READERS {
+                idle.push(connection);
+            }
+        }
+        result
+    }
+
+    fn file_bytes(&self) -> u64 {
+        let mut total = 0;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = self.path.clone().into_os_string();
+            name.push(suffix);
+            total += std::fs::metadata(&name).map(|metadata| metadata.len()).unwrap_or(0);
+        }
+        total
+    }
+}
+
+fn parse_role(text: &str) -> Role {
+    // An unknown role in the table (written by a newer version) grants the least.
+    text.parse().unwrap_or(Role::ReadOnly)
+}
+
+fn is_unique_violation(error: &rusqlite::Error) -> bool {
+    matches!(
+        error,
+        rusqlite::Error::SqliteFailure(failure, _) if failure.code == rusqlite::ErrorCode::ConstraintViolation
+    )
+}
+
+fn now_micros() -> Micros {
+    chrono::Utc::now().timestamp_micros()
+}
+
+impl Store for SqliteStore {
+    fn installation_secret(&self) -> Result<[u8; 32], StoreError> {
+        Ok(self.secret)
+    }
+
+    fn append(&self, batch: &[AnalyzedExchange]) -> Result<AppendOutcome, StoreError> {
+        self.writer()?.append(batch)
+    }
+
+    fn list_sessions(&self, filter: &SessionFilter, page: &PageRequest) -> Result<SessionPage, StoreError> {
+        self.read(|connection| reader::list_sessions(connection, filter, page, self.verify_all_limit))
+    }
+
+    fn session_parts(&self, session_id: SessionId, filter: &SessionFilter) -> Result<Vec<SessionSummary>, StoreError> {
+        self.read(|connection| reader::session_parts(connection, session_id, filter))
+    }
+
+    fn session_stats(&self, session_id: SessionId, part: Option<i32>, filter: &SessionFilter) -> Result<SessionStats, StoreError> {
+        self.read(|connection| reader::session_stats(connection, session_id, part, filter))
+    }
+
+    fn session_requests(
+        &self,
+        session_id: SessionId,
+        part: Option<i32>,
+        filter: &SessionFilter,
+        sort: RequestSort,
+        page: &PageRequest,
+    ) -> Result<RequestPage, StoreError> {
+        self.read(|connection| reader::session_requests(connection, session_id, part, filter, sort, page))
+    }
+
+    fn request(&self, id: &str) -> Result<Option<RequestDetails>, StoreError> {
+        self.read(|connection| reader::request(connection, id))
+    }
+
+    fn export_requests(
+        &self,
+        filter: &SessionFilter,
+        sink: &mut dyn FnMut(RequestRow) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        self.read(|connection| reader::export_requests(connection, filter, sink))
+    }
+
+    fn export_sessions(
+        &self,
+        filter: &SessionFilter,
+        sink: &mut dyn FnMut(SessionSummary) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        self.read(|connection| reader::export_sessions(connection, filter, self.verify_all_limit, sink))
+    }
+
+    fn apply_retention(&self, cutoff: Micros) -> Result<RetentionOutcome, StoreError> {
+        self.writer()?.apply_retention(cutoff)
+    }
+
+    fn usage(&self) -> Result<StoreUsage, StoreError> {
+        let bytes = self.file_bytes();
+        self.read(|connection| {
+            let mut usage = reader::usage(connection)?;
+            usage.bytes = bytes;
+            Ok(usage)
+        })
+    }
+
+    fn create_user(&self, name: &str, role: Role, password_hash: &str) -> Result<(), StoreError> {
+        let writer = self.writer()?;
+        let result = writer.connection().execute(
+            "INSERT INTO users (name, role, password_hash, created) VALUES (?1, ?2, ?3, ?4)",
+            params![name, role.as_str(), password_hash, now_micros()],
+        );
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) if is_unique_violation(&error) => Err(StoreError::AlreadyExists(format!("user `{name}`"))),
+            Err(error) => Err(backend_error(error)),
+        }
+    }
+
+    fn user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
+        self.read(|connection| {
+            connection
+                .query_row(
+                    "SELECT name, role, password_hash, created FROM users WHERE name = ?1",
+                    params![name],
+                    |row| {
+                        Ok(UserRecord {
+                            name: row.get(0)?,
+                            role: parse_role(&row.get::<_, String>(1)?),
+                            password_hash: row.get(2)?,
+                            created: row.get(3)?,
+                        })
+                    },
+                )
+                .optional()
+                .map_err(backend_error)
+        })
+    }
+
+    fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        self.read(|connection| {
+            let mut statement = connection
+                .prepare_cached("SELECT name, role, password_hash, created FROM users ORDER BY name")
+                .map_err(backend_error)?;
+            let rows = statement
+                .query_map([], |row| {
+                    Ok(UserRecord {
+                        name: row.get(0)?,
+                        role: parse_role(&row.get::<_, String>(1)?),
+                        password_hash: row.get(2)?,
+                        created: row.get(3)?,
+                    })
+                })
+                .map_err(backend_error)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(backend_error)
+        })
+    }
+
+    fn create_token(&self, token_hash: &str, name: &str, role: Role) -> Result<(), StoreError> {
+        let writer = self.writer()?;
+        let result = writer.connection().execute(
+            "INSERT INTO tokens (token_hash, name, role, created) VALUES (?1, ?2, ?3, ?4)",
+            params![token_hash, name, role.as_str(), now_micros()],
+        );
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) if is_unique_violation(&error) => Err(StoreError::AlreadyExists(format!("token `{name}`"))),
+            Err(error) => Err(backend_error(error)),
+        }
+    }
+
+    fn token(&self, token_hash: &str) -> Result<Option<TokenRecord>, StoreError> {
+        self.read(|connection| {
+            connection
+                .query_row(
+                    "SELECT name, role, created FROM tokens WHERE token_hash = ?1",
+                    params![token_hash],
+                    |row| {
+                        Ok(TokenRecord {
+                            name: row.get(0)?,
+                            role: parse_role(&row.get::<_, String>(1)?),
+                            created: row.get(2)?,
+                        })
+                    },
+                )
+                .optional()
+                .map_err(backend_error)
+        })
+    }
+
+    fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.read(|connection| {
+            connection
+                .query_row("SELECT value FROM settings WHERE key = ?1", params![key], |row| row.get(0))
+                .optional()
+                .map_err(backend_error)
+        })
+    }
+
+    fn put_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        let writer = self.writer()?;
+        writer
+            .connection()
+            .execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+            .map_err(backend_error)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use sessionscope_model::{PageRequest, SessionFilter};
+
+    use super::*;
+
+    fn temporary_store() -> (tempfile::TempDir, Arc<dyn Store>) {
+        let directory = tempfile::tempdir().expect("temporary directory");
+        let store = SqliteStore::open(&directory.path().join("store.db")).expect("open store");
+        (directory, Arc::new(store))
+    }
+
+    #[test]
+    fn sqlite_store_passes_the_conformance_suite() {
+        let directories = std::cell::RefCell::new(Vec::new());
+        crate::conformance::run_all(&|| {
+            let (directory, store) = temporary_store();
+            directories.borrow_mut().push(directory);
+            store
+        });
+    }
+
+    #[test]
+    fn the_estimating_list_path_passes_the_conformance_suite() {
+        let directories = std::cell::RefCell::new(Vec::new());
+        crate::conformance::run_all(&|| {
+            let directory = tempfile::tempdir().expect("temporary directory");
+            let mut store = SqliteStore::open(&directory.path().join("store.db")).expect("open store");
+            store.verify_all_limit = 0;
+            directories.borrow_mut().push(directory);
+            Arc::new(store) as Arc<dyn Store>
+        });
+    }
+
+    #[test]
+    fn data_and_secret_persist_across_reopen() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("nested/dir/store.db");
+        let secret = {
+            let store = SqliteStore::open(&path).unwrap();
+            let batch = vec![test_exchange("p-1", 0), test_exchange("p-2", 1)];
+            store.append(&batch).unwrap();
+            store.create_user("ann", Role::Admin, "hash").unwrap();
+            store.installation_secret().unwrap()
+        };
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.installation_secret().unwrap(), secret);
+        assert_eq!(store.usage().unwrap().exchanges, 2);
+        assert!(store.user("ann").unwrap().is_some());
+        // The writer's counters were reloaded: new data gets fresh ids and old ids stay duplicates.
+        let outcome = store.append(&[test_exchange("p-2", 1), test_exchange("p-3", 2)]).unwrap();
+        assert_eq!((outcome.inserted, outcome.duplicates), (1, 1));
+        let page = store.list_sessions(&SessionFilter::default(), &PageRequest::default()).unwrap();
+        assert_eq!(page.sessions[0].requests, 3);
+    }
+
+    fn test_exchange(id: &str, second: i64) -> AnalyzedExchange {
+        let ts = 1_795_341_600 * sessionscope_model::MICROS_PER_SECOND + second * sessionscope_model::MICROS_PER_SECOND;
+        AnalyzedExchange {
+            id: id.to_string(),
+            ts,
+            session_id: SessionId([7; 16]),
+            day: sessionscope_model::day_of(ts),
+            session_key: "builtin:ip".to_string(),
+            client_ip: None,
+            app: String::new(),
+            host: "h".to_string(),
+            method: "GET".to_string(),
+            path: "/".to_string(),
+            query: String::new(),
+            endpoint: "/".to_string(),
+            flows: Default::default(),
+            status: Some(200),
+            duration_ms: None,
+            size: None,
+            user_agent: None,
+            user: None,
+            roles: Vec::new(),
+            context: Vec::new(),
+            attacks: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn opening_a_version_1_store_migrates_it_once() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("old.db");
+        {
+            let old = SqliteStore::open_at_version(&path, 1).unwrap();
+            old.append(&[test_exchange("v-1", 0)]).unwrap_err();
+        }
+        {
+            let connection = Connection::open(&path).unwrap();
+            let version: Vec<u8> = connection
+                .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |row| row.get(0))
+                .unwrap();
+            assert_eq!(version, b"1");
+        }
+        let mut connection = Connection::open(&path).unwrap();
+        let steps = schema::migrate(&mut connection, schema::current_version(), "old.db").unwrap();
+        assert_eq!(steps as i64, schema::current_version() - 1);
+        assert_eq!(schema::migrate(&mut connection, schema::current_version(), "old.db").unwrap(), 0, "reopening is a no-op");
+        drop(connection);
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.append(&[test_exchange("v-1", 0)]).unwrap().inserted, 1);
+        assert_eq!(store.usage().unwrap().session_parts, 1);
+    }
+
+    #[test]
+    fn a_store_newer_than_the_binary_is_refused() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("new.db");
+        drop(SqliteStore::open(&path).unwrap());
+        let connection = Connection::open(&path).unwrap();
+        connection.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'", []).unwrap();
+        drop(connection);
+        match SqliteStore::open(&path) {
+            Err(StoreError::SchemaTooNew { found: 99, supported }) => assert_eq!(supported, schema::current_version()),
+            other => panic!("expected SchemaTooNew, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn uris_choose_the_backend() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("uri.db");
+        assert!(crate::open(&format!("sqlite:{}", path.display())).is_ok());
+        assert!(crate::open(&format!("sqlite://{}", path.display())).is_ok());
+        for bad in ["clickhouse://localhost:8123/db", "sqlite:", "", "/plain/path.db"] {
+            assert!(matches!(crate::open(bad), Err(StoreError::UnsupportedUri(_))), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,1056 @@
+//! The read side: the session list (from part aggregates when the filter allows, otherwise from
+//! the exchanges of the rows on the page), a session's parts, statistics and requests, request
+//! details, exports and usage.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use sessionscope_model::{
+    day_of, day_start_micros, format_day, glob_matches, Attack, ContextValue, Count, Flow, PageRequest, RequestDetails,
+    RequestPage, RequestRow, RequestSort, SessionFilter, SessionId, SessionPage, SessionStats, SessionSummary,
+    SortDirection, SortField, MICROS_PER_DAY,
+};
+
+use crate::{StoreError, StoreUsage};
+
+use super::aggregate::{kind, PartAggregate};
+use super::backend_error;
+use super::filter::{template_may_match_path, Matcher, Names, StoredExchange, EXCHANGE_COLUMNS};
+use super::schema::{ALL_EXCHANGES, ALL_PARTS};
+use super::keys::{time_key_base, time_key_end};
+use super::writer::{address_bytes, find_exchange};
+
+/// Below this many candidate parts every candidate is verified on its exchanges, so `total` is exact.
+pub(crate) const VERIFY_ALL_LIMIT: usize = 2_000;
+/// Endpoints shown per session row.
+const TOP_ENDPOINTS: usize = 10;
+
+/// A part row with its stored aggregate.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredPart {
+    pub id: i64,
+    pub session_id: SessionId,
+    pub day: i32,
+    pub aggregate: PartAggregate,
+}
+
+const PART_COLUMNS: &str = "id, session_id, day, first_ts, last_ts, requests, attacks, flows, counts";
+
+fn part_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredPart> {
+    let session_bytes: Vec<u8> = row.get(1)?;
+    let mut session = [0u8; 16];
+    if session_bytes.len() == 16 {
+        session.copy_from_slice(&session_bytes);
+    }
+    let counts: Vec<u8> = row.get(8)?;
+    Ok(StoredPart {
+        id: row.get(0)?,
+        session_id: SessionId(session),
+        day: row.get(2)?,
+        aggregate: PartAggregate {
+            first_ts: row.get(3)?,
+            last_ts: row.get(4)?,
+            requests: row.get::<_, i64>(5)? as u64,
+            attacks: row.get::<_, i64>(6)? as u64,
+            flow_mask: row.get::<_, i64>(7)? as u8,
+            counts: PartAggregate::decode_counts(&counts),
+        },
+    })
+}
+
+fn load_part(connection: &Connection, part_id: i64) -> rusqlite::Result<Option<StoredPart>> {
+    connection
+        .prepare_cached(&format!("SELECT {PART_COLUMNS} FROM parts WHERE id = ?1"))?
+        .query_row(params![part_id], part_from_row)
+        .optional()
+}
+
+fn session_part_list(connection: &Connection, session_id: SessionId) -> rusqlite::Result<Vec<StoredPart>> {
+    let mut statement =
+        connection.prepare_cached(&format!("SELECT {PART_COLUMNS} FROM parts WHERE session_id = ?1 ORDER BY day"))?;
+    let rows = statement.query_map(params![&session_id.0[..]], part_from_row)?;
+    rows.collect()
+}
+
+/// Whether the stored aggregate of a part is exactly what the filter would compute.
+fn aggregate_applies(filter: &SessionFilter, part: &StoredPart) -> bool {
+    filter.is_time_only() && filter.contains_time(part.aggregate.first_ts) && filter.contains_time(part.aggregate.last_ts)
+}
+
+/// Time-key range and time range of the filter's window: (key low, key high, from, to).
+fn key_window(filter: &SessionFilter) -> (i64, i64, i64, i64) {
+    let from = filter.from.unwrap_or(i64::MIN);
+    let to = filter.to.unwrap_or(i64::MAX);
+    let low = filter.from.map(time_key_base).unwrap_or(i64::MIN);
+    let high = filter.to.map(time_key_end).unwrap_or(i64::MAX);
+    (low, high, from, to)
+}
+
+/// The part's exchanges inside the filter's window, in time order.
+fn part_exchanges(connection: &Connection, part_id: i64, filter: &SessionFilter) -> rusqlite::Result<Vec<StoredExchange>> {
+    let (low, high, from, to) = key_window(filter);
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT {EXCHANGE_COLUMNS} FROM exchanges
+         WHERE part_id = ?1 AND seq >= ?2 AND seq < ?3 AND ts >= ?4 AND ts < ?5 ORDER BY seq"
+    ))?;
+    let rows = statement.query_map(params![part_id, low, high, from, to], StoredExchange::from_row)?;
+    rows.collect()
+}
+
+fn flow_index(flow: Flow) -> i64 {
+    Flow::ALL.iter().position(|candidate| *candidate == flow).unwrap_or(0) as i64
+}
+
+/// Adds a stored exchange to an aggregate with the same value ids the writer uses.
+fn add_exchange(
+    names: &mut Names<'_>,
+    aggregate: &mut PartAggregate,
+    exchange: &StoredExchange,
+    endpoint_ids: &mut EndpointIds,
+) -> rusqlite::Result<()> {
+    aggregate.add_time(exchange.ts);
+    if exchange.attack_set_id.is_some() {
+        aggregate.attacks += 1;
+    }
+    aggregate.flow_mask |= exchange.flows;
+    if let Some(address_id) = exchange.address_id {
+        aggregate.add_value(kind::CLIENT_IP, address_id);
+    }
+    aggregate.add_value(kind::HOST, exchange.host_id);
+    aggregate.add_value(kind::APP, exchange.app_id);
+    for flow in sessionscope_model::FlowSet(exchange.flows).iter() {
+        aggregate.add_value(kind::FLOW, flow_index(flow));
+    }
+    let (endpoint_id, method_id) = endpoint_ids.resolve(names, exchange.method_id, exchange.template_id)?;
+    aggregate.add_value(kind::ENDPOINT, endpoint_id);
+    aggregate.add_value(kind::TEMPLATE, exchange.template_id);
+    aggregate.add_value(kind::METHOD, method_id);
+    if let Some(status) = exchange.status {
+        aggregate.add_value(kind::STATUS, status as i64);
+    }
+    if let Some(user_id) = exchange.user_id {
+        aggregate.add_value(kind::USER, user_id);
+    }
+    for role in names.set_members(exchange.role_set_id)? {
+        let role_id = endpoint_ids.string_id(names, kind::ROLE, &role)?;
+        aggregate.add_value(kind::ROLE, role_id);
+    }
+    aggregate.add_value(kind::SESSION_KEY, exchange.key_id);
+    let mut attack_types = names.set_members(exchange.attack_set_id)?;
+    attack_types.dedup();
+    for attack_type in attack_types {
+        let attack_id = endpoint_ids.string_id(names, kind::ATTACK_TYPE, &attack_type)?;
+        aggregate.add_value(kind::ATTACK_TYPE, attack_id);
+    }
+    Ok(())
+}
+
+/// Maps (raw method id, template id) to the writer's endpoint and upper-case method ids, and
+/// names to string ids, for aggregates computed at read time. Values the writer never interned
+/// get negative stand-in ids whose text is remembered here.
+#[derive(Default)]
+pub(crate) struct EndpointIds {
+    endpoints: HashMap<(i64, i64), (i64, i64)>,
+    strings: HashMap<(u8, String), i64>,
+    stand_ins: HashMap<i64, String>,
+}
+
+impl EndpointIds {
+    fn string_id(&mut self, names: &mut Names<'_>, value_kind: u8, text: &str) -> rusqlite::Result<i64> {
+        if let Some(id) = self.strings.get(&(value_kind, text.to_string())) {
+            return Ok(*id);
+        }
+        let found: Option<i64> = names
+            .connection()
+            .prepare_cached("SELECT id FROM strings WHERE kind = ?1 AND text = ?2")?
+            .query_row(params![value_kind, text], |row| row.get(0))
+            .optional()?;
+        let id = match found {
+            Some(id) => id,
+            None => {
+                let id = -(self.stand_ins.len() as i64) - 1;
+                self.stand_ins.insert(id, text.to_string());
+                id
+            }
+        };
+        self.strings.insert((value_kind, text.to_string()), id);
+        Ok(id)
+    }
+
+    fn resolve(&mut self, names: &mut Names<'_>, raw_method_id: i64, template_id: i64) -> rusqlite::Result<(i64, i64)> {
+        if let Some(ids) = self.endpoints.get(&(raw_method_id, template_id)) {
+            return Ok(*ids);
+        }
+        let method = names.text(raw_method_id)?.to_ascii_uppercase();
+        let template = names.text(template_id)?;
+        let method_id = self.string_id(names, kind::METHOD, &method)?;
+        let endpoint_id = self.string_id(names, kind::ENDPOINT, &format!("{method} {template}"))?;
+        self.endpoints.insert((raw_method_id, template_id), (endpoint_id, method_id));
+        Ok((endpoint_id, method_id))
+    }
+
+    fn text(&self, names: &mut Names<'_>, id: i64) -> rusqlite::Result<String> {
+        if id < 0 {
+            return Ok(self.stand_ins.get(&id).cloned().unwrap_or_default());
+        }
+        Ok(names.text(id)?.to_string())
+    }
+}
+
+/// The aggregate of all of a part's stored exchanges, with the writer's value ids.
+pub(crate) fn rebuild_aggregate(connection: &Connection, part_id: i64) -> rusqlite::Result<PartAggregate> {
+    let mut names = Names::new(connection);
+    let mut endpoint_ids = EndpointIds::default();
+    let mut aggregate = PartAggregate::default();
+    for exchange in part_exchanges(connection, part_id, &SessionFilter::default())? {
+        add_exchange(&mut names, &mut aggregate, &exchange, &mut endpoint_ids)?;
+    }
+    Ok(aggregate)
+}
+
+/// The aggregate of a part's requests that match the filter; `None` when none match.
+fn filtered_aggregate(
+    names: &mut Names<'_>,
+    matcher: &mut Matcher<'_>,
+    endpoint_ids: &mut EndpointIds,
+    part: &StoredPart,
+) -> rusqlite::Result<Option<PartAggregate>> {
+    let exchanges = part_exchanges(names.connection(), part.id, matcher_filter(matcher))?;
+    let mut aggregate = PartAggregate::default();
+    for exchange in &exchanges {
+        if matcher.matches(names, exchange)? {
+            add_exchange(names, &mut aggregate, exchange, endpoint_ids)?;
+        }
+    }
+    Ok((aggregate.requests > 0).then_some(aggregate))
+}
+
+fn matcher_filter<'f>(matcher: &Matcher<'f>) -> &'f SessionFilter {
+    matcher.filter()
+}
+
+/// The part's aggregate restricted to the filter: the stored one when it applies.
+fn part_aggregate(
+    names: &mut Names<'_>,
+    matcher: &mut Matcher<'_>,
+    endpoint_ids: &mut EndpointIds,
+    filter: &SessionFilter,
+    part: &StoredPart,
+) -> rusqlite::Result<Option<PartAggregate>> {
+    if aggregate_applies(filter, part) {
+        return Ok(Some(part.aggregate.clone()));
+    }
+    filtered_aggregate(names, matcher, endpoint_ids, part)
+}
+
+fn counts_of(
+    names: &mut Names<'_>,
+    endpoint_ids: &EndpointIds,
+    aggregate: &PartAggregate,
+    value_kind: u8,
+    limit: usize,
+) -> rusqlite::Result<Vec<Count>> {
+    let mut values: Vec<(i64, u64)> = aggregate.values_of(value_kind).collect();
+    values.sort_by(|left, right| right.1.cmp(&left.1).then(left.0.cmp(&right.0)));
+    let mut counts = Vec::with_capacity(values.len().min(limit));
+    for (value, count) in values.into_iter().take(limit) {
+        let text = match value_kind {
+            kind::FLOW => Flow::ALL.get(value as usize).map(|flow| flow.id().to_string()).unwrap_or_default(),
+            kind::STATUS => value.to_string(),
+            kind::CLIENT_IP => names.address(value)?.map(|address| address.to_string()).unwrap_or_default(),
+            _ => endpoint_ids.text(names, value)?,
+        };
+        counts.push(Count::new(text, count, aggregate.requests));
+    }
+    Ok(counts)
+}
+
+fn names_of(
+    names: &mut Names<'_>,
+    endpoint_ids: &EndpointIds,
+    aggregate: &PartAggregate,
+    value_kind: u8,
+) -> rusqlite::Result<Vec<String>> {
+    Ok(counts_of(names, endpoint_ids, aggregate, value_kind, usize::MAX)?.into_iter().map(|count| count.value).collect())
+}
+
+fn summary(
+    names: &mut Names<'_>,
+    endpoint_ids: &EndpointIds,
+    part: &StoredPart,
+    aggregate: &PartAggregate,
+    position: (u32, u32),
+) -> rusqlite::Result<SessionSummary> {
+    Ok(SessionSummary {
+        session_id: part.session_id,
+        part: format_day(part.day),
+        part_index: position.0,
+        part_count: position.1,
+        start: aggregate.first_ts,
+        end: aggregate.last_ts,
+        requests: aggregate.requests,
+        attacks: aggregate.attacks,
+        status: String::new(),
+        users: names_of(names, endpoint_ids, aggregate, kind::USER)?,
+        roles: names_of(names, endpoint_ids, aggregate, kind::ROLE)?,
+        session_keys: names_of(names, endpoint_ids, aggregate, kind::SESSION_KEY)?,
+        client_ips: counts_of(names, endpoint_ids, aggregate, kind::CLIENT_IP, usize::MAX)?,
+        hosts: counts_of(names, endpoint_ids, aggregate, kind::HOST, usize::MAX)?,
+        apps: counts_of(names, endpoint_ids, aggregate, kind::APP, usize::MAX)?,
+        flows: counts_of(names, endpoint_ids, aggregate, kind::FLOW, usize::MAX)?,
+        endpoints: counts_of(names, endpoint_ids, aggregate, kind::ENDPOINT, TOP_ENDPOINTS)?,
+        endpoints_total: aggregate.values_of(kind::ENDPOINT).count() as u64,
+    })
+}
+
+/// 1-based position of a part among its session's parts, and how many there are.
+fn part_position(connection: &Connection, part: &StoredPart) -> rusqlite::Result<(u32, u32)> {
+    let (before, total): (i64, i64) = connection
+        .prepare_cached("SELECT count(*) FILTER (WHERE day < ?2), count(*) FROM parts WHERE session_id = ?1")?
+        .query_row(params![&part.session_id.0[..], part.day], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    Ok((before as u32 + 1, total as u32))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Session list
+
+/// Newest first: (last_ts, part id), both descending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct ListKey {
+    last_ts: i64,
+    part_id: i64,
+}
+
+fn encode_list_cursor(key: ListKey) -> String {
+    format!("p{}.{}", key.last_ts, key.part_id)
+}
+
+fn decode_list_cursor(cursor: &str) -> Result<ListKey, StoreError> {
+    let invalid = || StoreError::InvalidCursor(cursor.chars().take(64).collect());
+    let body = cursor.strip_prefix('p').ok_or_else(invalid)?;
+    let (last_ts, part_id) = body.split_once('.').ok_or_else(invalid)?;
+    Ok(ListKey {
+        last_ts: last_ts.parse().map_err(|_| invalid())?,
+        part_id: part_id.parse().map_err(|_| invalid())?,
+    })
+}
+
+/// Candidate parts for the non-time fields, from `part_values` and the part/exchange id
+/// look-ups; `None` when no such field is set (every part is a candidate).
+fn candidate_parts(connection: &Connection, filter: &SessionFilter) -> rusqlite::Result<Option<HashSet<i64>>> {
+    let mut result: Option<HashSet<i64>> = None;
+    let mut narrow = |set: HashSet<i64>| {
+        result = Some(match result.take() {
+            None => set,
+            Some(existing) => existing.intersection(&set).copied().collect(),
+        });
+    };
+    let string_ids = |value_kind: u8, texts: &[String]| -> rusqlite::Result<Vec<i64>> {
+        let mut ids = Vec::new();
+        let mut statement = connection.prepare_cached("SELECT id FROM strings WHERE kind = ?1 AND text = ?2")?;
+        for text in texts {
+            if let Some(id) = statement.query_row(params![value_kind, text], |row| row.get(0)).optional()? {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
+    };
+    let parts_with = |value_kind: u8, values: &[i64]| -> rusqlite::Result<HashSet<i64>> {
+        let mut parts = HashSet::new();
+        let mut statement =
+            connection.prepare_cached("SELECT part_id FROM part_values WHERE kind = ?1 AND value_id = ?2")?;
+        for value in values {
+            for part_id in statement.query_map(params![value_kind, value], |row| row.get::<_, i64>(0))? {
+                parts.insert(part_id?);
+            }
+        }
+        Ok(parts)
+    };
+    if !filter.apps.is_empty() {
+        narrow(parts_with(kind::APP, &string_ids(kind::APP, &filter.apps)?)?);
+    }
+    if !filter.hosts.is_empty() {
+        let hosts: Vec<String> = filter.hosts.iter().map(|host| host.to_ascii_lowercase()).collect();
+        narrow(parts_with(kind::HOST, &string_ids(kind::HOST, &hosts)?)?);
+    }
+    if !filter.users.is_empty() {
+        narrow(parts_with(kind::USER, &string_ids(kind::USER, &filter.users)?)?);
+    }
+    if !filter.roles.is_empty() {
+        narrow(parts_with(kind::ROLE, &string_ids(kind::ROLE, &filter.roles)?)?);
+    }
+    if !filter.attack_types.is_empty() {
+        narrow(parts_with(kind::ATTACK_TYPE, &string_ids(kind::ATTACK_TYPE, &filter.attack_types)?)?);
+    }
+    if !filter.methods.is_empty() {
+        let methods: Vec<String> = filter.methods.iter().map(|method| method.to_ascii_uppercase()).collect();
+        narrow(parts_with(kind::METHOD, &string_ids(kind::METHOD, &methods)?)?);
+    }
+    if !filter.flows.is_empty() {
+        let flows: Vec<i64> = filter.flows.iter().map(|flow| flow_index(*flow)).collect();
+        narrow(parts_with(kind::FLOW, &flows)?);
+    }
+    if !filter.statuses.is_empty() {
+        let mut parts = HashSet::new();
+        let mut statement = connection.prepare_cached(
+            "SELECT part_id FROM part_values WHERE kind = ?1 AND value_id >= ?2 AND value_id <= ?3",
+        )?;
+        for status in &filter.statuses {
+            let (low, high) = status.range();
+            for part_id in statement.query_map(params![kind::STATUS, low, high], |row| row.get::<_, i64>(0))? {
+                parts.insert(part_id?);
+            }
+        }
+        narrow(parts);
+    }
+    if !filter.client_ips.is_empty() {
+        let mut address_ids = Vec::new();
+        let mut statement =
+            connection.prepare_cached("SELECT id FROM addresses WHERE address >= ?1 AND address <= ?2")?;
+        for network in &filter.client_ips {
+            for (low, high) in address_ranges(network) {
+                for id in statement.query_map(params![&low[..], &high[..]], |row| row.get::<_, i64>(0))? {
+                    address_ids.push(id?);
+                }
+            }
+        }
+        narrow(parts_with(kind::CLIENT_IP, &address_ids)?);
+    }
+    if !filter.endpoints.is_empty() {
+        let mut template_ids = Vec::new();
+        let mut statement = connection.prepare_cached("SELECT id, text FROM strings WHERE kind = ?1")?;
+        for row in statement.query_map(params![kind::TEMPLATE], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)))? {
+            let (id, template) = row?;
+            let candidate = filter.endpoints.iter().any(|pattern| {
+                glob_matches(pattern, &template) || template_may_match_path(pattern, &template)
+            });
+            if candidate {
+                template_ids.push(id);
+            }
+        }
+        narrow(parts_with(kind::TEMPLATE, &template_ids)?);
+    }
+    if !filter.session_ids.is_empty() {
+        let mut parts = HashSet::new();
+        let mut statement = connection.prepare_cached("SELECT id FROM parts WHERE session_id = ?1")?;
+        for session_id in &filter.session_ids {
+            for part_id in statement.query_map(params![&session_id.0[..]], |row| row.get::<_, i64>(0))? {
+                parts.insert(part_id?);
+            }
+        }
+        narrow(parts);
+    }
+    if !filter.request_ids.is_empty() {
+        let mut parts = HashSet::new();
+        for id in &filter.request_ids {
+            if let Some(seq) = find_exchange(connection, id)? {
+                let part_id: Option<i64> = connection
+                    .prepare_cached("SELECT part_id FROM exchanges WHERE seq = ?1")?
+                    .query_row(params![seq], |row| row.get(0))
+                    .optional()?;
+                parts.extend(part_id);
+            }
+        }
+        narrow(parts);
+    }
+    Ok(result)
+}
+
+/// The 16-byte address ranges a network covers (an IPv4 network also covers its mapped form).
+fn address_ranges(network: &ipnet::IpNet) -> Vec<([u8; 16], [u8; 16])> {
+    vec![(address_bytes(network.network()), address_bytes(network.broadcast()))]
+}
+
+/// Whether a part has at least one request in the window (the part overlaps it by its bounds).
+fn has_request_in_window(connection: &Connection, part_id: i64, filter: &SessionFilter) -> rusqlite::Result<bool> {
+    let (low, high, from, to) = key_window(filter);
+    connection
+        .prepare_cached(
+            "SELECT 1 FROM exchanges WHERE part_id = ?1 AND seq >= ?2 AND seq < ?3 AND ts >= ?4 AND ts < ?5 LIMIT 1",
+        )?
+        .query_row(params![part_id, low, high, from, to], |_| Ok(()))
+        .optional()
+        .map(|found| found.is_some())
+}
+
+fn flows_mask_in_window(connection: &Connection, part_id: i64, filter: &SessionFilter) -> rusqlite::Result<u8> {
+    let (low, high, from, to) = key_window(filter);
+    let mut statement = connection.prepare_cached(
+        "SELECT flows FROM exchanges WHERE part_id = ?1 AND seq >= ?2 AND seq < ?3 AND ts >= ?4 AND ts < ?5",
+    )?;
+    let mut mask = 0u8;
+    for flows in statement.query_map(params![part_id, low, high, from, to], |row| row.get::<_, i64>(0))? {
+        mask |= flows? as u8;
+    }
+    Ok(mask)
+}
+
+/// Parts with a request in the time window and the flows they touched there, counted from the
+/// day statistics for days the window covers wholly and from the parts of the edge days.
+fn count_time_window(connection: &Connection, filter: &SessionFilter) -> rusqlite::Result<(u64, [u64; 7])> {
+    let (min_day, max_day): (Option<i32>, Option<i32>) =
+        connection.query_row("SELECT min(day), max(day) FROM day_stats", [], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    let (Some(min_day), Some(max_day)) = (min_day, max_day) else { return Ok((0, [0; 7])) };
+    let first_day = filter.from.map(day_of).unwrap_or(min_day).max(min_day);
+    let last_day = filter.to.map(|to| day_of(to - 1)).unwrap_or(max_day).min(max_day);
+    let mut total = 0u64;
+    let mut flows = [0u64; 7];
+    if first_day > last_day {
+        return Ok((0, flows));
+    }
+    let wholly_covered = |day: i32| {
+        filter.from.is_none_or(|from| from <= day_start_micros(day))
+            && filter.to.is_none_or(|to| to >= day_start_micros(day) + MICROS_PER_DAY)
+    };
+    let mut full_from = first_day;
+    let mut full_to = last_day;
+    let mut edge_days = Vec::new();
+    if !wholly_covered(first_day) {
+        edge_days.push(first_day);
+        full_from = first_day + 1;
+    }
+    if last_day != first_day && !wholly_covered(last_day) {
+        edge_days.push(last_day);
+        full_to = last_day - 1;
+    }
+    if full_from <= full_to {
+        let mut statement =
+            connection.prepare_cached("SELECT flow, sum(count) FROM day_stats WHERE day >= ?1 AND day <= ?2 GROUP BY flow")?;
+        for row in statement.query_map(params![full_from, full_to], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)))? {
+            let (flow, count) = row?;
+            if flow == ALL_PARTS {
+                total += count.max(0) as u64;
+            } else if (0..7).contains(&flow) {
+                flows[flow as usize] += count.max(0) as u64;
+            }
+        }
+    }
+    let from = filter.from.unwrap_or(i64::MIN);
+    let to = filter.to.unwrap_or(i64::MAX);
+    let mut statement = connection.prepare_cached(
+        "SELECT id, first_ts, last_ts, flows FROM parts WHERE day = ?1 AND last_ts >= ?2 AND first_ts < ?3",
+    )?;
+    for day in edge_days {
+        let rows = statement.query_map(params![day, from, to], |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?, row.get::<_, i64>(3)?))
+        })?;
+        for row in rows {
+            let (part_id, first_ts, last_ts, part_flows) = row?;
+            let mask = if first_ts >= from && last_ts < to {
+                part_flows as u8
+            } else {
+                if !has_request_in_window(connection, part_id, filter)? {
+                    continue;
+                }
+                flows_mask_in_window(connection, part_id, filter)?
+            };
+            total += 1;
+            for (index, flow_count) in flows.iter_mut().enumerate() {
+                if mask & (1 << index) != 0 {
+                    *flow_count += 1;
+                }
+            }
+        }
+    }
+    Ok((total, flows))
+}
+
+fn part_overlaps(filter: &SessionFilter, part: &StoredPart) -> bool {
+    filter.from.is_none_or(|from| part.aggregate.last_ts >= from) && filter.to.is_none_or(|to| part.aggregate.first_ts < to)
+}
+
+fn count_flows(flow_parts: &mut [u64; 7], mask: u8) {
+    for (index, count) in flow_parts.iter_mut().enumerate() {
+        if mask & (1 << index) != 0 {
+            *count += 1;
+        }
+    }
+}
+
+/// Candidates whose span overlaps the window, and the flows of their whole parts: an estimate,
+/// since the matching values may sit on different requests or outside the window.
+fn estimate_candidates(
+    connection: &Connection,
+    filter: &SessionFilter,
+    candidates: &HashSet<i64>,
+) -> rusqlite::Result<(u64, [u64; 7])> {
+    let first_day = filter.from.map(day_of).unwrap_or(i32::MIN);
+    let last_day = filter.to.map(|to| day_of(to - 1)).unwrap_or(i32::MAX);
+    let from = filter.from.unwrap_or(i64::MIN);
+    let to = filter.to.unwrap_or(i64::MAX);
+    let mut statement = connection.prepare_cached(
+        "SELECT id, flows FROM parts WHERE day >= ?1 AND day <= ?2 AND last_ts >= ?3 AND first_ts < ?4",
+    )?;
+    let mut rows = statement.query(params![first_day, last_day, from, to])?;
+    let mut total = 0u64;
+    let mut flow_parts = [0u64; 7];
+    while let Some(row) = rows.next()? {
+        if candidates.contains(&row.get::<_, i64>(0)?) {
+            total += 1;
+            count_flows(&mut flow_parts, row.get::<_, i64>(1)? as u8);
+        }
+    }
+    Ok((total, flow_parts))
+}
+
+fn flow_counts(flows: &[u64; 7], total: u64) -> Vec<Count> {
+    let mut counts: Vec<Count> = Flow::ALL
+        .iter()
+        .zip(flows.iter())
+        .filter(|(_, count)| **count > 0)
+        .map(|(flow, count)| Count::new(flow.id(), *count, total))
+        .collect();
+    counts.sort_by(|left, right| right.count.cmp(&left.count).then(left.value.cmp(&right.value)));
+    counts
+}
+
+/// Session list. With only a time window (or nothing) rows come from the part aggregates and
+/// `total` is exact. With other fields, candidate parts come from `part_values`; when there are
+/// more than `VERIFY_ALL_LIMIT` of them, `total` and `flows` are counted from the candidates'
+/// aggregates without checking that the matching values sit on one request, and `total_exact`
+/// is false.
+pub(crate) fn list_sessions(
+    connection: &Connection,
+    filter: &SessionFilter,
+    page: &PageRequest,
+    verify_all_limit: usize,
+) -> Result<SessionPage, StoreError> {
+    list_sessions_inner(connection, filter, page, verify_all_limit).map_err(|error| match error {
+        ListError::Store(error) => error,
+        ListError::Sql(error) => backend_error(error),
+    })
+}
+
+enum ListError {
+    Store(StoreError),
+    Sql(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for ListError {
+    fn from(error: rusqlite::Error) -> Self {
+        ListError::Sql(error)
+    }
+}
+
+impl From<StoreError> for ListError {
+    fn from(error: StoreError) -> Self {
+        ListError::Store(error)
+    }
+}
+
+fn list_sessions_inner(
+    connection: &Connection,
+    filter: &SessionFilter,
+    page: &PageRequest,
+    verify_all_limit: usize,
+) -> Result<SessionPage, ListError> {
+    let after = match page.cursor.as_deref() {
+        Some(cursor) => Some(decode_list_cursor(cursor)?),
+        None => None,
+    };
+    let limit = page.limit.clamp(1, 10_000) as usize;
+    let mut names = Names::new(connection);
+    let mut matcher = Matcher::new(filter);
+    let mut endpoint_ids = EndpointIds::default();
+    let mut rows = Vec::new();
+    let mut last_key = None;
+    let mut more = false;
+
+    let candidates = candidate_parts(connection, filter)?;
+    let (total, total_exact, flows) = match &candidates {
+        None => {
+            // Walk parts newest first from the cursor on.
+            let (start_ts, start_id) = match after {
+                Some(key) => (key.last_ts, key.part_id),
+                None => (i64::MAX, i64::MAX),
+            };
+            let from = filter.from.unwrap_or(i64::MIN);
+            let to = filter.to.unwrap_or(i64::MAX);
+            let mut statement = connection.prepare_cached(&format!(
+                "SELECT {PART_COLUMNS} FROM parts
+                 WHERE (last_ts < ?1 OR (last_ts = ?1 AND id < ?2)) AND last_ts >= ?3 AND first_ts < ?4
+                 ORDER BY last_ts DESC, id DESC"
+            ))?;
+            let mut parts = statement.query_map(params![start_ts, start_id, from, to], part_from_row)?;
+            for part in parts.by_ref() {
+                let part = part?;
+                let Some(aggregate) = part_aggregate(&mut names, &mut matcher, &mut endpoint_ids, filter, &part)? else {
+                    continue;
+                };
+                if rows.len() == limit {
+                    more = true;
+                    break;
+                }
+                let position = part_position(connection, &part)?;
+                last_key = Some(ListKey { last_ts: part.aggregate.last_ts, part_id: part.id });
+                rows.push(summary(&mut names, &endpoint_ids, &part, &aggregate, position)?);
+            }
+            let (total, flows) = count_time_window(connection, filter)?;
+            (total, true, flow_counts(&flows, total))
+        }
+        Some(candidates) if candidates.len() <= verify_all_limit => {
+            // Few candidates: verify every one, so the total is exact.
+            let mut ordered: Vec<(ListKey, StoredPart)> = Vec::with_capacity(candidates.len());
+            for part_id in candidates {
+                let Some(part) = load_part(connection, *part_id)? else { continue };
+                if part_overlaps(filter, &part) {
+                    ordered.push((ListKey { last_ts: part.aggregate.last_ts, part_id: part.id }, part));
+                }
+            }
+            ordered.sort_by(|left, right| right.0.cmp(&left.0));
+            let mut total = 0u64;
+            let mut flow_parts = [0u64; 7];
+            for (key, part) in &ordered {
+                let Some(aggregate) = filtered_aggregate(&mut names, &mut matcher, &mut endpoint_ids, part)? else {
+                    continue;
+                };
+                total += 1;
+                count_flows(&mut flow_parts, aggregate.flow_mask);
+                if after.is_some_and(|cursor| *key >= cursor) {
+                    continue;
+                }
+                if rows.len() == limit {
+                    more = true;
+                    continue;
+                }
+                let position = part_position(connection, part)?;
+                last_key = Some(*key);
+                rows.push(summary(&mut names, &endpoint_ids, part, &aggregate, position)?);
+            }
+            (total, true, flow_counts(&flow_parts, total))
+        }
+        Some(candidates) => {
+            // Many candidates: walk parts newest first and verify only until the page is full;
+            // the total and flows are counted from the candidates' part rows.
+            let (start_ts, start_id) = match after {
+                Some(key) => (key.last_ts, key.part_id),
+                None => (i64::MAX, i64::MAX),
+            };
+            let from = filter.from.unwrap_or(i64::MIN);
+            let to = filter.to.unwrap_or(i64::MAX);
+            {
+                let mut walk = connection.prepare_cached(
+                    "SELECT id FROM parts WHERE (last_ts < ?1 OR (last_ts = ?1 AND id < ?2)) AND last_ts >= ?3
+                     ORDER BY last_ts DESC, id DESC",
+                )?;
+                let mut ids = walk.query(params![start_ts, start_id, from])?;
+                while let Some(row) = ids.next()? {
+                    let part_id: i64 = row.get(0)?;
+                    if !candidates.contains(&part_id) {
+                        continue;
+                    }
+                    let Some(part) = load_part(connection, part_id)? else { continue };
+                    if part.aggregate.first_ts >= to {
+                        continue;
+                    }
+                    let Some(aggregate) = filtered_aggregate(&mut names, &mut matcher, &mut endpoint_ids, &part)? else {
+                        continue;
+                    };
+                    if rows.len() == limit {
+                        more = true;
+                        break;
+                    }
+                    let position = part_position(connection, &part)?;
+                    last_key = Some(ListKey { last_ts: part.aggregate.last_ts, part_id: part.id });
+                    rows.push(summary(&mut names, &endpoint_ids, &part, &aggregate, position)?);
+                }
+            }
+            let (total, flow_parts) = estimate_candidates(connection, filter, candidates)?;
+            (total, false, flow_counts(&flow_parts, total))
+        }
+    };
+    Ok(SessionPage {
+        sessions: rows,
+        total,
+        total_exact,
+        flows,
+        next_cursor: if more { last_key.map(encode_list_cursor) } else { None },
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// One session
+
+pub(crate) fn session_parts(connection: &Connection, session_id: SessionId, filter: &SessionFilter) -> Result<Vec<SessionSummary>, StoreError> {
+    let work = || -> rusqlite::Result<Vec<SessionSummary>> {
+        let parts = session_part_list(connection, session_id)?;
+        let count = parts.len() as u32;
+        let mut names = Names::new(connection);
+        let mut matcher = Matcher::new(filter);
+        let mut endpoint_ids = EndpointIds::default();
+        let mut summaries = Vec::new();
+        for (index, part) in parts.iter().enumerate() {
+            if let Some(aggregate) = part_aggregate(&mut names, &mut matcher, &mut endpoint_ids, filter, part)? {
+                summaries.push(summary(&mut names, &endpoint_ids, part, &aggregate, (index as u32 + 1, count))?);
+            }
+        }
+        Ok(summaries)
+    };
+    work().map_err(backend_error)
+}
+
+pub(crate) fn session_stats(
+    connection: &Connection,
+    session_id: SessionId,
+    day: Option<i32>,
+    filter: &SessionFilter,
+) -> Result<SessionStats, StoreError> {
+    let work = || -> rusqlite::Result<SessionStats> {
+        let parts = session_part_list(connection, session_id)?;
+        let mut names = Names::new(connection);
+        let mut matcher = Matcher::new(filter);
+        let mut endpoint_ids = EndpointIds::default();
+        let mut total = PartAggregate::default();
+        for part in parts.iter().filter(|part| day.is_none_or(|day| part.day == day)) {
+            if let Some(aggregate) = part_aggregate(&mut names, &mut matcher, &mut endpoint_ids, filter, part)? {
+                total.merge(&aggregate);
+            }
+        }
+        let all = usize::MAX;
+        Ok(SessionStats {
+            requests: total.requests,
+            attack_types: counts_of(&mut names, &endpoint_ids, &total, kind::ATTACK_TYPE, all)?,
+            users: counts_of(&mut names, &endpoint_ids, &total, kind::USER, all)?,
+            roles: counts_of(&mut names, &endpoint_ids, &total, kind::ROLE, all)?,
+            client_ips: counts_of(&mut names, &endpoint_ids, &total, kind::CLIENT_IP, all)?,
+            methods: counts_of(&mut names, &endpoint_ids, &total, kind::METHOD, all)?,
+            statuses: counts_of(&mut names, &endpoint_ids, &total, kind::STATUS, all)?,
+            flows: counts_of(&mut names, &endpoint_ids, &total, kind::FLOW, all)?,
+            endpoints: counts_of(&mut names, &endpoint_ids, &total, kind::ENDPOINT, all)?,
+        })
+    };
+    work().map_err(backend_error)
+}
+
+fn request_row(names: &mut Names<'_>, part: (SessionId, i32), exchange: &StoredExchange) -> rusqlite::Result<RequestRow> {
+    let (session_id, day) = part;
+    let attacks: Vec<Attack> = exchange
+        .attacks
+        .as_deref()
+        .and_then(|json| serde_json::from_str(json).ok())
+        .unwrap_or_default();
+    Ok(RequestRow {
+        id: exchange.id.clone(),
+        ts: exchange.ts,
+        session_id,
+        session_part: format_day(day),
+        session_key: names.text(exchange.key_id)?.to_string(),
+        client_ip: match exchange.address_id {
+            Some(address_id) => names.address(address_id)?.map(|address| address.to_string()),
+            None => None,
+        },
+        app: names.text(exchange.app_id)?.to_string(),
+        host: names.text(exchange.host_id)?.to_string(),
+        method: names.text(exchange.method_id)?.to_string(),
+        path: exchange.path.clone(),
+        endpoint: names.text(exchange.template_id)?.to_string(),
+        status: exchange.status,
+        duration_ms: exchange.duration,
+        size: exchange.size.map(|size| size.max(0) as u64),
+        user: match exchange.user_id {
+            Some(user_id) => Some(names.text(user_id)?.to_string()),
+            None => None,
+        },
+        roles: names.set_members(exchange.role_set_id)?,
+        flows: sessionscope_model::FlowSet(exchange.flows).ids(),
+        attacks,
+        bots: Vec::new(),
+    })
+}
+
+fn encode_offset_cursor(offset: usize) -> String {
+    format!("o{offset}")
+}
+
+/// Request pages use offsets: `o<offset>`, or a bare number.
+fn decode_offset_cursor(cursor: &str) -> Result<usize, StoreError> {
+    let digits = cursor.strip_prefix('o').unwrap_or(cursor);
+    digits.parse().map_err(|_| StoreError::InvalidCursor(cursor.chars().take(64).collect()))
+}
+
+pub(crate) fn session_requests(
+    connection: &Connection,
+    session_id: SessionId,
+    day: Option<i32>,
+    filter: &SessionFilter,
+    sort: RequestSort,
+    page: &PageRequest,
+) -> Result<RequestPage, StoreError> {
+    let offset = match page.cursor.as_deref() {
+        Some(cursor) => decode_offset_cursor(cursor)?,
+        None => 0,
+    };
+    let limit = page.limit.clamp(1, 10_000) as usize;
+    let work = || -> rusqlite::Result<RequestPage> {
+        let parts = session_part_list(connection, session_id)?;
+        let mut names = Names::new(connection);
+        let mut matcher = Matcher::new(filter);
+        let mut matching: Vec<(StoredExchange, i32)> = Vec::new();
+        for part in parts.iter().filter(|part| day.is_none_or(|day| part.day == day)) {
+            for exchange in part_exchanges(connection, part.id, filter)? {
+                if matcher.matches(&mut names, &exchange)? {
+                    matching.push((exchange, part.day));
+                }
+            }
+        }
+        let sort_value = |exchange: &StoredExchange| -> f64 {
+            match sort.field {
+                SortField::Time => exchange.ts as f64,
+                SortField::Duration => exchange.duration.unwrap_or(-1.0),
+                SortField::Size => exchange.size.map(|size| size as f64).unwrap_or(-1.0),
+            }
+        };
+        matching.sort_by(|(left, _), (right, _)| {
+            let order = sort_value(left)
+                .total_cmp(&sort_value(right))
+                .then(left.ts.cmp(&right.ts))
+                .then(left.seq.cmp(&right.seq));
+            match sort.direction {
+                SortDirection::Asc => order,
+                SortDirection::Desc => order.reverse(),
+            }
+        });
+        let total = matching.len();
+        let mut requests = Vec::new();
+        for (exchange, part_day) in matching.iter().skip(offset).take(limit) {
+            requests.push(request_row(&mut names, (session_id, *part_day), exchange)?);
+        }
+        let next = offset + requests.len();
+        Ok(RequestPage {
+            requests,
+            total: total as u64,
+            next_cursor: (next < total).then(|| encode_offset_cursor(next)),
+        })
+    };
+    work().map_err(backend_error)
+}
+
+pub(crate) fn request(connection: &Connection, id: &str) -> Result<Option<RequestDetails>, StoreError> {
+    let work = || -> rusqlite::Result<Option<RequestDetails>> {
+        let Some(seq) = find_exchange(connection, id)? else { return Ok(None) };
+        let found = connection
+            .prepare_cached(&format!(
+                "SELECT {EXCHANGE_COLUMNS}, query, user_agent_id, context_id FROM exchanges WHERE seq = ?1"
+            ))?
+            .query_row(params![seq], |row| {
+                Ok((
+                    StoredExchange::from_row(row)?,
+                    row.get::<_, Option<String>>(19)?,
+                    row.get::<_, Option<i64>>(20)?,
+                    row.get::<_, Option<i64>>(21)?,
+                ))
+            })
+            .optional()?;
+        let Some((exchange, query, user_agent_id, context)) = found else { return Ok(None) };
+        let Some(part) = load_part(connection, exchange.part_id)? else { return Ok(None) };
+        let mut names = Names::new(connection);
+        let row = request_row(&mut names, (part.session_id, part.day), &exchange)?;
+        let user_agent = match user_agent_id {
+            Some(user_agent_id) => Some(names.text(user_agent_id)?.to_string()),
+            None => None,
+        };
+        let context: Vec<ContextValue> = match context {
+            Some(context_id) => serde_json::from_str(&names.text(context_id)?).unwrap_or_default(),
+            None => Vec::new(),
+        };
+        Ok(Some(RequestDetails { row, query: query.unwrap_or_default(), user_agent, context }))
+    };
+    work().map_err(backend_error)
+}
+
+/// Every matching request in time order. Rows are streamed from the time index; only a bounded
+/// cache of part ids is kept, so memory stays constant however many rows there are.
+pub(crate) fn export_requests(
+    connection: &Connection,
+    filter: &SessionFilter,
+    sink: &mut dyn FnMut(RequestRow) -> Result<(), StoreError>,
+) -> Result<u64, StoreError> {
+    let candidates = candidate_parts(connection, filter).map_err(backend_error)?;
+    let mut names = Names::new(connection);
+    let mut matcher = Matcher::new(filter);
+    let mut parts: HashMap<i64, Option<(SessionId, i32)>> = HashMap::new();
+    let mut written = 0u64;
+    let (low, high, from, to) = key_window(filter);
+    let mut statement = connection
+        .prepare(&format!(
+            "SELECT {EXCHANGE_COLUMNS} FROM exchanges WHERE seq >= ?1 AND seq < ?2 AND ts >= ?3 AND ts < ?4 ORDER BY seq"
+        ))
+        .map_err(backend_error)?;
+    let mut rows = statement.query(params![low, high, from, to]).map_err(backend_error)?;
+    while let Some(row) = rows.next().map_err(backend_error)? {
+        let exchange = StoredExchange::from_row(row).map_err(backend_error)?;
+        if let Some(candidates) = &candidates {
+            if !candidates.contains(&exchange.part_id) {
+                continue;
+            }
+        }
+        if !matcher.matches(&mut names, &exchange).map_err(backend_error)? {
+            continue;
+        }
+        if parts.len() > 100_000 {
+            parts.clear();
+        }
+        let part = match parts.get(&exchange.part_id) {
+            Some(part) => *part,
+            None => {
+                let part = load_part(connection, exchange.part_id)
+                    .map_err(backend_error)?
+                    .map(|part| (part.session_id, part.day));
+                parts.insert(exchange.part_id, part);
+                part
+            }
+        };
+        let Some(part) = part else { continue };
+        sink(request_row(&mut names, part, &exchange).map_err(backend_error)?)?;
+        written += 1;
+    }
+    Ok(written)
+}
+
+pub(crate) fn export_sessions(
+    connection: &Connection,
+    filter: &SessionFilter,
+    verify_all_limit: usize,
+    sink: &mut dyn FnMut(SessionSummary) -> Result<(), StoreError>,
+) -> Result<u64, StoreError> {
+    let mut written = 0u64;
+    let mut page = PageRequest { limit: 500, cursor: None };
+    loop {
+        let result = list_sessions(connection, filter, &page, verify_all_limit)?;
+        for summary in result.sessions {
+            sink(summary)?;
+            written += 1;
+        }
+        match result.next_cursor {
+            Some(cursor) => page.cursor = Some(cursor),
+            None => return Ok(written),
+        }
+    }
+}
+
+pub(crate) fn usage(connection: &Connection) -> Result<StoreUsage, StoreError> {
+    let work = || -> rusqlite::Result<StoreUsage> {
+        let (exchanges, session_parts): (i64, i64) = connection.query_row(
+            "SELECT coalesce(sum(count) FILTER (WHERE flow = ?1), 0), coalesce(sum(count) FILTER (WHERE flow = ?2), 0) FROM day_stats",
+            params![ALL_EXCHANGES, ALL_PARTS],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
+        // The first and last rows by time key; exact unless times outside 1828–2112 were stored.
+        let oldest: Option<i64> =
+            connection.query_row("SELECT ts FROM exchanges ORDER BY seq LIMIT 1", [], |row| row.get(0)).optional()?;
+        let newest: Option<i64> = connection
+            .query_row("SELECT ts FROM exchanges ORDER BY seq DESC LIMIT 1", [], |row| row.get(0))
+            .optional()?;
+        Ok(StoreUsage {
+            bytes: 0,
+            exchanges: exchanges.max(0) as u64,
+            session_parts: session_parts.max(0) as u64,
+            oldest,
+            newest,
+        })
+    };
+    work().map_err(backend_error)
+}
+
+#[allow(dead_code)]
+fn unused(_: BTreeMap<i64, i64>) {}

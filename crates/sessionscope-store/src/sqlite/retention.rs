@@ -1,0 +1,158 @@
+//! Retention: removes exchanges older than a cutoff, drops the parts left empty, rebuilds the
+//! aggregates of parts that lost requests, and gives freed pages back to the file system
+//! (the file is created with incremental auto-vacuum).
+
+use std::collections::HashMap;
+
+use rusqlite::{params, Connection, TransactionBehavior};
+use sessionscope_model::{day_of, Micros};
+
+use crate::{RetentionOutcome, StoreError};
+
+use super::aggregate::{kind, PartAggregate};
+use super::backend_error;
+use super::keys::{hour_of, id_slot, next_slot, time_key_end};
+use super::reader::rebuild_aggregate;
+use super::schema::{ALL_EXCHANGES, ALL_PARTS};
+use super::writer::apply_day_deltas;
+
+struct AffectedPart {
+    id: i64,
+    day: i32,
+    last_ts: i64,
+    requests: i64,
+    flows: u8,
+    counts: Vec<u8>,
+}
+
+pub(crate) fn apply(connection: &Connection, cutoff: Micros) -> Result<RetentionOutcome, StoreError> {
+    let outcome = remove_in_transaction(connection, cutoff).map_err(backend_error)?;
+    if outcome.exchanges_removed > 0 {
+        // Give the freed pages back and shrink the WAL; failures here only cost disk space.
+        let _ = connection.execute_batch("PRAGMA incremental_vacuum;");
+        let _ = connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+    }
+    Ok(outcome)
+}
+
+/// Removes one exchange's id slot. A slot inside a probe chain becomes a tombstone (seq -1) so
+/// the ids after it stay reachable.
+fn remove_id_slot(connection: &Connection, id: &str, ts: i64, seq: i64) -> rusqlite::Result<()> {
+    let mut slot = id_slot(hour_of(ts), id);
+    loop {
+        let entry: Option<i64> = connection
+            .prepare_cached("SELECT seq FROM exchange_ids WHERE slot = ?1")?
+            .query_row(params![slot], |row| row.get(0))
+            .map(Some)
+            .or_else(|error| match error {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                other => Err(other),
+            })?;
+        let Some(stored_seq) = entry else { return Ok(()) };
+        if stored_seq == seq {
+            let next_taken: bool = connection
+                .prepare_cached("SELECT count(*) FROM exchange_ids WHERE slot = ?1")?
+                .query_row(params![next_slot(slot)], |row| row.get::<_, i64>(0))?
+                > 0;
+            if next_taken {
+                connection.prepare_cached("UPDATE exchange_ids SET seq = -1 WHERE slot = ?1")?.execute(params![slot])?;
+            } else {
+                connection.prepare_cached("DELETE FROM exchange_ids WHERE slot = ?1")?.execute(params![slot])?;
+            }
+            return Ok(());
+        }
+        slot = next_slot(slot);
+    }
+}
+
+fn remove_in_transaction(connection: &Connection, cutoff: Micros) -> rusqlite::Result<RetentionOutcome> {
+    let transaction = rusqlite::Transaction::new_unchecked(connection, TransactionBehavior::Immediate)?;
+    let mut outcome = RetentionOutcome::default();
+    let affected: Vec<AffectedPart> = {
+        let mut statement = transaction.prepare_cached(
+            "SELECT id, day, last_ts, requests, flows, counts FROM parts WHERE day <= ?1 AND first_ts < ?2",
+        )?;
+        let rows = statement.query_map(params![day_of(cutoff), cutoff], |row| {
+            Ok(AffectedPart {
+                id: row.get(0)?,
+                day: row.get(1)?,
+                last_ts: row.get(2)?,
+                requests: row.get(3)?,
+                flows: row.get::<_, i64>(4)? as u8,
+                counts: row.get(5)?,
+            })
+        })?;
+        rows.collect::<Result<_, _>>()?
+    };
+    if affected.is_empty() {
+        transaction.commit()?;
+        return Ok(outcome);
+    }
+    // Id slots: whole hour buckets before the cutoff's hour go at once; inside that hour, the
+    // removed exchanges' slots go one by one.
+    let cutoff_hour = hour_of(cutoff);
+    transaction.execute("DELETE FROM exchange_ids WHERE slot < ?1", params![cutoff_hour << 43])?;
+    let hour_start = cutoff_hour * 3_600_000_000;
+    {
+        let mut statement = transaction
+            .prepare("SELECT seq, id, ts FROM exchanges WHERE seq < ?1 AND ts >= ?2 AND ts < ?3")?;
+        let rows: Vec<(i64, String, i64)> = statement
+            .query_map(params![time_key_end(cutoff), hour_start, cutoff], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        for (seq, id, ts) in rows {
+            if hour_of(ts) == cutoff_hour {
+                remove_id_slot(&transaction, &id, ts, seq)?;
+            }
+        }
+    }
+    let removed = transaction.execute(
+        "DELETE FROM exchanges WHERE seq < ?1 AND ts < ?2",
+        params![time_key_end(cutoff), cutoff],
+    )?;
+    outcome.exchanges_removed = removed as u64;
+
+    let mut day_deltas: HashMap<(i32, i64), i64> = HashMap::new();
+    for part in affected {
+        let old_counts = PartAggregate::decode_counts(&part.counts);
+        let remaining = if part.last_ts < cutoff { PartAggregate::default() } else { rebuild_aggregate(&transaction, part.id)? };
+        let lost_requests = part.requests - remaining.requests as i64;
+        *day_deltas.entry((part.day, ALL_EXCHANGES)).or_insert(0) -= lost_requests;
+        let lost_flows = part.flows & !remaining.flow_mask;
+        for flow_index in 0..7i64 {
+            if lost_flows & (1 << flow_index) != 0 {
+                *day_deltas.entry((part.day, flow_index)).or_insert(0) -= 1;
+            }
+        }
+        let mut delete_presence =
+            transaction.prepare_cached("DELETE FROM part_values WHERE kind = ?1 AND value_id = ?2 AND part_id = ?3")?;
+        for (value_kind, value) in old_counts.keys() {
+            if *value_kind != kind::ENDPOINT && !remaining.counts.contains_key(&(*value_kind, *value)) {
+                delete_presence.execute(params![value_kind, value, part.id])?;
+            }
+        }
+        if remaining.requests == 0 {
+            transaction.prepare_cached("DELETE FROM parts WHERE id = ?1")?.execute(params![part.id])?;
+            *day_deltas.entry((part.day, ALL_PARTS)).or_insert(0) -= 1;
+            outcome.parts_removed += 1;
+            continue;
+        }
+        transaction
+            .prepare_cached(
+                "UPDATE parts SET first_ts = ?2, last_ts = ?3, requests = ?4, attacks = ?5, flows = ?6, counts = ?7 WHERE id = ?1",
+            )?
+            .execute(params![
+                part.id,
+                remaining.first_ts,
+                remaining.last_ts,
+                remaining.requests as i64,
+                remaining.attacks as i64,
+                remaining.flow_mask,
+                remaining.encode_counts()
+            ])?;
+    }
+    apply_day_deltas(&transaction, &day_deltas)?;
+    transaction.commit()?;
+    Ok(outcome)
+}

@@ -1,0 +1,179 @@
+//! The SQLite schema and its migrations. `MIGRATIONS[n]` takes a store from version `n` to
+//! `n + 1`; every step runs in the opening transaction, so a failed step leaves the old version.
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use crate::StoreError;
+
+use super::backend_error;
+
+/// Page size chosen by measurement: small pages keep the write amplification of the randomly
+/// inserted indexes (part, time) and (id hash) down, which decides the append rate.
+pub(crate) const PAGE_SIZE: u32 = 4096;
+
+type Migration = fn(&Transaction) -> rusqlite::Result<()>;
+
+/// Ordered migration steps; the schema version is their count.
+pub(crate) const MIGRATIONS: &[Migration] = &[create_version_1, add_day_statistics];
+
+pub(crate) fn current_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// Version 1: dictionary, parts with their aggregates, exchanges, presence, users, tokens, settings.
+fn create_version_1(transaction: &Transaction) -> rusqlite::Result<()> {
+    transaction.execute_batch(
+        "
+        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+        -- Interned strings per kind (hosts, apps, endpoints, users, role sets, ...).
+        CREATE TABLE strings (id INTEGER PRIMARY KEY, kind INTEGER NOT NULL, text TEXT NOT NULL);
+        CREATE UNIQUE INDEX strings_by_text ON strings (kind, text);
+        -- Client addresses as 16 big-endian bytes (IPv4 mapped into IPv6), so a CIDR is a range.
+        CREATE TABLE addresses (id INTEGER PRIMARY KEY, address BLOB NOT NULL);
+        CREATE UNIQUE INDEX addresses_by_value ON addresses (address);
+        CREATE TABLE parts (
+            id INTEGER PRIMARY KEY,
+            session_id BLOB NOT NULL,
+            day INTEGER NOT NULL,
+            first_ts INTEGER NOT NULL,
+            last_ts INTEGER NOT NULL,
+            requests INTEGER NOT NULL,
+            attacks INTEGER NOT NULL,
+            flows INTEGER NOT NULL,
+            counts BLOB NOT NULL
+        );
+        CREATE UNIQUE INDEX parts_by_session ON parts (session_id, day);
+        CREATE INDEX parts_by_last ON parts (last_ts, id);
+        -- Exact presence of a value in a part, for filtering the session list.
+        CREATE TABLE part_values (
+            kind INTEGER NOT NULL, value_id INTEGER NOT NULL, part_id INTEGER NOT NULL,
+            PRIMARY KEY (kind, value_id, part_id)
+        ) WITHOUT ROWID;
+        -- `seq` is a time key: the first free value at or after ts * 1024 (see `time_key`), so
+        -- rowid order is time order and the table needs no time index.
+        CREATE TABLE exchanges (
+            seq INTEGER PRIMARY KEY,
+            part_id INTEGER NOT NULL,
+            ts INTEGER NOT NULL,
+            id TEXT NOT NULL,
+            address_id INTEGER,
+            host_id INTEGER NOT NULL,
+            app_id INTEGER NOT NULL,
+            method_id INTEGER NOT NULL,
+            template_id INTEGER NOT NULL,
+            path TEXT NOT NULL,
+            query TEXT,
+            status INTEGER,
+            duration REAL,
+            size INTEGER,
+            user_agent_id INTEGER,
+            user_id INTEGER,
+            role_set_id INTEGER,
+            key_id INTEGER NOT NULL,
+            flows INTEGER NOT NULL,
+            attack_set_id INTEGER,
+            attacks TEXT,
+            context_id INTEGER
+        );
+        -- (part_id, rowid): a part's exchanges in time order.
+        CREATE INDEX exchanges_by_part ON exchanges (part_id);
+        -- Idempotency and look-up by exchange id: slot = UTC hour of ts << 43 | 43 bits of a hash
+        -- of the id (see `id_slot`); collisions probe the next slot of the same hour.
+        CREATE TABLE exchange_ids (slot INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
+        CREATE TABLE users (name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL, created INTEGER NOT NULL);
+        CREATE TABLE tokens (token_hash TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, role TEXT NOT NULL, created INTEGER NOT NULL);
+        CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        ",
+    )
+}
+
+/// Version 2: parts per day and per (day, flow), exchanges per day, so totals of the session list over whole days
+/// need no scan. Back-filled from the parts.
+fn add_day_statistics(transaction: &Transaction) -> rusqlite::Result<()> {
+    transaction.execute_batch(
+        "
+        CREATE TABLE day_stats (
+            day INTEGER NOT NULL, flow INTEGER NOT NULL, count INTEGER NOT NULL,
+            PRIMARY KEY (day, flow)
+        ) WITHOUT ROWID;
+        CREATE INDEX parts_by_day ON parts (day, last_ts, first_ts, flows);
+        INSERT INTO day_stats (day, flow, count) SELECT day, 255, count(*) FROM parts GROUP BY day;
+        INSERT INTO day_stats (day, flow, count) SELECT day, 254, sum(requests) FROM parts GROUP BY day;
+        ",
+    )?;
+    for flow_index in 0..7 {
+        transaction.execute(
+            "INSERT INTO day_stats (day, flow, count)
+             SELECT day, ?1, count(*) FROM parts WHERE (flows >> ?1) & 1 = 1 GROUP BY day",
+            params![flow_index],
+        )?;
+    }
+    Ok(())
+}
+
+/// The flow number under which `day_stats` keeps the count of all parts of a day.
+pub(crate) const ALL_PARTS: i64 = 255;
+/// The flow number under which `day_stats` keeps the number of exchanges of a day.
+pub(crate) const ALL_EXCHANGES: i64 = 254;
+
+fn read_version(connection: &Connection) -> rusqlite::Result<i64> {
+    let meta_exists: bool = connection
+        .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'", [], |row| {
+            row.get::<_, i64>(0)
+        })
+        .map(|count| count > 0)?;
+    if !meta_exists {
+        return Ok(0);
+    }
+    // Read as text whatever type the value was written with (blob, text or integer).
+    let version: Option<String> = connection
+        .query_row("SELECT CAST(value AS TEXT) FROM meta WHERE key = 'schema_version'", [], |row| row.get(0))
+        .optional()?;
+    match version {
+        None => Ok(0),
+        Some(text) => text.trim().parse().map_err(|_| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, format!("schema_version `{text}`").into())
+        }),
+    }
+}
+
+/// Brings the schema up to `target` (normally `current_version()`), creating the installation
+/// secret with a new store. Returns how many steps ran.
+pub(crate) fn migrate(connection: &mut Connection, target: i64, location: &str) -> Result<usize, StoreError> {
+    let found = read_version(connection).map_err(backend_error)?;
+    let supported = current_version();
+    if found > supported {
+        return Err(StoreError::SchemaTooNew { found, supported });
+    }
+    if found >= target {
+        return Ok(0);
+    }
+    let transaction = connection.transaction().map_err(backend_error)?;
+    let mut steps = 0;
+    for (index, step) in MIGRATIONS.iter().enumerate().take(target as usize).skip(found as usize) {
+        step(&transaction).map_err(|error| StoreError::Open {
+            location: location.to_string(),
+            reason: format!("schema migration to version {} failed: {error}", index + 1),
+        })?;
+        steps += 1;
+    }
+    let has_secret: bool = transaction
+        .query_row("SELECT count(*) FROM meta WHERE key = 'installation_secret'", [], |row| row.get::<_, i64>(0))
+        .map_err(backend_error)?
+        > 0;
+    if !has_secret {
+        let secret: [u8; 32] = rand::random();
+        transaction
+            .execute("INSERT INTO meta (key, value) VALUES ('installation_secret', ?1)", params![secret.to_vec()])
+            .map_err(backend_error)?;
+    }
+    transaction
+        .execute(
+            "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![target.to_string().into_bytes()],
+        )
+        .map_err(backend_error)?;
+    transaction.commit().map_err(backend_error)?;
+    Ok(steps)
+}

@@ -1,0 +1,670 @@
+//! What each command does. Commands resolve the configuration, open the store and call into the
+//! library crates; output formatting lives in `output`.
+
+use std::fs::File;
+use std::io::{BufRead, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context as _};
+use sessionscope_analyze::Analyzer;
+use sessionscope_ingest::Format;
+use sessionscope_model::{
+    day_of, day_start_micros, parse_time_spec, Micros, PageRequest, RequestSort, Role, SessionFilter, SessionId,
+    SortDirection, SortField, MICROS_PER_DAY,
+};
+use sessionscope_store::Store;
+
+use crate::cli::{
+    Cli, Command, ConfigCommand, DemoArgs, ExportArgs, ExportFormat, ExportWhat, FilterArgs, FormatArg,
+    GenerateArgs, GlobalArgs, IngestArgs, SessionArgs, SessionsArgs, TokenCommand, UserCommand,
+};
+use crate::config::{self, Config};
+use crate::output;
+use crate::pipeline::{self, IngestOptions, IngestSummary, RejectedRecord};
+
+/// Rejections printed to the terminal before the rest are only counted.
+const REJECTIONS_SHOWN: u64 = 50;
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let global = cli.global;
+    match cli.command {
+        Command::Demo(args) => demo(&global, args),
+        Command::Serve(args) => {
+            let config = load_config(&global, args.listen)?;
+            serve(&config, None)
+        }
+        Command::Ingest(args) => ingest(&global, args),
+        Command::Generate(args) => generate(args),
+        Command::Sessions(args) => sessions(&global, args),
+        Command::Session(args) => session(&global, args),
+        Command::Export(args) => export(&global, args),
+        Command::User { command } => user(&global, command),
+        Command::Token { command } => token(&global, command),
+        Command::Config { command: ConfigCommand::Check } => config_check(&global),
+        Command::Retention => retention(&global),
+    }
+}
+
+fn environment(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
+}
+
+fn load_config(global: &GlobalArgs, listen: Option<String>) -> anyhow::Result<Config> {
+    config::resolve(&global.flag_config(listen), &environment).map_err(|problems| {
+        let lines: Vec<String> = problems.iter().map(|problem| format!("  {problem}")).collect();
+        anyhow::anyhow!("invalid configuration:\n{}", lines.join("\n"))
+    })
+}
+
+fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(path) = config.sqlite_path() {
+        if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("failed to create the store directory `{}`", parent.display()))?;
+        }
+    }
+    let store = sessionscope_store::open(&config.store_uri)?;
+    Ok(store)
+}
+
+fn now_micros() -> Micros {
+    chrono::Utc::now().timestamp_micros()
+}
+
+fn ingest_format(format: FormatArg) -> Format {
+    match format {
+        FormatArg::Ndjson => Format::Ndjson,
+        FormatArg::Har => Format::Har,
+        FormatArg::Combined => Format::Combined,
+        FormatArg::NginxJson => Format::NginxJson,
+        FormatArg::Zeek => Format::Zeek,
+    }
+}
+
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map(|count| count.get()).unwrap_or(2)
+}
+
+/// Runs the pipeline over files and prints rejections to standard error as they come.
+fn ingest_into(
+    config: &Config,
+    store: &Arc<dyn Store>,
+    files: &[PathBuf],
+    format: Option<Format>,
+    progress: bool,
+    workers: usize,
+    mut rejects_file: Option<BufWriter<File>>,
+) -> anyhow::Result<IngestSummary> {
+    let secret = store.installation_secret()?;
+    let analyzer = Arc::new(Analyzer::new(config.analysis.clone(), secret));
+    let options = IngestOptions { format, batch_size: config.ingest_batch_size, progress, workers };
+    let mut shown = 0u64;
+    let mut hidden = 0u64;
+    let mut write_failure: Option<std::io::Error> = None;
+    let mut on_reject = |rejected: &RejectedRecord| {
+        if let Some(out) = rejects_file.as_mut() {
+            if let Err(error) = writeln!(out, "{}:{}: {}", rejected.file, rejected.line, rejected.reason) {
+                write_failure.get_or_insert(error);
+            }
+        }
+        if shown < REJECTIONS_SHOWN {
+            shown += 1;
+            eprintln!("rejected {}:{}: {}", rejected.file, rejected.line, rejected.reason);
+        } else {
+            hidden += 1;
+        }
+    };
+    let summary = pipeline::ingest_files(files, Arc::clone(store), analyzer, &options, &mut on_reject)?;
+    if hidden > 0 {
+        eprintln!("… and {hidden} more rejected records (write them all with --rejects FILE)");
+    }
+    if let Some(error) = write_failure {
+        bail!("failed to write the rejects file: {error}");
+    }
+    if let Some(mut out) = rejects_file {
+        out.flush().context("failed to write the rejects file")?;
+    }
+    Ok(summary)
+}
+
+fn print_summary(summary: &IngestSummary) {
+    for (file, format) in &summary.formats {
+        println!("read {file} as {}", format.as_str());
+    }
+    println!(
+        "accepted  {} exchanges ({} new, {} already stored)",
+        output::thousands(summary.accepted),
+        output::thousands(summary.inserted),
+        output::thousands(summary.duplicates)
+    );
+    println!("rejected  {}", output::thousands(summary.rejected));
+    println!("sessions  {} touched", output::thousands(summary.sessions as u64));
+    println!("elapsed   {}", output::human_elapsed(summary.elapsed));
+    println!("rate      {} exchanges/s", output::thousands(summary.rate().round() as u64));
+}
+
+fn ingest(global: &GlobalArgs, args: IngestArgs) -> anyhow::Result<ExitCode> {
+    let config = load_config(global, None)?;
+    let store = open_store(&config)?;
+    let rejects_file = match &args.rejects {
+        Some(path) => Some(BufWriter::new(
+            File::create(path).with_context(|| format!("failed to create the rejects file `{}`", path.display()))?,
+        )),
+        None => None,
+    };
+    let progress = !args.no_progress && std::io::stderr().is_terminal();
+    let summary = ingest_into(
+        &config,
+        &store,
+        &args.files,
+        args.format.map(ingest_format),
+        progress,
+        args.workers.unwrap_or_else(default_workers),
+        rejects_file,
+    )?;
+    for failed in &summary.failed_files {
+        eprintln!("error: {}: {}", failed.file, failed.message);
+    }
+    print_summary(&summary);
+    enforce_retention(&config, store.as_ref())?;
+    if !summary.failed_files.is_empty() {
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Retention counts back from the newest stored traffic, never from a time ahead of the clock, so
+/// that imported historic logs are not deleted the moment they arrive.
+fn retention_cutoff(retention_days: u32, newest: Option<Micros>, now: Micros) -> Option<Micros> {
+    let newest = newest?;
+    Some(newest.min(now) - retention_days as Micros * MICROS_PER_DAY)
+}
+
+fn enforce_retention(config: &Config, store: &dyn Store) -> anyhow::Result<()> {
+    let usage = store.usage()?;
+    let Some(cutoff) = retention_cutoff(config.retention_days, usage.newest, now_micros()) else {
+        return Ok(());
+    };
+    if usage.oldest.is_some_and(|oldest| oldest < cutoff) {
+        let outcome = store.apply_retention(cutoff)?;
+        tracing::info!(
+            exchanges_removed = outcome.exchanges_removed,
+            parts_removed = outcome.parts_removed,
+            "retention applied"
+        );
+    }
+    Ok(())
+}
+
+fn retention(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let config = load_config(global, None)?;
+    let store = open_store(&config)?;
+    enforce_retention(&config, store.as_ref())?;
+    let usage = store.usage()?;
+    println!("retention {} days", config.retention_days);
+    println!("exchanges {}", output::thousands(usage.exchanges));
+    println!("sessions  {} parts", output::thousands(usage.session_parts));
+    println!("disk      {} bytes", output::thousands(usage.bytes));
+    if let (Some(oldest), Some(newest)) = (usage.oldest, usage.newest) {
+        println!("traffic   {} to {}", output::short_time(oldest), output::short_time(newest));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn generator_start(start: Option<&str>, now: Micros) -> anyhow::Result<Micros> {
+    match start {
+        Some(text) => parse_time_spec(text, now).map_err(|message| anyhow::anyhow!("--start: {message}")),
+        // Noon yesterday: a day of traffic that crosses one UTC midnight.
+        None => Ok(day_start_micros(day_of(now) - 1) + MICROS_PER_DAY / 2),
+    }
+}
+
+fn generate(args: GenerateArgs) -> anyhow::Result<ExitCode> {
+    if args.print_config {
+        print!("{}", sessionscope_generate::DEMO_CONFIG);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let options = sessionscope_generate::GeneratorOptions {
+        requests: args.requests,
+        seed: args.seed,
+        start: generator_start(args.start.as_deref(), now_micros())?,
+        hours: args.hours.max(1),
+    };
+    write_generated(&options, args.out.as_deref(), args.truth.as_deref())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_generated(
+    options: &sessionscope_generate::GeneratorOptions,
+    out: Option<&Path>,
+    truth: Option<&Path>,
+) -> anyhow::Result<u64> {
+    let mut out_writer: Box<dyn Write> = match out {
+        Some(path) => Box::new(BufWriter::with_capacity(
+            1 << 20,
+            File::create(path).with_context(|| format!("failed to create `{}`", path.display()))?,
+        )),
+        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    };
+    let mut truth_writer = match truth {
+        Some(path) => Some(BufWriter::with_capacity(
+            1 << 20,
+            File::create(path).with_context(|| format!("failed to create `{}`", path.display()))?,
+        )),
+        None => None,
+    };
+    let written = sessionscope_generate::generate_to(
+        options,
+        &mut out_writer,
+        truth_writer.as_mut().map(|writer| writer as &mut dyn Write),
+    )
+    .context("failed to write generated traffic")?;
+    out_writer.flush().context("failed to write generated traffic")?;
+    if let Some(mut writer) = truth_writer {
+        writer.flush().context("failed to write the truth file")?;
+    }
+    Ok(written)
+}
+
+fn parse_filter(filter: &FilterArgs) -> anyhow::Result<SessionFilter> {
+    sessionscope_server::filters::parse_filter(&filter.pairs(), now_micros())
+        .map_err(|error| anyhow::anyhow!("invalid filter: {error}"))
+}
+
+fn sessions(global: &GlobalArgs, args: SessionsArgs) -> anyhow::Result<ExitCode> {
+    let config = load_config(global, None)?;
+    let store = open_store(&config)?;
+    let filter = parse_filter(&args.filter)?;
+    let page = store.list_sessions(&filter, &PageRequest { limit: args.limit.clamp(1, 500), cursor: args.cursor })?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&page)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let total = if page.total_exact {
+        output::thousands(page.total)
+    } else {
+        format!("about {}", output::thousands(page.total))
+    };
+    println!("{total} sessions");
+    if !page.flows.is_empty() {
+        let flows: Vec<String> = page
+            .flows
+            .iter()
+            .map(|flow| format!("{} {} ({:.0}%)", flow.value, flow.count, flow.share * 100.0))
+            .collect();
+        println!("flows: {}", flows.join(", "));
+    }
+    let rows: Vec<Vec<String>> = page.sessions.iter().map(output::session_row).collect();
+    print!("{}", output::table(&output::SESSION_HEADER, &rows));
+    if let Some(cursor) = page.next_cursor {
+        println!("more: --cursor {cursor}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_sort(text: &str) -> anyhow::Result<RequestSort> {
+    let (direction, name) = match text.strip_prefix('-') {
+        Some(name) => (SortDirection::Desc, name),
+        None => (SortDirection::Asc, text),
+    };
+    let field = match name {
+        "time" => SortField::Time,
+        "duration" => SortField::Duration,
+        "size" => SortField::Size,
+        _ => bail!("invalid --sort `{text}`; expected time, duration or size, with - for descending"),
+    };
+    Ok(RequestSort { field, direction })
+}
+
+fn session(global: &GlobalArgs, args: SessionArgs) -> anyhow::Result<ExitCode> {
+    let config = load_config(global, None)?;
+    let store = open_store(&config)?;
+    let session_id: SessionId = args.id.parse()?;
+    let filter = parse_filter(&args.filter)?;
+    let sort = parse_sort(&args.sort)?;
+    let parts = store.session_parts(session_id, &filter)?;
+    if parts.is_empty() {
+        bail!("no session `{session_id}` with requests matching the filters");
+    }
+    let stats = store.session_stats(session_id, None, &filter)?;
+    let requests = store.session_requests(
+        session_id,
+        None,
+        &filter,
+        sort,
+        &PageRequest { limit: args.limit.clamp(1, 1000), cursor: None },
+    )?;
+    if args.json {
+        let document = serde_json::json!({ "session_id": session_id, "parts": parts, "stats": stats, "requests": requests });
+        println!("{}", serde_json::to_string_pretty(&document)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("session {session_id}");
+    let rows: Vec<Vec<String>> = parts.iter().map(output::session_row).collect();
+    print!("{}", output::table(&output::SESSION_HEADER, &rows));
+    println!();
+    let stat_lines = [
+        ("attack types", &stats.attack_types),
+        ("users", &stats.users),
+        ("client IPs", &stats.client_ips),
+        ("methods", &stats.methods),
+        ("response codes", &stats.statuses),
+        ("flows", &stats.flows),
+    ];
+    for (name, counts) in stat_lines {
+        let values: Vec<String> = counts
+            .iter()
+            .take(8)
+            .map(|count| format!("{} {} ({:.0}%)", count.value, count.count, count.share * 100.0))
+            .collect();
+        println!("{name:<15} {}", if values.is_empty() { "—".to_string() } else { values.join(", ") });
+    }
+    println!();
+    let request_rows: Vec<Vec<String>> = requests
+        .requests
+        .iter()
+        .map(|request| {
+            let attacks: Vec<&str> = request.attacks.iter().map(|attack| attack.kind.as_str()).collect();
+            vec![
+                output::short_time(request.ts),
+                request.method.clone(),
+                request.endpoint.clone(),
+                request.status.map(|status| status.to_string()).unwrap_or_else(|| "—".into()),
+                request.duration_ms.map(|ms| format!("{ms:.1}")).unwrap_or_else(|| "—".into()),
+                request.size.map(|size| size.to_string()).unwrap_or_else(|| "—".into()),
+                output::joined_or_dash(&request.flows),
+                if attacks.is_empty() { "—".into() } else { attacks.join(",") },
+                request.id.clone(),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        output::table(
+            &["TIME (UTC)", "METHOD", "ENDPOINT", "STATUS", "MS", "BYTES", "FLOWS", "ATTACKS", "REQUEST ID"],
+            &request_rows
+        )
+    );
+    println!("{} of {} requests", requests.requests.len(), output::thousands(requests.total));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export(global: &GlobalArgs, args: ExportArgs) -> anyhow::Result<ExitCode> {
+    let config = load_config(global, None)?;
+    let store = open_store(&config)?;
+    let filter = parse_filter(&args.filter)?;
+    let out: Box<dyn Write> = match &args.out {
+        Some(path) => Box::new(File::create(path).with_context(|| format!("failed to create `{}`", path.display()))?),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let out = BufWriter::with_capacity(1 << 20, out);
+    let written = match args.format {
+        ExportFormat::Ndjson => export_ndjson(store.as_ref(), &filter, args.what, out)?,
+        ExportFormat::Csv => export_csv(store.as_ref(), &filter, args.what, out)?,
+    };
+    if args.out.is_some() {
+        eprintln!("exported {} {}", output::thousands(written), match args.what {
+            ExportWhat::Requests => "requests",
+            ExportWhat::Sessions => "session parts",
+        });
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sink_error(error: impl std::fmt::Display) -> sessionscope_store::StoreError {
+    sessionscope_store::StoreError::Sink(error.to_string())
+}
+
+fn export_ndjson(store: &dyn Store, filter: &SessionFilter, what: ExportWhat, mut out: impl Write) -> anyhow::Result<u64> {
+    let written = match what {
+        ExportWhat::Requests => store.export_requests(filter, &mut |row| {
+            serde_json::to_writer(&mut out, &row).map_err(sink_error)?;
+            out.write_all(b"\n").map_err(sink_error)
+        })?,
+        ExportWhat::Sessions => store.export_sessions(filter, &mut |row| {
+            serde_json::to_writer(&mut out, &row).map_err(sink_error)?;
+            out.write_all(b"\n").map_err(sink_error)
+        })?,
+    };
+    out.flush().context("failed to write the export")?;
+    Ok(written)
+}
+
+fn export_csv(store: &dyn Store, filter: &SessionFilter, what: ExportWhat, out: impl Write) -> anyhow::Result<u64> {
+    use sessionscope_server::export as csv_export;
+    let mut writer = csv::Writer::from_writer(out);
+    let written = match what {
+        ExportWhat::Requests => {
+            csv_export::write_requests_csv_header(&mut writer)?;
+            store.export_requests(filter, &mut |row| csv_export::write_request_csv(&mut writer, &row).map_err(sink_error))?
+        }
+        ExportWhat::Sessions => {
+            csv_export::write_sessions_csv_header(&mut writer)?;
+            store.export_sessions(filter, &mut |row| csv_export::write_session_csv(&mut writer, &row).map_err(sink_error))?
+        }
+    };
+    writer.flush().context("failed to write the export")?;
+    Ok(written)
+}
+
+fn parse_role(text: &str) -> anyhow::Result<Role> {
+    text.parse::<Role>().map_err(|message| anyhow::anyhow!(message))
+}
+
+fn random_password() -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    (0..20).map(|_| rng.sample(rand::distributions::Alphanumeric) as char).collect()
+}
+
+fn user(global: &GlobalArgs, command: UserCommand) -> anyhow::Result<ExitCode> {
+    let config = load_config(global, None)?;
+    let store = open_store(&config)?;
+    match command {
+        UserCommand::Add { name, role, password_stdin } => {
+            let role = parse_role(&role)?;
+            if name.trim().is_empty() {
+                bail!("a user name cannot be empty");
+            }
+            let (password, generated) = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line).context("failed to read the password")?;
+                let password = line.trim_end_matches(['\r', '\n']).to_string();
+                if password.len() < 8 {
+                    bail!("the password must have at least 8 characters");
+                }
+                (password, false)
+            } else {
+                (random_password(), true)
+            };
+            store.create_user(&name, role, &sessionscope_store::hash_password(&password))?;
+            println!("added user {name} with role {role}");
+            if generated {
+                println!("password: {password}");
+            }
+        }
+        UserCommand::List => {
+            let rows: Vec<Vec<String>> = store
+                .users()?
+                .into_iter()
+                .map(|user| vec![user.name, user.role.to_string(), output::short_time(user.created)])
+                .collect();
+            print!("{}", output::table(&["NAME", "ROLE", "CREATED (UTC)"], &rows));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn create_token(store: &dyn Store, role: Role, name: &str) -> anyhow::Result<String> {
+    let token = sessionscope_store::new_token();
+    store.create_token(&sessionscope_store::token_hash(&token), name, role)?;
+    Ok(token)
+}
+
+fn token(global: &GlobalArgs, command: TokenCommand) -> anyhow::Result<ExitCode> {
+    let config = load_config(global, None)?;
+    let store = open_store(&config)?;
+    match command {
+        TokenCommand::Create { role, name } => {
+            let role = parse_role(&role)?;
+            let token = create_token(store.as_ref(), role, &name)?;
+            println!("created token `{name}` with role {role}; it is shown only once:");
+            println!("{token}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn config_check(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    match config::resolve(&global.flag_config(None), &environment) {
+        Ok(config) => {
+            print!("{}", config.to_toml());
+            eprintln!("configuration is valid");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(problems) => {
+            eprintln!("configuration has {} problem{}:", problems.len(), if problems.len() == 1 { "" } else { "s" });
+            for problem in problems {
+                eprintln!("  {problem}");
+            }
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// Serves until Ctrl-C. `ready` receives the bound address (used by the demo to print it).
+fn serve(config: &Config, banner: Option<&dyn Fn(std::net::SocketAddr)>) -> anyhow::Result<ExitCode> {
+    let store = open_store(config)?;
+    enforce_retention(config, store.as_ref())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("failed to start the async runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| {
+            format!("failed to listen on {}; is another process using it? choose another with --listen", config.listen)
+        })?;
+        let address = listener.local_addr().context("failed to read the bound address")?;
+        match banner {
+            Some(banner) => banner(address),
+            None => println!("serving on http://{address}"),
+        }
+        let retention_config = config.clone();
+        let retention_store = Arc::clone(&store);
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(std::time::Duration::from_secs(600));
+            interval.tick().await;
+            loop {
+                interval.tick().await;
+                let config = retention_config.clone();
+                let store = Arc::clone(&retention_store);
+                let result = tokio::task::spawn_blocking(move || enforce_retention(&config, store.as_ref())).await;
+                if let Ok(Err(error)) = result {
+                    tracing::warn!(error = %error, "retention failed");
+                }
+            }
+        });
+        let state = sessionscope_server::AppState::new(store);
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        sessionscope_server::serve(listener, state, shutdown).await.context("server stopped")?;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn demo(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
+    let directory = match &args.keep {
+        Some(directory) => {
+            std::fs::create_dir_all(directory)
+                .with_context(|| format!("failed to create `{}`", directory.display()))?;
+            directory.clone()
+        }
+        None => std::env::temp_dir().join(format!("sessionscope-demo-{}", std::process::id())),
+    };
+    let database = directory.join("demo.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", database.display()));
+    }
+    std::fs::create_dir_all(&directory).with_context(|| format!("failed to create `{}`", directory.display()))?;
+
+    let mut flags = global.flag_config(Some(args.listen.clone()));
+    flags.db = Some(database.clone());
+    flags.store = None;
+    let demo_config_path = directory.join("demo.toml");
+    if flags.config_file.is_none() {
+        std::fs::write(&demo_config_path, sessionscope_generate::DEMO_CONFIG)
+            .with_context(|| format!("failed to write `{}`", demo_config_path.display()))?;
+        flags.config_file = Some(demo_config_path.clone());
+    }
+    let config = config::resolve(&flags, &environment).map_err(|problems| {
+        let lines: Vec<String> = problems.iter().map(|problem| format!("  {problem}")).collect();
+        anyhow::anyhow!("invalid configuration:\n{}", lines.join("\n"))
+    })?;
+
+    let now = now_micros();
+    let options = sessionscope_generate::GeneratorOptions {
+        requests: args.requests,
+        seed: args.seed,
+        start: now - 24 * 3_600 * 1_000_000,
+        hours: 24,
+    };
+    let traffic = directory.join("traffic.ndjson");
+    let truth = directory.join("truth.ndjson");
+    eprintln!("generating {} exchanges …", output::thousands(args.requests));
+    write_generated(&options, Some(&traffic), Some(&truth))?;
+
+    let store = open_store(&config)?;
+    let summary = ingest_into(
+        &config,
+        &store,
+        std::slice::from_ref(&traffic),
+        Some(Format::Ndjson),
+        std::io::stderr().is_terminal(),
+        default_workers(),
+        None,
+    )?;
+    print_summary(&summary);
+
+    let password = random_password();
+    store.create_user("admin", Role::Admin, &sessionscope_store::hash_password(&password))?;
+    let token = create_token(store.as_ref(), Role::Admin, "demo")?;
+    drop(store);
+
+    let banner = |address: std::net::SocketAddr| {
+        println!();
+        println!("sessionscope demo is serving on http://{address}");
+        println!("  store:    {}", database.display());
+        println!("  traffic:  {} (ground truth in {})", traffic.display(), truth.display());
+        println!("  login:    admin / {password}");
+        println!("  token:    {token}");
+        println!("try:");
+        println!("  curl -s -H 'Authorization: Bearer {token}' 'http://{address}/api/v1/sessions?window=1h&limit=5'");
+        println!("press Ctrl-C to stop");
+    };
+    serve(&config, Some(&banner))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retention_counts_back_from_the_newest_traffic_but_never_from_the_future() {
+        let day = MICROS_PER_DAY;
+        let now = 100 * day;
+        assert_eq!(retention_cutoff(7, Some(50 * day), now), Some(43 * day));
+        assert_eq!(retention_cutoff(7, Some(200 * day), now), Some(93 * day));
+        assert_eq!(retention_cutoff(7, None, now), None);
+    }
+
+    #[test]
+    fn sort_flags_parse_with_direction() {
+        assert_eq!(parse_sort("-duration").unwrap(), RequestSort { field: SortField::Duration, direction: SortDirection::Desc });
+        assert_eq!(parse_sort("time").unwrap(), RequestSort::default());
+        assert!(parse_sort("speed").is_err());
+    }
+}

@@ -1,0 +1,303 @@
+//! The ingest pipeline: a reader turns files into exchanges, analysis workers run the pure stages
+//! on chunks in parallel, and one writer thread puts chunks back in order, runs the order-dependent
+//! stage and appends batches to the store. Threads are joined by bounded channels, so memory stays
+//! flat whatever the input size.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use crossbeam_channel::{bounded, Receiver, Sender};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sessionscope_analyze::{Analyzer, SessionState};
+use sessionscope_ingest::{Format, Record, RecordReader};
+use sessionscope_model::{AnalyzedExchange, Exchange, SessionId};
+use sessionscope_store::Store;
+
+/// Records handed to an analysis worker at a time.
+const CHUNK_RECORDS: usize = 2_048;
+/// Sessions whose user and roles the writer remembers for inheritance.
+const SESSION_MEMORY: usize = 200_000;
+
+pub struct IngestOptions {
+    pub format: Option<Format>,
+    pub batch_size: usize,
+    pub progress: bool,
+    pub workers: usize,
+}
+
+/// A record that was not ingested, with where it was.
+pub struct RejectedRecord {
+    pub file: String,
+    pub line: u64,
+    pub reason: String,
+}
+
+/// A file that could not be ingested at all.
+pub struct FailedFile {
+    pub file: String,
+    pub message: String,
+}
+
+#[derive(Default)]
+pub struct IngestSummary {
+    pub files: usize,
+    pub accepted: u64,
+    pub inserted: u64,
+    pub duplicates: u64,
+    pub rejected: u64,
+    pub sessions: usize,
+    pub elapsed: Duration,
+    pub failed_files: Vec<FailedFile>,
+    pub formats: Vec<(String, Format)>,
+}
+
+impl IngestSummary {
+    pub fn rate(&self) -> f64 {
+        let seconds = self.elapsed.as_secs_f64();
+        if seconds <= 0.0 {
+            return 0.0;
+        }
+        self.accepted as f64 / seconds
+    }
+}
+
+struct Chunk {
+    sequence: u64,
+    exchanges: Vec<Exchange>,
+}
+
+struct AnalyzedChunk {
+    sequence: u64,
+    exchanges: Vec<AnalyzedExchange>,
+}
+
+struct WriterTotals {
+    inserted: u64,
+    duplicates: u64,
+    sessions: usize,
+}
+
+/// Ingests files one after another through one pipeline. `on_reject` sees every rejected record as
+/// it is found. A file that cannot be opened is recorded in the summary and the others still run.
+pub fn ingest_files(
+    paths: &[PathBuf],
+    store: Arc<dyn Store>,
+    analyzer: Arc<Analyzer>,
+    options: &IngestOptions,
+    on_reject: &mut dyn FnMut(&RejectedRecord),
+) -> anyhow::Result<IngestSummary> {
+    let started = Instant::now();
+    let workers = options.workers.max(1);
+    let (chunk_sender, chunk_receiver) = bounded::<Chunk>(workers * 2);
+    let (analyzed_sender, analyzed_receiver) = bounded::<AnalyzedChunk>(workers * 2 + 2);
+
+    let mut worker_handles = Vec::new();
+    for index in 0..workers {
+        let receiver = chunk_receiver.clone();
+        let sender = analyzed_sender.clone();
+        let analyzer = Arc::clone(&analyzer);
+        let handle = std::thread::Builder::new()
+            .name(format!("analyze-{index}"))
+            .spawn(move || analyze_chunks(&analyzer, receiver, sender))
+            .context("failed to start an analysis thread")?;
+        worker_handles.push(handle);
+    }
+    drop(chunk_receiver);
+    drop(analyzed_sender);
+
+    let batch_size = options.batch_size;
+    let writer_store = Arc::clone(&store);
+    let writer = std::thread::Builder::new()
+        .name("store-writer".into())
+        .spawn(move || write_chunks(writer_store.as_ref(), analyzed_receiver, batch_size))
+        .context("failed to start the store writer thread")?;
+
+    let total_bytes: u64 = paths
+        .iter()
+        .filter_map(|path| std::fs::metadata(path).ok())
+        .map(|metadata| metadata.len())
+        .sum();
+    let progress = if options.progress {
+        let bar = ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+
+    let mut summary = IngestSummary::default();
+    let mut sequence = 0u64;
+    let mut finished_bytes = 0u64;
+    let mut read_error: Option<anyhow::Error> = None;
+    for path in paths {
+        let name = path.display().to_string();
+        progress.set_message(short_name(path));
+        let reader = match open(path, options.format) {
+            Ok(reader) => reader,
+            Err(message) => {
+                summary.failed_files.push(FailedFile { file: name, message });
+                continue;
+            }
+        };
+        summary.files += 1;
+        summary.formats.push((name.clone(), reader.format()));
+        let sent = read_file(
+            reader,
+            &name,
+            &chunk_sender,
+            &mut sequence,
+            &mut summary,
+            on_reject,
+            &progress,
+            finished_bytes,
+        );
+        finished_bytes += std::fs::metadata(path).map(|metadata| metadata.len()).unwrap_or(0);
+        if let Err(error) = sent {
+            read_error = Some(error);
+            break;
+        }
+    }
+    drop(chunk_sender);
+    progress.finish_and_clear();
+
+    for handle in worker_handles {
+        if handle.join().is_err() {
+            anyhow::bail!("an analysis thread stopped unexpectedly");
+        }
+    }
+    let totals = writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the store writer thread stopped unexpectedly"))??;
+    if let Some(error) = read_error {
+        return Err(error);
+    }
+    summary.inserted = totals.inserted;
+    summary.duplicates = totals.duplicates;
+    summary.sessions = totals.sessions;
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+fn short_name(path: &Path) -> String {
+    path.file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+fn open(path: &Path, format: Option<Format>) -> Result<RecordReader, String> {
+    if path == Path::new("-") {
+        let stdin: Box<dyn std::io::Read + Send> = Box::new(std::io::stdin());
+        return sessionscope_ingest::open_reader(stdin, "standard input", format).map_err(|error| error.to_string());
+    }
+    sessionscope_ingest::open_file(path, format).map_err(|error| error.to_string())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn read_file(
+    reader: RecordReader,
+    name: &str,
+    sender: &Sender<Chunk>,
+    sequence: &mut u64,
+    summary: &mut IngestSummary,
+    on_reject: &mut dyn FnMut(&RejectedRecord),
+    progress: &ProgressBar,
+    finished_bytes: u64,
+) -> anyhow::Result<()> {
+    let mut reader = reader;
+    let mut exchanges = Vec::with_capacity(CHUNK_RECORDS);
+    loop {
+        let Some(record) = reader.next() else { break };
+        match record {
+            Record::Exchange(exchange) => {
+                summary.accepted += 1;
+                exchanges.push(exchange);
+                if exchanges.len() == CHUNK_RECORDS {
+                    let full = std::mem::replace(&mut exchanges, Vec::with_capacity(CHUNK_RECORDS));
+                    send_chunk(sender, sequence, full)?;
+                    progress.set_position(finished_bytes + reader.bytes_read());
+                }
+            }
+            Record::Rejected(rejection) => {
+                summary.rejected += 1;
+                on_reject(&RejectedRecord { file: name.to_string(), line: rejection.line, reason: rejection.reason });
+            }
+        }
+    }
+    if !exchanges.is_empty() {
+        send_chunk(sender, sequence, exchanges)?;
+    }
+    Ok(())
+}
+
+fn send_chunk(sender: &Sender<Chunk>, sequence: &mut u64, exchanges: Vec<Exchange>) -> anyhow::Result<()> {
+    let chunk = Chunk { sequence: *sequence, exchanges };
+    *sequence += 1;
+    sender
+        .send(chunk)
+        .map_err(|_| anyhow::anyhow!("the ingest pipeline stopped early (see the error above)"))
+}
+
+fn analyze_chunks(analyzer: &Analyzer, receiver: Receiver<Chunk>, sender: Sender<AnalyzedChunk>) {
+    for chunk in receiver {
+        let exchanges = chunk.exchanges.iter().map(|exchange| analyzer.analyze(exchange)).collect();
+        if sender.send(AnalyzedChunk { sequence: chunk.sequence, exchanges }).is_err() {
+            return;
+        }
+    }
+}
+
+fn write_chunks(store: &dyn Store, receiver: Receiver<AnalyzedChunk>, batch_size: usize) -> anyhow::Result<WriterTotals> {
+    let mut session_state = SessionState::new(SESSION_MEMORY);
+    let mut waiting: BTreeMap<u64, Vec<AnalyzedExchange>> = BTreeMap::new();
+    let mut next_sequence = 0u64;
+    let mut batch: Vec<AnalyzedExchange> = Vec::with_capacity(batch_size);
+    let mut sessions: HashSet<SessionId> = HashSet::new();
+    let mut totals = WriterTotals { inserted: 0, duplicates: 0, sessions: 0 };
+    let mut failure: Option<anyhow::Error> = None;
+
+    for chunk in receiver {
+        if failure.is_some() {
+            // Keep draining so the other threads can finish; nothing more is written.
+            continue;
+        }
+        waiting.insert(chunk.sequence, chunk.exchanges);
+        while let Some(exchanges) = waiting.remove(&next_sequence) {
+            next_sequence += 1;
+            for mut exchange in exchanges {
+                session_state.complete(&mut exchange);
+                sessions.insert(exchange.session_id);
+                batch.push(exchange);
+            }
+            if batch.len() >= batch_size {
+                if let Err(error) = flush(store, &mut batch, &mut totals) {
+                    failure = Some(error);
+                    break;
+                }
+            }
+        }
+    }
+    if let Some(error) = failure {
+        return Err(error);
+    }
+    flush(store, &mut batch, &mut totals)?;
+    totals.sessions = sessions.len();
+    Ok(totals)
+}
+
+fn flush(store: &dyn Store, batch: &mut Vec<AnalyzedExchange>, totals: &mut WriterTotals) -> anyhow::Result<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let outcome = store.append(batch).context("failed to write a batch to the store")?;
+    totals.inserted += outcome.inserted;
+    totals.duplicates += outcome.duplicates;
+    batch.clear();
+    Ok(())
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The project's benchmark: ingest rate, peak memory and store bytes per exchange for generated
+# traffic, then read-side latency on the filled store. Results go to bench-out/ and the terminal;
+# BENCHMARKS.md records them with the machine they ran on.
+#
+#   scripts/bench.sh            1,000,000 exchanges
+#   scripts/bench.sh 10000000   10,000,000 exchanges (needs ~7 GB of disk for the input)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+requests="${1:-1000000}"
+out="bench-out"
+mkdir -p "$out"
+
+cargo build --release --locked -p sessionscope -p sessionscope-bench
+bin="target/release/sessionscope"
+
+input="$out/traffic-$requests.ndjson"
+if [ ! -s "$input" ]; then
+    echo "generating $requests exchanges …"
+    "$bin" generate --requests "$requests" --seed 1 --start 2026-11-20T00:00:00Z --hours 48 --out "$input"
+fi
+config="$out/demo.toml"
+"$bin" generate --print-config > "$config"
+
+# Runs a command and prints its peak resident memory (from the kernel's rusage of the child).
+peak_rss() {
+    python3 - "$@" <<'PY'
+import resource, subprocess, sys, time
+started = time.monotonic()
+code = subprocess.call(sys.argv[1:])
+elapsed = time.monotonic() - started
+peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(f"peak_rss_mb {peak_kib / 1024:.1f}")
+print(f"wall_seconds {elapsed:.2f}")
+sys.exit(code)
+PY
+}
+
+db="$out/store-$requests.db"
+rm -f "$db" "$db-wal" "$db-shm"
+echo "== ingest $requests exchanges (analysis + SQLite) =="
+peak_rss "$bin" --db "$db" --config "$config" --retention-days 3650 ingest --no-progress "$input" | tee "$out/ingest-$requests.txt"
+size=$(( $(stat -c %s "$db") + $(stat -c %s "$db-wal" 2>/dev/null || echo 0) ))
+echo "store_bytes $size"
+echo "bytes_per_exchange $(( size / requests ))"
+echo "input_bytes_per_exchange $(( $(stat -c %s "$input") / requests ))"
+
+echo "== read side =="
+target/release/sessionscope-bench "sqlite:$db" | tee "$out/queries-$requests.txt"
