@@ -104,23 +104,27 @@ impl Analyzer {
         hex::encode(&hmac.finalize().into_bytes()[..16])
     }
 
-    /// The stored form of one value of a point (PRODUCT.md C3, C4).
-    fn store_value(&self, value: &str, storage: PointStorage, hashed: bool) -> (String, StoredAs) {
+    /// The stored form of one value of a point (PRODUCT.md C3, C4). Takes the value by ownership
+    /// so a clear value is stored without a copy.
+    fn store_value(&self, value: String, storage: PointStorage, hashed: bool) -> (String, StoredAs) {
         if storage == PointStorage::Masked {
             return (MASK.to_string(), StoredAs::Masked);
         }
-        let value = value.trim();
-        let credential = jwt::strip_bearer(value);
+        let trimmed = value.trim();
+        let credential = jwt::strip_bearer(trimmed);
         if storage == PointStorage::Hashed || hashed {
             return (self.stored_hash(credential), StoredAs::Hashed);
         }
-        if looks_like_card_number(value) {
+        if looks_like_card_number(trimmed) {
             return (MASK.to_string(), StoredAs::Masked);
         }
         if jwt::looks_like_jwt(credential) {
             return (self.stored_hash(credential), StoredAs::Hashed);
         }
-        (truncate_chars(value, MAX_CLEAR_VALUE_CHARS), StoredAs::Clear)
+        if trimmed.len() == value.len() && value.len() <= MAX_CLEAR_VALUE_CHARS {
+            return (value, StoredAs::Clear);
+        }
+        (truncate_chars(trimmed, MAX_CLEAR_VALUE_CHARS), StoredAs::Clear)
     }
 
     /// The application: the exchange's own, else the first `[[apps]]` rule that matches.
@@ -150,7 +154,7 @@ impl Analyzer {
             values.clear();
             extract(&item.point, &view, &mut values);
             for value in values.drain(..) {
-                let (stored, stored_as) = self.store_value(&value, item.storage, item.hashed);
+                let (stored, stored_as) = self.store_value(value, item.storage, item.hashed);
                 // A masked value says nothing about who the user is.
                 if stored_as != StoredAs::Masked {
                     match item.kind {
@@ -226,7 +230,7 @@ impl Analyzer {
     pub fn preview(&self, point: &Point, exchange: &Exchange) -> Option<(String, StoredAs)> {
         let view = ExchangeView::new(exchange);
         let value = extract_first(point, &view)?;
-        Some(self.store_value(&value, point.storage(), false))
+        Some(self.store_value(value, point.storage(), false))
     }
 }
 

@@ -6,69 +6,50 @@ use sessionscope_model::{Flow, FlowSet};
 use crate::names::any_word;
 use crate::template::is_placeholder;
 
-const AI_LLM_WORDS: &[&str] = &[
-    "ai", "llm", "llms", "genai", "chat", "chats", "chatbot", "completion", "completions", "embedding", "embeddings",
-    "prompt", "prompts", "assistant", "assistants", "gpt", "inference", "openai", "copilot", "rag", "moderation",
-    "moderations",
-];
-const ACCOUNT_CREATION_WORDS: &[&str] = &[
-    "signup", "register", "registration", "registrations", "onboarding", "onboard", "enroll", "enrollment",
-    "createaccount",
-];
-const ACCOUNT_MANAGEMENT_WORDS: &[&str] = &[
-    "account", "accounts", "profile", "profiles", "password", "passwords", "settings", "me", "mfa", "2fa",
-    "email", "emails", "preferences", "avatar", "username",
-];
-const ADMIN_WORDS: &[&str] = &[
-    "admin", "admins", "administrator", "administration", "backoffice", "internal", "manage", "management",
-    "staff", "console", "superuser", "sudo",
-];
-const AUTHENTICATION_WORDS: &[&str] = &[
-    "login", "logout", "logon", "logoff", "signin", "signout", "auth", "oauth", "oauth2", "token", "tokens",
-    "session", "sessions", "sso", "otp", "verify", "mfa", "2fa", "saml", "oidc", "authorize", "authenticate",
-    "jwt", "refresh",
-];
-const BILLING_WORDS: &[&str] = &[
-    "billing", "payment", "payments", "pay", "invoice", "invoices", "checkout", "subscription", "subscriptions",
-    "card", "cards", "charge", "charges", "refund", "refunds", "transfer", "transfers", "wallet", "purchase",
-    "purchases", "payout", "payouts",
-];
-const SMS_GATEWAY_WORDS: &[&str] = &["sms", "mms", "twilio", "smsc"];
+/// The flows a single lowercase word means. A `match` compiles to a length switch and a few
+/// comparisons, which matters because this runs for every exchange. Keep `POINTS.md` in step.
+fn flows_of_word(word: &str) -> &'static [Flow] {
+    use Flow::*;
+    match word {
+        "ai" | "llm" | "llms" | "genai" | "chat" | "chats" | "chatbot" | "completion" | "completions" | "embedding"
+        | "embeddings" | "prompt" | "prompts" | "assistant" | "assistants" | "gpt" | "inference" | "openai"
+        | "copilot" | "rag" | "moderation" | "moderations" => &[AiLlm],
+        "signup" | "register" | "registration" | "registrations" | "onboarding" | "onboard" | "enroll"
+        | "enrollment" | "createaccount" => &[AccountCreation],
+        "account" | "accounts" | "profile" | "profiles" | "password" | "passwords" | "settings" | "me" | "email"
+        | "emails" | "preferences" | "avatar" | "username" => &[AccountManagement],
+        "mfa" | "2fa" => &[AccountManagement, Authentication],
+        "admin" | "admins" | "administrator" | "administration" | "backoffice" | "internal" | "manage"
+        | "management" | "staff" | "console" | "superuser" | "sudo" => &[Admin],
+        "login" | "logout" | "logon" | "logoff" | "signin" | "signout" | "auth" | "oauth" | "oauth2" | "token"
+        | "tokens" | "session" | "sessions" | "sso" | "otp" | "verify" | "saml" | "oidc" | "authorize"
+        | "authenticate" | "jwt" | "refresh" => &[Authentication],
+        "billing" | "payment" | "payments" | "pay" | "invoice" | "invoices" | "checkout" | "subscription"
+        | "subscriptions" | "card" | "cards" | "charge" | "charges" | "refund" | "refunds" | "transfer"
+        | "transfers" | "wallet" | "purchase" | "purchases" | "payout" | "payouts" => &[Billing],
+        "sms" | "mms" | "twilio" | "smsc" => &[SmsGateway],
+        _ => &[],
+    }
+}
 
 /// Two consecutive words that mean a flow together (`sign-up`, `otp/send`). A bare `text` is too
 /// common in paths to mean SMS on its own, so it only counts in these phrases.
-const PHRASES: &[(&str, &str, Flow)] = &[
-    ("sign", "up", Flow::AccountCreation),
-    ("create", "account", Flow::AccountCreation),
-    ("new", "account", Flow::AccountCreation),
-    ("sign", "in", Flow::Authentication),
-    ("sign", "out", Flow::Authentication),
-    ("log", "in", Flow::Authentication),
-    ("log", "out", Flow::Authentication),
-    ("otp", "send", Flow::SmsGateway),
-    ("send", "otp", Flow::SmsGateway),
-    ("send", "code", Flow::SmsGateway),
-    ("send", "text", Flow::SmsGateway),
-    ("text", "message", Flow::SmsGateway),
-    ("text", "messages", Flow::SmsGateway),
-    ("phone", "verify", Flow::SmsGateway),
-    ("verify", "phone", Flow::SmsGateway),
-    ("phone", "verification", Flow::SmsGateway),
-    ("back", "office", Flow::Admin),
-];
+fn flow_of_phrase(first: &str, second: &str) -> Option<Flow> {
+    let flow = match (first, second) {
+        ("sign", "up") | ("create", "account") | ("new", "account") => Flow::AccountCreation,
+        ("sign", "in") | ("sign", "out") | ("log", "in") | ("log", "out") => Flow::Authentication,
+        ("otp", "send") | ("send", "otp") | ("send", "code") | ("send", "text") | ("text", "message")
+        | ("text", "messages") | ("phone", "verify") | ("verify", "phone") | ("phone", "verification") => {
+            Flow::SmsGateway
+        }
+        ("back", "office") => Flow::Admin,
+        _ => return None,
+    };
+    Some(flow)
+}
 
 /// Collections whose creation by `POST` is an account creation (`POST /users`).
 const ACCOUNT_COLLECTIONS: &[&str] = &["users", "accounts", "customers", "members"];
-
-const FLOW_WORDS: &[(Flow, &[&str])] = &[
-    (Flow::AiLlm, AI_LLM_WORDS),
-    (Flow::AccountCreation, ACCOUNT_CREATION_WORDS),
-    (Flow::AccountManagement, ACCOUNT_MANAGEMENT_WORDS),
-    (Flow::Admin, ADMIN_WORDS),
-    (Flow::Authentication, AUTHENTICATION_WORDS),
-    (Flow::Billing, BILLING_WORDS),
-    (Flow::SmsGateway, SMS_GATEWAY_WORDS),
-];
 
 /// The longest keyword; longer words cannot match and are not lowercased.
 const MAX_KEYWORD_BYTES: usize = 24;
@@ -118,17 +99,11 @@ pub fn flows_for(method: &str, template: &str) -> FlowSet {
                 return false;
             };
             let word_text = word.as_str();
-            for (flow, keywords) in FLOW_WORDS {
-                if keywords.contains(&word_text) {
-                    flows.insert(*flow);
-                }
+            for flow in flows_of_word(word_text) {
+                flows.insert(*flow);
             }
-            if let Some(previous) = &previous {
-                for (first, second, flow) in PHRASES {
-                    if previous.as_str() == *first && word_text == *second {
-                        flows.insert(*flow);
-                    }
-                }
+            if let Some(flow) = previous.as_ref().and_then(|previous| flow_of_phrase(previous.as_str(), word_text)) {
+                flows.insert(flow);
             }
             previous = Some(word);
             false

@@ -18,9 +18,9 @@ const MAX_TOKEN_BYTES: usize = 16 * 1024;
 
 /// Removes a leading `Bearer ` (any case) and surrounding whitespace.
 pub(crate) fn strip_bearer(value: &str) -> &str {
-    let trimmed = value.trim();
+    let trimmed = value.trim_ascii();
     if trimmed.len() > 7 && trimmed.as_bytes()[..7].eq_ignore_ascii_case(b"bearer ") {
-        return trimmed[7..].trim_start();
+        return trimmed[7..].trim_ascii_start();
     }
     trimmed
 }

@@ -131,18 +131,14 @@ pub(crate) fn any_word(name: &str, mut visit: impl FnMut(&str) -> bool) -> bool 
     }
 }
 
-/// True for names whose values must never be stored, not even hashed: passwords, card data, secrets.
-pub fn is_masked_name(name: &str) -> bool {
-    let squashed = Squashed::new(name);
+fn squashed_is_masked(name: &str, squashed: &Squashed) -> bool {
     if MASKED_FRAGMENTS.iter().any(|fragment| squashed.contains(fragment)) {
         return true;
     }
     any_word(name, |word| MASKED_WORDS.iter().any(|masked| word.eq_ignore_ascii_case(masked)))
 }
 
-/// True for names whose values are credentials: stored only as a keyed hash.
-pub fn is_credential_name(name: &str) -> bool {
-    let squashed = Squashed::new(name);
+fn squashed_is_credential(squashed: &Squashed) -> bool {
     if CREDENTIAL_FRAGMENTS.iter().any(|fragment| squashed.contains(fragment)) {
         return true;
     }
@@ -155,6 +151,16 @@ pub fn is_credential_name(name: &str) -> bool {
     false
 }
 
+/// True for names whose values must never be stored, not even hashed: passwords, card data, secrets.
+pub fn is_masked_name(name: &str) -> bool {
+    squashed_is_masked(name, &Squashed::new(name))
+}
+
+/// True for names whose values are credentials: stored only as a keyed hash.
+pub fn is_credential_name(name: &str) -> bool {
+    squashed_is_credential(&Squashed::new(name))
+}
+
 /// True for header names whose value is a credential as a whole.
 pub fn is_credential_header(lowercase_name: &str) -> bool {
     CREDENTIAL_HEADERS.contains(&lowercase_name) || is_credential_name(lowercase_name)
@@ -162,7 +168,8 @@ pub fn is_credential_header(lowercase_name: &str) -> bool {
 
 /// True for query parameter names whose values are replaced by `***` in the stored query string.
 pub fn is_sensitive_query_name(name: &str) -> bool {
-    if is_masked_name(name) || is_credential_name(name) {
+    let squashed = Squashed::new(name);
+    if squashed_is_masked(name, &squashed) || squashed_is_credential(&squashed) {
         return true;
     }
     QUERY_SECRET_NAMES.iter().any(|secret| name.eq_ignore_ascii_case(secret))

@@ -83,13 +83,6 @@ fn is_email(segment: &str) -> bool {
         && domain.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'.' || byte == b'-')
 }
 
-/// At least 8 hex digits including a decimal digit (`deadbeef` alone could be a word).
-fn is_hex(segment: &str) -> bool {
-    segment.len() >= 8
-        && segment.bytes().all(|byte| byte.is_ascii_hexdigit())
-        && segment.bytes().any(|byte| byte.is_ascii_digit())
-}
-
 /// A long random-looking value: at least 16 characters of a token alphabet, mixing letters and
 /// digits the way generated ids do (many letter/digit alternations), or mixed case with case
 /// flips in half the letter pairs; a JWT is always one. Words with a number (`release-notes-2024`)
@@ -127,33 +120,88 @@ fn is_token(segment: &str) -> bool {
     (has_digit && letter_digit_alternations >= 3) || case_flips * 2 >= bytes.len()
 }
 
+/// What one pass over a segment's bytes found; the typed checks only run when it allows them, so
+/// the common literal word costs one scan.
+struct SegmentShape {
+    digits: usize,
+    letters: usize,
+    hex_letters: usize,
+    dots: usize,
+    dashes: usize,
+    colons: usize,
+    has_email_marker: bool,
+}
+
+impl SegmentShape {
+    fn of(segment: &str) -> SegmentShape {
+        let mut shape = SegmentShape {
+            digits: 0,
+            letters: 0,
+            hex_letters: 0,
+            dots: 0,
+            dashes: 0,
+            colons: 0,
+            has_email_marker: false,
+        };
+        for byte in segment.bytes() {
+            match byte {
+                b'0'..=b'9' => shape.digits += 1,
+                b'a'..=b'f' | b'A'..=b'F' => {
+                    shape.letters += 1;
+                    shape.hex_letters += 1;
+                }
+                b'g'..=b'z' | b'G'..=b'Z' => shape.letters += 1,
+                b'.' => shape.dots += 1,
+                b'-' => shape.dashes += 1,
+                b':' => shape.colons += 1,
+                b'@' | b'%' => shape.has_email_marker = true,
+                _ => {}
+            }
+        }
+        shape
+    }
+}
+
 /// The placeholder for a segment, or `None` when it stays literal.
 pub(crate) fn classify_segment(segment: &str) -> Option<&'static str> {
     if segment.is_empty() {
         return None;
     }
-    if is_int(segment) {
+    let shape = SegmentShape::of(segment);
+    let length = segment.len();
+    if shape.digits == length {
         return Some("{int}");
     }
-    if is_float(segment) {
+    if shape.digits == 0 {
+        // Without a digit only a mixed-case token or an address can be variable.
+        if shape.has_email_marker && is_email(segment) {
+            return Some("{email}");
+        }
+        if length >= 16 && is_token(segment) {
+            return Some("{token}");
+        }
+        return None;
+    }
+    if shape.dots == 1 && is_float(segment) {
         return Some("{float}");
     }
-    if is_uuid(segment) {
+    if length == 36 && shape.dashes == 4 && is_uuid(segment) {
         return Some("{uuid}");
     }
-    if is_date(segment) {
+    if length >= 10 && shape.dashes >= 2 && is_date(segment) {
         return Some("{date}");
     }
-    if is_ip(segment) {
+    if (shape.colons >= 2 || (shape.dots == 3 && shape.digits + 3 == length)) && is_ip(segment) {
         return Some("{ip}");
     }
-    if is_email(segment) {
+    if shape.has_email_marker && is_email(segment) {
         return Some("{email}");
     }
-    if is_hex(segment) {
+    // At least 8 hex digits including a decimal digit (`deadbeef` alone could be a word).
+    if length >= 8 && shape.digits + shape.hex_letters == length {
         return Some("{hex}");
     }
-    if is_token(segment) {
+    if length >= 16 && shape.letters > 0 && is_token(segment) {
         return Some("{token}");
     }
     None

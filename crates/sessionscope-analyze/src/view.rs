@@ -31,7 +31,9 @@ pub(crate) struct UrlParts<'a> {
 pub(crate) fn split_url(url: &str) -> UrlParts<'_> {
     let mut authority = None;
     let mut rest = url;
-    if let Some(scheme_end) = url.find("://") {
+    // A scheme is short; look for `://` only among the first bytes (and without building a searcher).
+    let scheme_end = url.bytes().take(16).position(|byte| byte == b':').filter(|colon| url[colon + 1..].starts_with("//"));
+    if let Some(scheme_end) = scheme_end {
         let scheme = &url[..scheme_end];
         let is_scheme = !scheme.is_empty()
             && scheme.as_bytes()[0].is_ascii_alphabetic()

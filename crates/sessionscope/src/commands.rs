@@ -100,31 +100,44 @@ fn ingest_into(
     let secret = store.installation_secret()?;
     let analyzer = Arc::new(Analyzer::new(config.analysis.clone(), secret));
     let options = IngestOptions { format, batch_size: config.ingest_batch_size, progress, workers };
-    let mut shown = 0u64;
-    let mut hidden = 0u64;
-    let mut write_failure: Option<std::io::Error> = None;
-    let mut on_reject = |rejected: &RejectedRecord| {
-        if let Some(out) = rejects_file.as_mut() {
-            if let Err(error) = writeln!(out, "{}:{}: {}", rejected.file, rejected.line, rejected.reason) {
-                write_failure.get_or_insert(error);
+    // Shared with the writer thread, which reports rejections; flushed here when the ingest ends.
+    let rejects_file = Arc::new(std::sync::Mutex::new(rejects_file.take()));
+    let failure: Arc<std::sync::Mutex<Option<std::io::Error>>> = Arc::default();
+    let hidden = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let on_reject = {
+        let rejects_file = Arc::clone(&rejects_file);
+        let failure = Arc::clone(&failure);
+        let hidden = Arc::clone(&hidden);
+        let mut shown = 0u64;
+        Box::new(move |rejected: &RejectedRecord| {
+            if let Ok(mut guard) = rejects_file.lock() {
+                if let Some(out) = guard.as_mut() {
+                    if let Err(error) = writeln!(out, "{}:{}: {}", rejected.file, rejected.line, rejected.reason) {
+                        if let Ok(mut slot) = failure.lock() {
+                            slot.get_or_insert(error);
+                        }
+                    }
+                }
             }
-        }
-        if shown < REJECTIONS_SHOWN {
-            shown += 1;
-            eprintln!("rejected {}:{}: {}", rejected.file, rejected.line, rejected.reason);
-        } else {
-            hidden += 1;
-        }
+            if shown < REJECTIONS_SHOWN {
+                shown += 1;
+                eprintln!("rejected {}:{}: {}", rejected.file, rejected.line, rejected.reason);
+            } else {
+                hidden.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        })
     };
-    let summary = pipeline::ingest_files(files, Arc::clone(store), analyzer, &options, &mut on_reject)?;
+    let (summary, on_reject) = pipeline::ingest_files(files, Arc::clone(store), analyzer, &options, on_reject)?;
+    drop(on_reject);
+    if let Some(out) = rejects_file.lock().ok().and_then(|mut guard| guard.take()) {
+        out.into_inner().map_err(|error| error.into_error()).context("failed to write the rejects file")?;
+    }
+    let hidden = hidden.load(std::sync::atomic::Ordering::Relaxed);
     if hidden > 0 {
         eprintln!("… and {hidden} more rejected records (write them all with --rejects FILE)");
     }
-    if let Some(error) = write_failure {
+    if let Some(error) = failure.lock().ok().and_then(|mut slot| slot.take()) {
         bail!("failed to write the rejects file: {error}");
-    }
-    if let Some(mut out) = rejects_file {
-        out.flush().context("failed to write the rejects file")?;
     }
     Ok(summary)
 }

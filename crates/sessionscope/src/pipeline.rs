@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sessionscope_analyze::{Analyzer, SessionState};
-use sessionscope_ingest::{Format, Record, RecordReader};
+use sessionscope_ingest::{Format, LineBatch, Record, RecordReader, Rejection};
 use sessionscope_model::{AnalyzedExchange, Exchange, SessionId};
 use sessionscope_store::Store;
 
@@ -64,31 +64,49 @@ impl IngestSummary {
     }
 }
 
+/// What the reader hands to an analysis worker: parsed exchanges, or raw NDJSON lines that the
+/// worker parses itself (so parsing runs on every core too).
+enum Records {
+    Parsed(Vec<Exchange>),
+    Lines(LineBatch),
+}
+
 struct Chunk {
     sequence: u64,
-    exchanges: Vec<Exchange>,
+    file: Arc<str>,
+    records: Records,
+    /// Rejections found while reading, kept with the chunk so they are reported in input order.
+    rejections: Vec<Rejection>,
 }
 
 struct AnalyzedChunk {
     sequence: u64,
+    file: Arc<str>,
     exchanges: Vec<AnalyzedExchange>,
+    rejections: Vec<Rejection>,
 }
 
 struct WriterTotals {
+    accepted: u64,
+    rejected: u64,
     inserted: u64,
     duplicates: u64,
     sessions: usize,
 }
 
-/// Ingests files one after another through one pipeline. `on_reject` sees every rejected record as
-/// it is found. A file that cannot be opened is recorded in the summary and the others still run.
+/// Called on the writer thread for every rejected record, in input order.
+pub type RejectHandler = Box<dyn FnMut(&RejectedRecord) + Send>;
+
+/// Ingests files one after another through one pipeline. `on_reject` sees every rejected record.
+/// A file that cannot be opened is recorded in the summary and the others still run. Returns the
+/// handler back so the caller can finish what it wrote.
 pub fn ingest_files(
     paths: &[PathBuf],
     store: Arc<dyn Store>,
     analyzer: Arc<Analyzer>,
     options: &IngestOptions,
-    on_reject: &mut dyn FnMut(&RejectedRecord),
-) -> anyhow::Result<IngestSummary> {
+    on_reject: RejectHandler,
+) -> anyhow::Result<(IngestSummary, RejectHandler)> {
     let started = Instant::now();
     let workers = options.workers.max(1);
     let (chunk_sender, chunk_receiver) = bounded::<Chunk>(workers * 2);
@@ -112,7 +130,7 @@ pub fn ingest_files(
     let writer_store = Arc::clone(&store);
     let writer = std::thread::Builder::new()
         .name("store-writer".into())
-        .spawn(move || write_chunks(writer_store.as_ref(), analyzed_receiver, batch_size))
+        .spawn(move || write_chunks(writer_store.as_ref(), analyzed_receiver, batch_size, on_reject))
         .context("failed to start the store writer thread")?;
 
     let total_bytes: u64 = paths
@@ -148,16 +166,7 @@ pub fn ingest_files(
         };
         summary.files += 1;
         summary.formats.push((name.clone(), reader.format()));
-        let sent = read_file(
-            reader,
-            &name,
-            &chunk_sender,
-            &mut sequence,
-            &mut summary,
-            on_reject,
-            &progress,
-            finished_bytes,
-        );
+        let sent = read_file(reader, &name, &chunk_sender, &mut sequence, &progress, finished_bytes);
         finished_bytes += std::fs::metadata(path).map(|metadata| metadata.len()).unwrap_or(0);
         if let Err(error) = sent {
             read_error = Some(error);
@@ -172,17 +181,19 @@ pub fn ingest_files(
             anyhow::bail!("an analysis thread stopped unexpectedly");
         }
     }
-    let totals = writer
+    let (totals, on_reject) = writer
         .join()
         .map_err(|_| anyhow::anyhow!("the store writer thread stopped unexpectedly"))??;
     if let Some(error) = read_error {
         return Err(error);
     }
+    summary.accepted = totals.accepted;
+    summary.rejected = totals.rejected;
     summary.inserted = totals.inserted;
     summary.duplicates = totals.duplicates;
     summary.sessions = totals.sessions;
     summary.elapsed = started.elapsed();
-    Ok(summary)
+    Ok((summary, on_reject))
 }
 
 fn short_name(path: &Path) -> String {
@@ -199,45 +210,53 @@ fn open(path: &Path, format: Option<Format>) -> Result<RecordReader, String> {
     sessionscope_ingest::open_file(path, format).map_err(|error| error.to_string())
 }
 
-#[allow(clippy::too_many_arguments)]
 fn read_file(
-    reader: RecordReader,
+    mut reader: RecordReader,
     name: &str,
     sender: &Sender<Chunk>,
     sequence: &mut u64,
-    summary: &mut IngestSummary,
-    on_reject: &mut dyn FnMut(&RejectedRecord),
     progress: &ProgressBar,
     finished_bytes: u64,
 ) -> anyhow::Result<()> {
-    let mut reader = reader;
-    let mut exchanges = Vec::with_capacity(CHUNK_RECORDS);
-    loop {
-        let Some(record) = reader.next() else { break };
-        match record {
-            Record::Exchange(exchange) => {
-                summary.accepted += 1;
-                exchanges.push(exchange);
-                if exchanges.len() == CHUNK_RECORDS {
-                    let full = std::mem::replace(&mut exchanges, Vec::with_capacity(CHUNK_RECORDS));
-                    send_chunk(sender, sequence, full)?;
-                    progress.set_position(finished_bytes + reader.bytes_read());
-                }
-            }
-            Record::Rejected(rejection) => {
-                summary.rejected += 1;
-                on_reject(&RejectedRecord { file: name.to_string(), line: rejection.line, reason: rejection.reason });
+    let file: Arc<str> = Arc::from(name);
+    if reader.format() == Format::Ndjson {
+        loop {
+            let mut rejections = Vec::new();
+            let batch = reader.next_line_batch(CHUNK_RECORDS, &mut rejections);
+            let finished = batch.is_none();
+            let records = Records::Lines(batch.unwrap_or_default());
+            send_chunk(sender, sequence, &file, records, rejections)?;
+            progress.set_position(finished_bytes + reader.bytes_read());
+            if finished {
+                return Ok(());
             }
         }
     }
-    if !exchanges.is_empty() {
-        send_chunk(sender, sequence, exchanges)?;
+    let mut exchanges = Vec::with_capacity(CHUNK_RECORDS);
+    let mut rejections = Vec::new();
+    while let Some(record) = reader.next() {
+        match record {
+            Record::Exchange(exchange) => exchanges.push(exchange),
+            Record::Rejected(rejection) => rejections.push(rejection),
+        }
+        if exchanges.len() + rejections.len() >= CHUNK_RECORDS {
+            let full = std::mem::replace(&mut exchanges, Vec::with_capacity(CHUNK_RECORDS));
+            let found = std::mem::take(&mut rejections);
+            send_chunk(sender, sequence, &file, Records::Parsed(full), found)?;
+            progress.set_position(finished_bytes + reader.bytes_read());
+        }
     }
-    Ok(())
+    send_chunk(sender, sequence, &file, Records::Parsed(exchanges), rejections)
 }
 
-fn send_chunk(sender: &Sender<Chunk>, sequence: &mut u64, exchanges: Vec<Exchange>) -> anyhow::Result<()> {
-    let chunk = Chunk { sequence: *sequence, exchanges };
+fn send_chunk(
+    sender: &Sender<Chunk>,
+    sequence: &mut u64,
+    file: &Arc<str>,
+    records: Records,
+    rejections: Vec<Rejection>,
+) -> anyhow::Result<()> {
+    let chunk = Chunk { sequence: *sequence, file: Arc::clone(file), records, rejections };
     *sequence += 1;
     sender
         .send(chunk)
@@ -246,20 +265,41 @@ fn send_chunk(sender: &Sender<Chunk>, sequence: &mut u64, exchanges: Vec<Exchang
 
 fn analyze_chunks(analyzer: &Analyzer, receiver: Receiver<Chunk>, sender: Sender<AnalyzedChunk>) {
     for chunk in receiver {
-        let exchanges = chunk.exchanges.iter().map(|exchange| analyzer.analyze(exchange)).collect();
-        if sender.send(AnalyzedChunk { sequence: chunk.sequence, exchanges }).is_err() {
+        let mut rejections = chunk.rejections;
+        let exchanges = match &chunk.records {
+            Records::Parsed(exchanges) => exchanges.iter().map(|exchange| analyzer.analyze(exchange)).collect(),
+            Records::Lines(batch) => {
+                let mut analyzed = Vec::with_capacity(batch.len());
+                for (line_number, line) in batch.iter() {
+                    match sessionscope_ingest::parse_exchange_line(line, line_number) {
+                        Ok(exchange) => analyzed.push(analyzer.analyze(&exchange)),
+                        Err(rejection) => rejections.push(rejection),
+                    }
+                }
+                // Rejections found while reading and while parsing interleave by line.
+                rejections.sort_by_key(|rejection| rejection.line);
+                analyzed
+            }
+        };
+        let analyzed = AnalyzedChunk { sequence: chunk.sequence, file: chunk.file, exchanges, rejections };
+        if sender.send(analyzed).is_err() {
             return;
         }
     }
 }
 
-fn write_chunks(store: &dyn Store, receiver: Receiver<AnalyzedChunk>, batch_size: usize) -> anyhow::Result<WriterTotals> {
+fn write_chunks(
+    store: &dyn Store,
+    receiver: Receiver<AnalyzedChunk>,
+    batch_size: usize,
+    mut on_reject: RejectHandler,
+) -> anyhow::Result<(WriterTotals, RejectHandler)> {
     let mut session_state = SessionState::new(SESSION_MEMORY);
-    let mut waiting: BTreeMap<u64, Vec<AnalyzedExchange>> = BTreeMap::new();
+    let mut waiting: BTreeMap<u64, AnalyzedChunk> = BTreeMap::new();
     let mut next_sequence = 0u64;
     let mut batch: Vec<AnalyzedExchange> = Vec::with_capacity(batch_size);
     let mut sessions: HashSet<SessionId> = HashSet::new();
-    let mut totals = WriterTotals { inserted: 0, duplicates: 0, sessions: 0 };
+    let mut totals = WriterTotals { accepted: 0, rejected: 0, inserted: 0, duplicates: 0, sessions: 0 };
     let mut failure: Option<anyhow::Error> = None;
 
     for chunk in receiver {
@@ -267,10 +307,15 @@ fn write_chunks(store: &dyn Store, receiver: Receiver<AnalyzedChunk>, batch_size
             // Keep draining so the other threads can finish; nothing more is written.
             continue;
         }
-        waiting.insert(chunk.sequence, chunk.exchanges);
-        while let Some(exchanges) = waiting.remove(&next_sequence) {
+        waiting.insert(chunk.sequence, chunk);
+        while let Some(chunk) = waiting.remove(&next_sequence) {
             next_sequence += 1;
-            for mut exchange in exchanges {
+            for rejection in chunk.rejections {
+                totals.rejected += 1;
+                on_reject(&RejectedRecord { file: chunk.file.to_string(), line: rejection.line, reason: rejection.reason });
+            }
+            totals.accepted += chunk.exchanges.len() as u64;
+            for mut exchange in chunk.exchanges {
                 session_state.complete(&mut exchange);
                 sessions.insert(exchange.session_id);
                 batch.push(exchange);
@@ -288,7 +333,7 @@ fn write_chunks(store: &dyn Store, receiver: Receiver<AnalyzedChunk>, batch_size
     }
     flush(store, &mut batch, &mut totals)?;
     totals.sessions = sessions.len();
-    Ok(totals)
+    Ok((totals, on_reject))
 }
 
 fn flush(store: &dyn Store, batch: &mut Vec<AnalyzedExchange>, totals: &mut WriterTotals) -> anyhow::Result<()> {

@@ -49,7 +49,13 @@ pub(crate) struct FastHasher(u64);
 
 impl std::hash::Hasher for FastHasher {
     fn finish(&self) -> u64 {
-        self.0
+        // Mix high bits into low ones: hash tables pick buckets by the low bits, and keys such
+        // as time keys (multiples of 1024) would otherwise all land in one bucket group.
+        let mut hash = self.0;
+        hash ^= hash >> 33;
+        hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        hash ^= hash >> 33;
+        hash
     }
 
     fn write(&mut self, bytes: &[u8]) {
