@@ -4,6 +4,7 @@
 use std::fmt;
 
 use hmac::{Hmac, Mac};
+use memchr::memmem::Finder;
 use sessionscope_model::{
     day_of, glob_matches, AnalyzedExchange, ContextValue, Exchange, ParamKind, SessionId, StoredAs,
 };
@@ -11,7 +12,7 @@ use sha2::Sha256;
 
 use crate::extract::{extract, extract_first};
 use crate::flows::flows_for;
-use crate::identity::{builtin_key, custom_key};
+use crate::identity::{builtin_key, custom_key, ISSUED_TOKEN_NEEDLE};
 use crate::jwt;
 use crate::point::{Point, PointStorage};
 use crate::secrets::{looks_like_card_number, mask_path, mask_query, MASK};
@@ -36,6 +37,8 @@ pub struct Analyzer {
     /// HMAC keyed with the installation secret, with the key already absorbed: cloning it per
     /// hash saves two SHA-256 blocks on every exchange.
     keyed_hmac: HmacSha256,
+    /// Built once: finding `token"` in response bodies must not build a searcher per exchange.
+    issued_token_finder: Finder<'static>,
 }
 
 impl fmt::Debug for Analyzer {
@@ -80,7 +83,7 @@ impl Analyzer {
         let mut block_key = [0u8; 64];
         block_key[..32].copy_from_slice(&installation_secret);
         let keyed_hmac = <HmacSha256 as Mac>::new(&block_key.into());
-        Analyzer { config, keyed_hmac }
+        Analyzer { config, keyed_hmac, issued_token_finder: Finder::new(ISSUED_TOKEN_NEEDLE) }
     }
 
     pub fn config(&self) -> &AnalysisConfig {
@@ -189,7 +192,7 @@ impl Analyzer {
         let flows = flows_for(&method, &endpoint);
         let app = self.app_of(exchange, &host, raw_path);
 
-        let key = custom_key(&view, &self.config.keys).unwrap_or_else(|| builtin_key(&view, &host));
+        let key = custom_key(&view, &self.config.keys).unwrap_or_else(|| builtin_key(&view, &host, &self.issued_token_finder));
         let session_id = self.session_id(&key.material);
 
         let response = exchange.response.as_ref();

@@ -2,6 +2,8 @@
 //! and the normalized value its session id is derived from. The raw value never leaves this crate:
 //! callers get the key's label and the HMAC of the normalized value only.
 
+use memchr::memmem::Finder;
+
 use crate::extract::extract_first;
 use crate::jwt;
 use crate::settings::GroupingKey;
@@ -34,6 +36,9 @@ pub(crate) const API_KEY_HEADERS: &[&str] = &["x-api-key", "api-key"];
 
 /// Top-level properties of a JSON response that issue a token, in order.
 pub(crate) const RESPONSE_TOKEN_PROPERTIES: &[&str] = &["access_token", "id_token", "token"];
+
+/// What every issued-token property ends with; `Analyzer` keeps a searcher for it.
+pub(crate) const ISSUED_TOKEN_NEEDLE: &[u8] = b"token\"";
 
 /// Response bodies larger than this are not searched for issued tokens (login answers are small).
 pub(crate) const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
@@ -109,17 +114,29 @@ pub(crate) fn normalize_key_value(view: &ExchangeView<'_>, raw: &str) -> Option<
 }
 
 /// Several parts hashed together, unambiguously: a kind prefix, then each part as its byte length
-/// and the bytes, so no value can imitate a separator.
-fn encode_parts(kind: &str, parts: &[&str]) -> Vec<u8> {
-    let mut material = Vec::with_capacity(kind.len() + parts.iter().map(|part| part.len() + 8).sum::<usize>());
+/// (4 bytes, little-endian) and the bytes, so no value can imitate a separator.
+fn encode_parts(kind: &str, parts: &[&[u8]]) -> Vec<u8> {
+    let mut material = Vec::with_capacity(kind.len() + parts.iter().map(|part| part.len() + 5).sum::<usize>());
     material.extend_from_slice(kind.as_bytes());
     for part in parts {
         material.push(0x1f);
-        material.extend_from_slice(part.len().to_string().as_bytes());
-        material.push(b':');
-        material.extend_from_slice(part.as_bytes());
+        material.extend_from_slice(&(part.len() as u32).to_le_bytes());
+        material.extend_from_slice(part);
     }
     material
+}
+
+/// The address as bytes (4 or 16): fallback keys hash it in binary, which is cheaper than text
+/// and cannot meet a user key's text value anyway because of the kind prefix.
+fn ip_bytes(ip: std::net::IpAddr) -> ([u8; 16], usize) {
+    let mut bytes = [0u8; 16];
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            bytes[..4].copy_from_slice(&v4.octets());
+            (bytes, 4)
+        }
+        std::net::IpAddr::V6(v6) => (v6.octets(), 16),
+    }
 }
 
 fn single(label: String, value: String) -> KeyMatch {
@@ -148,8 +165,8 @@ pub(crate) fn custom_key(view: &ExchangeView<'_>, keys: &[GroupingKey]) -> Optio
             };
             parts.push(value);
         }
-        let part_texts: Vec<&str> = parts.iter().map(String::as_str).collect();
-        return Some(KeyMatch { label: key.label.clone(), material: encode_parts("composite", &part_texts) });
+        let part_bytes: Vec<&[u8]> = parts.iter().map(String::as_bytes).collect();
+        return Some(KeyMatch { label: key.label.clone(), material: encode_parts("composite", &part_bytes) });
     }
     None
 }
@@ -162,7 +179,7 @@ fn known_cookie<'c>(cookies: &[(&str, &'c str)], name: &str) -> Option<&'c str> 
 }
 
 /// The built-in keys in documented order; always finds one (`builtin:none` at worst).
-pub(crate) fn builtin_key(view: &ExchangeView<'_>, host: &str) -> KeyMatch {
+pub(crate) fn builtin_key(view: &ExchangeView<'_>, host: &str, token_finder: &Finder<'static>) -> KeyMatch {
     let request = &view.exchange.request;
 
     if request.headers.get("cookie").is_some() {
@@ -182,7 +199,7 @@ pub(crate) fn builtin_key(view: &ExchangeView<'_>, host: &str) -> KeyMatch {
 
     if let Some(authorization) = view.request_header("authorization") {
         let token = jwt::strip_bearer(authorization);
-        let is_bearer = token.len() < authorization.trim().len();
+        let is_bearer = token.len() < authorization.trim_ascii().len();
         if is_bearer && !token.is_empty() {
             if let Some(sid) = view.jwt_claims(token).and_then(|claims| jwt::session_claim(&claims)) {
                 return single("builtin:bearer.sid".to_string(), sid);
@@ -209,36 +226,37 @@ pub(crate) fn builtin_key(view: &ExchangeView<'_>, host: &str) -> KeyMatch {
         if let Some(value) = view.response_header("mcp-session-id").and_then(|raw| normalize_key_value(view, raw)) {
             return single("builtin:response.header.mcp-session-id".to_string(), value);
         }
-        if let Some(found) = issued_token(view) {
+        if let Some(found) = issued_token(view, token_finder) {
             return found;
         }
     }
 
-    let user_agent = view.request_header("user-agent").map(str::trim).filter(|agent| !agent.is_empty());
-    let ip = view.exchange.client_ip.map(|ip| ip.to_string());
+    let user_agent = view.request_header("user-agent").map(str::trim_ascii).filter(|agent| !agent.is_empty());
+    let ip = view.exchange.client_ip.map(ip_bytes);
+    let ip = ip.as_ref().map(|(bytes, length)| &bytes[..*length]);
     match (ip, user_agent) {
         (Some(ip), Some(agent)) => KeyMatch {
             label: "builtin:ip+user-agent".to_string(),
-            material: encode_parts("ip+ua", &[&ip, agent]),
+            material: encode_parts("ip+ua", &[ip, agent.as_bytes()]),
         },
         (None, Some(agent)) => KeyMatch {
             label: "builtin:ip+user-agent".to_string(),
-            material: encode_parts("ip+ua", &["", agent]),
+            material: encode_parts("ip+ua", &[b"", agent.as_bytes()]),
         },
-        (Some(ip), None) => KeyMatch { label: "builtin:ip".to_string(), material: encode_parts("ip", &[&ip]) },
-        (None, None) => KeyMatch { label: "builtin:none".to_string(), material: encode_parts("none", &[host]) },
+        (Some(ip), None) => KeyMatch { label: "builtin:ip".to_string(), material: encode_parts("ip", &[ip]) },
+        (None, None) => KeyMatch { label: "builtin:none".to_string(), material: encode_parts("none", &[host.as_bytes()]) },
     }
 }
 
 /// A token issued in a small JSON response body (`{"access_token": "..."}`).
-fn issued_token(view: &ExchangeView<'_>) -> Option<KeyMatch> {
+fn issued_token(view: &ExchangeView<'_>, token_finder: &Finder<'static>) -> Option<KeyMatch> {
     let response = view.exchange.response.as_ref()?;
     let body = response.body.as_deref()?;
     if body.len() > MAX_TOKEN_RESPONSE_BYTES {
         return None;
     }
     // Cheap filter before parsing: every property looked for ends in `token"`.
-    memchr::memmem::find(body, b"token\"")?;
+    token_finder.find(body)?;
     let declared_json = response.headers.get("content-type").is_some_and(|value| contains_ignore_case(value, "json"));
     let starts_like_object = body.iter().find(|byte| !byte.is_ascii_whitespace()) == Some(&b'{');
     if !declared_json && !starts_like_object {
@@ -278,7 +296,7 @@ mod tests {
 
     #[test]
     fn parts_are_encoded_unambiguously() {
-        assert_ne!(encode_parts("ip+ua", &["1", "23"]), encode_parts("ip+ua", &["12", "3"]));
-        assert_ne!(encode_parts("ip+ua", &["", "a"]), encode_parts("ip", &["a"]));
+        assert_ne!(encode_parts("ip+ua", &[b"1", b"23"]), encode_parts("ip+ua", &[b"12", b"3"]));
+        assert_ne!(encode_parts("ip+ua", &[b"", b"a"]), encode_parts("ip", &[b"a"]));
     }
 }

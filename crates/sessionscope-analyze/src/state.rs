@@ -2,9 +2,8 @@
 //! folding of high-cardinality path segments into `{param}` (PRODUCT.md D1), and inheritance of the
 //! user and roles inside a session (PRODUCT.md U1). Memory is bounded on both sides.
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 use sessionscope_model::{AnalyzedExchange, SessionId};
 
@@ -24,6 +23,37 @@ pub const ESTABLISHED_HITS: u32 = 20;
 /// Each holds at most `FOLD_THRESHOLD + 1` small entries, so this bounds the memory to a few MB.
 pub const MAX_FOLD_POSITIONS: usize = 20_000;
 
+/// FNV-1a: deterministic across runs (so folding decisions are reproducible) and much cheaper than
+/// SipHash for the short keys hashed here on every exchange. No input chooses the keys of these
+/// maps freely enough to matter: positions are bounded and literals are counted, not stored.
+#[derive(Clone, Copy)]
+struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Fnv1a {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv1a {
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 ^= *byte as u64;
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.write(&value.to_le_bytes());
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv1a>>;
+
 /// Distinct literal values seen at one (host, method, template prefix, position).
 #[derive(Debug, Default)]
 struct FoldPosition {
@@ -39,22 +69,31 @@ struct Remembered {
 }
 
 /// Order-dependent state: see the module documentation. Not shared between threads.
-#[derive(Debug)]
 pub struct SessionState {
     /// How many sessions' users and roles are remembered.
     capacity: usize,
     /// Two generations: when the recent one is full it becomes the older one and the previous older
     /// one is dropped, which bounds memory without a clock and keeps active sessions (a hit in the
     /// older generation moves back to the recent one).
-    recent: HashMap<SessionId, Remembered>,
-    older: HashMap<SessionId, Remembered>,
-    fold_positions: HashMap<u64, FoldPosition>,
+    recent: FastMap<SessionId, Remembered>,
+    older: FastMap<SessionId, Remembered>,
+    fold_positions: FastMap<u64, FoldPosition>,
+}
+
+impl std::fmt::Debug for SessionState {
+    /// Sizes only: the remembered users are data, not something to print by accident.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionState")
+            .field("capacity", &self.capacity)
+            .field("remembered_sessions", &(self.recent.len() + self.older.len()))
+            .field("fold_positions", &self.fold_positions.len())
+            .finish()
+    }
 }
 
 fn hash_of(text: &str) -> u64 {
-    // DefaultHasher::new() uses fixed keys, so the folding decisions are the same on every run.
-    let mut hasher = DefaultHasher::new();
-    text.hash(&mut hasher);
+    let mut hasher = Fnv1a::default();
+    hasher.write(text.as_bytes());
     hasher.finish()
 }
 
@@ -63,9 +102,9 @@ impl SessionState {
     pub fn new(capacity: usize) -> SessionState {
         SessionState {
             capacity,
-            recent: HashMap::new(),
-            older: HashMap::new(),
-            fold_positions: HashMap::new(),
+            recent: FastMap::default(),
+            older: FastMap::default(),
+            fold_positions: FastMap::default(),
         }
     }
 
@@ -83,7 +122,7 @@ impl SessionState {
     /// The folded template, or `None` when nothing folds. Error responses do not count as evidence
     /// of a variable segment: a scanner's 404s must not fold a host's real endpoints.
     fn fold(&mut self, host: &str, method: &str, endpoint: &str, counts_as_evidence: bool) -> Option<String> {
-        let mut prefix = DefaultHasher::new();
+        let mut prefix = Fnv1a::default();
         host.hash(&mut prefix);
         method.hash(&mut prefix);
         let mut folded: Option<String> = None;
@@ -92,8 +131,8 @@ impl SessionState {
             let mut fold_here = false;
             if is_literal {
                 let position_key = {
-                    let mut key = prefix.clone();
-                    position.hash(&mut key);
+                    let mut key = prefix;
+                    key.write_u64(position as u64);
                     key.finish()
                 };
                 fold_here = self.observe(position_key, hash_of(segment), counts_as_evidence);

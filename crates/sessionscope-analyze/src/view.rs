@@ -40,15 +40,19 @@ pub(crate) fn split_url(url: &str) -> UrlParts<'_> {
             && scheme.bytes().all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'-' | b'.'));
         if is_scheme {
             let after_scheme = &url[scheme_end + 3..];
-            let authority_end = after_scheme.find(['/', '?', '#']).unwrap_or(after_scheme.len());
+            let authority_end = memchr::memchr3(b'/', b'?', b'#', after_scheme.as_bytes()).unwrap_or(after_scheme.len());
             authority = Some(&after_scheme[..authority_end]);
             rest = &after_scheme[authority_end..];
         }
     }
-    let without_fragment = rest.split_once('#').map_or(rest, |(before, _)| before);
-    let (path, query) = match without_fragment.split_once('?') {
-        Some((path, query)) => (path, Some(query)),
-        None => (without_fragment, None),
+    let (path, query) = match memchr::memchr2(b'?', b'#', rest.as_bytes()) {
+        None => (rest, None),
+        Some(end) if rest.as_bytes()[end] == b'#' => (&rest[..end], None),
+        Some(question) => {
+            let after = &rest[question + 1..];
+            let query_end = memchr::memchr(b'#', after.as_bytes()).unwrap_or(after.len());
+            (&rest[..question], Some(&after[..query_end]))
+        }
     };
     let path = if path.is_empty() && authority.is_some() { "/" } else { path };
     UrlParts { authority, path, query }

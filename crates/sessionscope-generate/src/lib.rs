@@ -203,6 +203,8 @@ pub struct Generator {
     truth: TruthDraft,
     current_ts: i64,
     clock: TimestampWriter,
+    /// Planned end of the span; arrivals are paced so the requests run out about then.
+    end: i64,
 }
 
 impl Generator {
@@ -261,6 +263,7 @@ impl Generator {
             truth: TruthDraft::new(),
             current_ts: start,
             clock: TimestampWriter::new(),
+            end: start.saturating_add(span),
         };
         generator.advance_arrival();
         generator
@@ -276,8 +279,12 @@ impl Generator {
     /// that spreads the requests over the span, thinned by the time of day.
     fn advance_arrival(&mut self) {
         const PEAK: f64 = 1.6;
-        let spawned_requests = self.world.requests as f64 * (1.0 - PARTNER_SHARE);
-        let rate_per_micro = spawned_requests / self.world.span as f64 / self.mix.expected_length();
+        // Paced on what is left: the requests not yet emitted over the time not yet used, so
+        // an early misestimate of session lengths is corrected and the traffic ends near the
+        // span's end instead of hours before or after it.
+        let remaining_requests = self.world.requests.saturating_sub(self.emitted) as f64 * (1.0 - PARTNER_SHARE);
+        let remaining_time = (self.end - self.next_arrival).max(self.world.span / 50).max(1) as f64;
+        let rate_per_micro = remaining_requests / remaining_time / self.mix.expected_length();
         let mean_gap = if rate_per_micro > 0.0 {
             1.0 / (rate_per_micro * PEAK)
         } else {

@@ -12,13 +12,13 @@ use std::sync::Arc;
 
 pub use access::{hash_password, new_token, token_hash, verify_password};
 pub use sqlite::SqliteStore;
-pub use store::{
-    RetentionOutcome, Store, StoreError, StoreUsage, TokenRecord, UserRecord,
-};
+pub use store::{RetentionOutcome, Store, StoreError, StoreUsage, TokenRecord, UserRecord};
 
 /// Opens a store by URI: `sqlite:PATH` or `sqlite://PATH`.
 pub fn open(uri: &str) -> Result<Arc<dyn Store>, StoreError> {
-    let path = uri.strip_prefix("sqlite://").or_else(|| uri.strip_prefix("sqlite:"));
+    let path = uri
+        .strip_prefix("sqlite://")
+        .or_else(|| uri.strip_prefix("sqlite:"));
     match path {
         Some(path) if !path.is_empty() => Ok(Arc::new(SqliteStore::open(Path::new(path))?)),
         _ => Err(StoreError::UnsupportedUri(uri.to_string())),

@@ -7,20 +7,42 @@ use std::time::Instant;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sessionscope_model::{
-    day_of, AnalyzedExchange, Attack, ContextValue, Flow, FlowSet, PageRequest, ParamKind, RequestSort, SessionFilter,
-    SessionId, SortDirection, SortField, StatusFilter, StoredAs, MICROS_PER_SECOND,
+    day_of, AnalyzedExchange, Attack, ContextValue, Flow, FlowSet, PageRequest, ParamKind,
+    RequestSort, SessionFilter, SessionId, SortDirection, SortField, StatusFilter, StoredAs,
+    MICROS_PER_SECOND,
 };
 use sessionscope_store::{SqliteStore, Store};
 
 const ENDPOINTS: [(&str, &str); 30] = [
-    ("GET", "/v1/users/{int}"), ("PUT", "/v1/users/{int}"), ("GET", "/v1/users/{int}/orders"),
-    ("POST", "/v1/login"), ("POST", "/v1/logout"), ("POST", "/v1/signup"), ("GET", "/v1/products"),
-    ("GET", "/v1/products/{int}"), ("GET", "/v1/products/{int}/reviews"), ("POST", "/v1/products/{int}/reviews"),
-    ("GET", "/v1/cart"), ("POST", "/v1/cart/items"), ("DELETE", "/v1/cart/items/{int}"), ("POST", "/v1/checkout"),
-    ("GET", "/v1/orders/{uuid}"), ("GET", "/v1/orders"), ("POST", "/v1/payments"), ("GET", "/v1/search"),
-    ("GET", "/v1/categories"), ("GET", "/v1/categories/{int}"), ("POST", "/v1/password/reset"),
-    ("GET", "/v1/account"), ("PUT", "/v1/account"), ("GET", "/admin/users"), ("POST", "/admin/users/{int}/ban"),
-    ("POST", "/v1/ai/chat"), ("POST", "/v1/sms/send"), ("GET", "/v1/health"), ("GET", "/v1/config"),
+    ("GET", "/v1/users/{int}"),
+    ("PUT", "/v1/users/{int}"),
+    ("GET", "/v1/users/{int}/orders"),
+    ("POST", "/v1/login"),
+    ("POST", "/v1/logout"),
+    ("POST", "/v1/signup"),
+    ("GET", "/v1/products"),
+    ("GET", "/v1/products/{int}"),
+    ("GET", "/v1/products/{int}/reviews"),
+    ("POST", "/v1/products/{int}/reviews"),
+    ("GET", "/v1/cart"),
+    ("POST", "/v1/cart/items"),
+    ("DELETE", "/v1/cart/items/{int}"),
+    ("POST", "/v1/checkout"),
+    ("GET", "/v1/orders/{uuid}"),
+    ("GET", "/v1/orders"),
+    ("POST", "/v1/payments"),
+    ("GET", "/v1/search"),
+    ("GET", "/v1/categories"),
+    ("GET", "/v1/categories/{int}"),
+    ("POST", "/v1/password/reset"),
+    ("GET", "/v1/account"),
+    ("PUT", "/v1/account"),
+    ("GET", "/admin/users"),
+    ("POST", "/admin/users/{int}/ban"),
+    ("POST", "/v1/ai/chat"),
+    ("POST", "/v1/sms/send"),
+    ("GET", "/v1/health"),
+    ("GET", "/v1/config"),
     ("GET", "/v1/notifications"),
 ];
 
@@ -47,7 +69,14 @@ fn flows_of(template: &str) -> FlowSet {
 fn concrete_path(template: &str, rng: &mut StdRng) -> String {
     template
         .replace("{int}", &rng.gen_range(1..100_000).to_string())
-        .replace("{uuid}", &format!("{:08x}-0000-4000-8000-{:012x}", rng.gen::<u32>(), rng.gen::<u64>() & 0xffff_ffff_ffff))
+        .replace(
+            "{uuid}",
+            &format!(
+                "{:08x}-0000-4000-8000-{:012x}",
+                rng.gen::<u32>(),
+                rng.gen::<u64>() & 0xffff_ffff_ffff
+            ),
+        )
 }
 
 struct SessionState {
@@ -76,14 +105,28 @@ impl Traffic {
         for number in 0..sessions {
             let mut session_id = [0u8; 16];
             rng.fill(&mut session_id);
-            states.push(SessionState { session_id, number, next_request: 0 });
+            states.push(SessionState {
+                session_id,
+                number,
+                next_request: 0,
+            });
             upcoming.push(std::cmp::Reverse((start + rng.gen_range(0..span), number)));
         }
-        Traffic { rng, per_session: count / sessions, sessions: states, upcoming }
+        Traffic {
+            rng,
+            per_session: count / sessions,
+            sessions: states,
+            upcoming,
+        }
     }
 }
 
-const HOSTS: [&str; 4] = ["api.shop.example", "api.bank.example", "mcp.tools.example", "admin.shop.example"];
+const HOSTS: [&str; 4] = [
+    "api.shop.example",
+    "api.bank.example",
+    "mcp.tools.example",
+    "admin.shop.example",
+];
 
 impl Iterator for Traffic {
     type Item = AnalyzedExchange;
@@ -96,12 +139,22 @@ impl Iterator for Traffic {
         let request = state.next_request;
         state.next_request += 1;
         if state.next_request < self.per_session {
-            let next = ts + rng.gen_range(1..60) * MICROS_PER_SECOND + rng.gen_range(0..MICROS_PER_SECOND);
+            let next =
+                ts + rng.gen_range(1..60) * MICROS_PER_SECOND + rng.gen_range(0..MICROS_PER_SECOND);
             self.upcoming.push(std::cmp::Reverse((next, index)));
         }
-        let ip = std::net::IpAddr::V4(std::net::Ipv4Addr::new(10, (session >> 16) as u8, (session >> 8) as u8, session as u8));
+        let ip = std::net::IpAddr::V4(std::net::Ipv4Addr::new(
+            10,
+            (session >> 16) as u8,
+            (session >> 8) as u8,
+            session as u8,
+        ));
         let user = format!("user-{}", session % 20_000);
-        let role = if session % 50 == 0 { "admin" } else { "customer" };
+        let role = if session.is_multiple_of(50) {
+            "admin"
+        } else {
+            "customer"
+        };
         let (method, template) = ENDPOINTS[rng.gen_range(0..ENDPOINTS.len())];
         let attack = rng.gen_range(0..100) == 0;
         Some(AnalyzedExchange {
@@ -115,16 +168,27 @@ impl Iterator for Traffic {
             host: HOSTS[session % HOSTS.len()].to_string(),
             method: method.to_string(),
             path: concrete_path(template, rng),
-            query: if rng.gen_range(0..4) == 0 { "page=2&limit=50".to_string() } else { String::new() },
+            query: if rng.gen_range(0..4) == 0 {
+                "page=2&limit=50".to_string()
+            } else {
+                String::new()
+            },
             endpoint: template.to_string(),
             flows: flows_of(template),
-            status: Some(*[200, 200, 200, 200, 201, 204, 304, 400, 401, 404, 500].get(rng.gen_range(0..11)).unwrap_or(&200)),
+            status: Some(
+                *[200, 200, 200, 200, 201, 204, 304, 400, 401, 404, 500]
+                    .get(rng.gen_range(0..11))
+                    .unwrap_or(&200),
+            ),
             duration_ms: Some(rng.gen_range(1.0..400.0)),
             size: Some(rng.gen_range(0..50_000)),
-            user_agent: Some(format!("Mozilla/5.0 (X11; Linux x86_64) Client/{}", session % 40)),
+            user_agent: Some(format!(
+                "Mozilla/5.0 (X11; Linux x86_64) Client/{}",
+                session % 40
+            )),
             user: Some(user.clone()),
             roles: vec![role.to_string()],
-            context: if request % 10 == 0 {
+            context: if request.is_multiple_of(10) {
                 vec![ContextValue {
                     name: "user".to_string(),
                     point: "request.header.authorization.jwt.sub".to_string(),
@@ -152,7 +216,10 @@ impl Iterator for Traffic {
 fn timed<T>(label: &str, work: impl FnOnce() -> T) -> T {
     let started = Instant::now();
     let result = work();
-    println!("{label:<60} {:>8.2} ms", started.elapsed().as_secs_f64() * 1000.0);
+    println!(
+        "{label:<60} {:>8.2} ms",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
     result
 }
 
@@ -161,7 +228,12 @@ fn thread_cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
     let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
     let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks = |index: usize| fields.get(index).and_then(|field| field.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |index: usize| {
+        fields
+            .get(index)
+            .and_then(|field| field.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     // Fields 14 and 15 of stat (utime, stime), counted from the state field at index 0 here.
     (ticks(11) + ticks(12)) / 100.0
 }
@@ -180,8 +252,14 @@ fn peak_rss_mib() -> f64 {
 #[test]
 #[ignore]
 fn append_and_read_one_million_exchanges() {
-    let count: usize = std::env::var("BENCH_EXCHANGES").ok().and_then(|text| text.parse().ok()).unwrap_or(1_000_000);
-    let batch_size: usize = std::env::var("BENCH_BATCH").ok().and_then(|text| text.parse().ok()).unwrap_or(20_000);
+    let count: usize = std::env::var("BENCH_EXCHANGES")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(1_000_000);
+    let batch_size: usize = std::env::var("BENCH_BATCH")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(20_000);
     let directory = tempfile::tempdir().unwrap();
     let path = directory.path().join("bench.db");
     let store = SqliteStore::open(&path).unwrap();
@@ -213,9 +291,17 @@ fn append_and_read_one_million_exchanges() {
     }
     let count = stored;
     let seconds = append_seconds;
-    println!("append CPU: {cpu_seconds:.2} s = {:.0}/s per core", count as f64 / cpu_seconds);
-    let database_bytes = std::fs::metadata(&path).map(|metadata| metadata.len()).unwrap_or(0);
-    println!("database file without WAL: {:.1} bytes/exchange", database_bytes as f64 / count as f64);
+    println!(
+        "append CPU: {cpu_seconds:.2} s = {:.0}/s per core",
+        count as f64 / cpu_seconds
+    );
+    let database_bytes = std::fs::metadata(&path)
+        .map(|metadata| metadata.len())
+        .unwrap_or(0);
+    println!(
+        "database file without WAL: {:.1} bytes/exchange",
+        database_bytes as f64 / count as f64
+    );
     let usage = store.usage().unwrap();
     println!(
         "append: {} exchanges in {:.2} s = {:.0}/s (batches of {batch_size}, slowest {:.0} ms)",
@@ -240,46 +326,149 @@ fn append_and_read_one_million_exchanges() {
         return;
     }
     let newest = usage.newest.unwrap();
-    let page = PageRequest { limit: 50, cursor: None };
+    let page = PageRequest {
+        limit: 50,
+        cursor: None,
+    };
     let filters: Vec<(&str, SessionFilter)> = vec![
         ("no filter", SessionFilter::default()),
-        ("last 1 h", SessionFilter { from: Some(newest - 3_600 * MICROS_PER_SECOND), ..Default::default() }),
-        ("last 15 min", SessionFilter { from: Some(newest - 900 * MICROS_PER_SECOND), ..Default::default() }),
-        ("host", SessionFilter { hosts: vec!["api.bank.example".into()], ..Default::default() }),
-        ("status 5xx", SessionFilter { statuses: vec![StatusFilter::Class(5)], ..Default::default() }),
-        ("attack sqli", SessionFilter { attack_types: vec!["sqli".into()], ..Default::default() }),
-        ("role admin + last 6 h", SessionFilter { roles: vec!["admin".into()], from: Some(newest - 6 * 3_600 * MICROS_PER_SECOND), ..Default::default() }),
-        ("flow billing", SessionFilter { flows: vec![Flow::Billing], ..Default::default() }),
-        ("endpoint template /admin/*", SessionFilter { endpoints: vec!["/admin/*".into()], ..Default::default() }),
-        ("endpoint raw /v1/users/42", SessionFilter { endpoints: vec!["/v1/users/42".into()], ..Default::default() }),
-        ("client 10.0.0.0/16", SessionFilter { client_ips: vec!["10.0.0.0/16".parse().unwrap()], ..Default::default() }),
-        ("user user-77", SessionFilter { users: vec!["user-77".into()], ..Default::default() }),
-        ("method DELETE + 4xx", SessionFilter { methods: vec!["DELETE".into()], statuses: vec![StatusFilter::Class(4)], ..Default::default() }),
+        (
+            "last 1 h",
+            SessionFilter {
+                from: Some(newest - 3_600 * MICROS_PER_SECOND),
+                ..Default::default()
+            },
+        ),
+        (
+            "last 15 min",
+            SessionFilter {
+                from: Some(newest - 900 * MICROS_PER_SECOND),
+                ..Default::default()
+            },
+        ),
+        (
+            "host",
+            SessionFilter {
+                hosts: vec!["api.bank.example".into()],
+                ..Default::default()
+            },
+        ),
+        (
+            "status 5xx",
+            SessionFilter {
+                statuses: vec![StatusFilter::Class(5)],
+                ..Default::default()
+            },
+        ),
+        (
+            "attack sqli",
+            SessionFilter {
+                attack_types: vec!["sqli".into()],
+                ..Default::default()
+            },
+        ),
+        (
+            "role admin + last 6 h",
+            SessionFilter {
+                roles: vec!["admin".into()],
+                from: Some(newest - 6 * 3_600 * MICROS_PER_SECOND),
+                ..Default::default()
+            },
+        ),
+        (
+            "flow billing",
+            SessionFilter {
+                flows: vec![Flow::Billing],
+                ..Default::default()
+            },
+        ),
+        (
+            "endpoint template /admin/*",
+            SessionFilter {
+                endpoints: vec!["/admin/*".into()],
+                ..Default::default()
+            },
+        ),
+        (
+            "endpoint raw /v1/users/42",
+            SessionFilter {
+                endpoints: vec!["/v1/users/42".into()],
+                ..Default::default()
+            },
+        ),
+        (
+            "client 10.0.0.0/16",
+            SessionFilter {
+                client_ips: vec!["10.0.0.0/16".parse().unwrap()],
+                ..Default::default()
+            },
+        ),
+        (
+            "user user-77",
+            SessionFilter {
+                users: vec!["user-77".into()],
+                ..Default::default()
+            },
+        ),
+        (
+            "method DELETE + 4xx",
+            SessionFilter {
+                methods: vec!["DELETE".into()],
+                statuses: vec![StatusFilter::Class(4)],
+                ..Default::default()
+            },
+        ),
     ];
     let mut some_session = None;
     for (label, filter) in &filters {
-        let result = timed(&format!("list first page: {label}"), || store.list_sessions(filter, &page).unwrap());
-        println!("    total {} exact {} rows {}", result.total, result.total_exact, result.sessions.len());
+        let result = timed(&format!("list first page: {label}"), || {
+            store.list_sessions(filter, &page).unwrap()
+        });
+        println!(
+            "    total {} exact {} rows {}",
+            result.total,
+            result.total_exact,
+            result.sessions.len()
+        );
         if some_session.is_none() {
             some_session = result.sessions.first().map(|row| row.session_id);
         }
     }
     let session_id = some_session.unwrap();
-    timed("session parts", || store.session_parts(session_id, &SessionFilter::default()).unwrap());
-    timed("session stats", || store.session_stats(session_id, None, &SessionFilter::default()).unwrap());
-    let sort = RequestSort { field: SortField::Duration, direction: SortDirection::Desc };
+    timed("session parts", || {
+        store
+            .session_parts(session_id, &SessionFilter::default())
+            .unwrap()
+    });
+    timed("session stats", || {
+        store
+            .session_stats(session_id, None, &SessionFilter::default())
+            .unwrap()
+    });
+    let sort = RequestSort {
+        field: SortField::Duration,
+        direction: SortDirection::Desc,
+    };
     timed("session requests by duration", || {
-        store.session_requests(session_id, None, &SessionFilter::default(), sort, &page).unwrap()
+        store
+            .session_requests(session_id, None, &SessionFilter::default(), sort, &page)
+            .unwrap()
     });
     let details = timed("request details", || store.request(&middle_id).unwrap());
     assert!(details.is_some());
     let mut exported = 0u64;
     timed("export requests, last 1 h", || {
         store
-            .export_requests(&SessionFilter { from: Some(newest - 3_600 * MICROS_PER_SECOND), ..Default::default() }, &mut |_| {
-                exported += 1;
-                Ok(())
-            })
+            .export_requests(
+                &SessionFilter {
+                    from: Some(newest - 3_600 * MICROS_PER_SECOND),
+                    ..Default::default()
+                },
+                &mut |_| {
+                    exported += 1;
+                    Ok(())
+                },
+            )
             .unwrap()
     });
     println!("peak RSS {:.0} MiB", peak_rss_mib());

@@ -589,6 +589,44 @@ fn serve(config: &Config, banner: Option<&dyn Fn(std::net::SocketAddr)>) -> anyh
     Ok(ExitCode::SUCCESS)
 }
 
+/// Generates a day of traffic whose last exchange is about a minute ago, so the console's and the
+/// API's "last hour" show something. The generator's span is approximate (its sessions run past
+/// the planned end by a varying amount), so the start is corrected from where the output ended.
+fn generate_until_now(requests: u64, seed: u64, traffic: &Path, truth: &Path) -> anyhow::Result<()> {
+    let target_end = now_micros() - 60 * 1_000_000;
+    let mut options = sessionscope_generate::GeneratorOptions {
+        requests,
+        seed,
+        start: target_end - 24 * 3_600 * 1_000_000,
+        hours: 24,
+    };
+    for _ in 0..3 {
+        write_generated(&options, Some(traffic), Some(truth))?;
+        let Some(last) = last_exchange_time(traffic)? else { break };
+        let drift = target_end - last;
+        if drift.abs() < 5 * 60 * 1_000_000 {
+            break;
+        }
+        options.start += drift;
+    }
+    Ok(())
+}
+
+/// The `ts` of the last line of a generated file.
+fn last_exchange_time(path: &Path) -> anyhow::Result<Option<Micros>> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut file = File::open(path).with_context(|| format!("failed to open `{}`", path.display()))?;
+    let length = file.metadata()?.len();
+    file.seek(SeekFrom::Start(length.saturating_sub(64 * 1024)))?;
+    let mut tail = String::new();
+    file.read_to_string(&mut tail)?;
+    let Some(line) = tail.lines().filter(|line| !line.trim().is_empty()).last() else {
+        return Ok(None);
+    };
+    let value: serde_json::Value = serde_json::from_str(line).context("the generated traffic is not valid NDJSON")?;
+    Ok(value["ts"].as_str().and_then(sessionscope_model::parse_rfc3339))
+}
+
 fn demo(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
     let directory = match &args.keep {
         Some(directory) => {
@@ -618,17 +656,10 @@ fn demo(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
         anyhow::anyhow!("invalid configuration:\n{}", lines.join("\n"))
     })?;
 
-    let now = now_micros();
-    let options = sessionscope_generate::GeneratorOptions {
-        requests: args.requests,
-        seed: args.seed,
-        start: now - 24 * 3_600 * 1_000_000,
-        hours: 24,
-    };
     let traffic = directory.join("traffic.ndjson");
     let truth = directory.join("truth.ndjson");
     eprintln!("generating {} exchanges …", output::thousands(args.requests));
-    write_generated(&options, Some(&traffic), Some(&truth))?;
+    generate_until_now(args.requests, args.seed, &traffic, &truth)?;
 
     let store = open_store(&config)?;
     let summary = ingest_into(

@@ -109,8 +109,11 @@ pub fn ingest_files(
 ) -> anyhow::Result<(IngestSummary, RejectHandler)> {
     let started = Instant::now();
     let workers = options.workers.max(1);
-    let (chunk_sender, chunk_receiver) = bounded::<Chunk>(workers * 2);
-    let (analyzed_sender, analyzed_receiver) = bounded::<AnalyzedChunk>(workers * 2 + 2);
+    // Deep enough that the workers analyse the next batch while the writer stores this one, and
+    // still bounded: about two batches in flight whatever the input size.
+    let depth = (options.batch_size / CHUNK_RECORDS + 1).max(workers * 2);
+    let (chunk_sender, chunk_receiver) = bounded::<Chunk>(depth);
+    let (analyzed_sender, analyzed_receiver) = bounded::<AnalyzedChunk>(depth);
 
     let mut worker_handles = Vec::new();
     for index in 0..workers {

@@ -86,7 +86,9 @@ impl PartAggregate {
 
     /// The values of one kind with their counts.
     pub fn values_of(&self, kind: u8) -> impl Iterator<Item = (i64, u64)> + '_ {
-        self.counts.range((kind, i64::MIN)..=(kind, i64::MAX)).map(|((_, value), count)| (*value, *count))
+        self.counts
+            .range((kind, i64::MIN)..=(kind, i64::MAX))
+            .map(|((_, value), count)| (*value, *count))
     }
 
     /// Blob layout: a sequence of (kind byte, zigzag varint value, varint count), sorted.
@@ -107,8 +109,12 @@ impl PartAggregate {
         while position < bytes.len() {
             let kind = bytes[position];
             position += 1;
-            let Some(value) = read_varint(bytes, &mut position) else { break };
-            let Some(count) = read_varint(bytes, &mut position) else { break };
+            let Some(value) = read_varint(bytes, &mut position) else {
+                break;
+            };
+            let Some(count) = read_varint(bytes, &mut position) else {
+                break;
+            };
             counts.insert((kind, unzigzag(value)), count);
         }
         counts

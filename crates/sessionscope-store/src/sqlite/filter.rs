@@ -23,7 +23,11 @@ pub(crate) struct Names<'c> {
 
 impl<'c> Names<'c> {
     pub fn new(connection: &'c Connection) -> Names<'c> {
-        Names { connection, strings: HashMap::new(), addresses: HashMap::new() }
+        Names {
+            connection,
+            strings: HashMap::new(),
+            addresses: HashMap::new(),
+        }
     }
 
     pub fn connection(&self) -> &'c Connection {
@@ -96,7 +100,8 @@ pub(crate) struct StoredExchange {
     pub attacks: Option<String>,
 }
 
-pub(crate) const EXCHANGE_COLUMNS: &str = "seq, part_id, ts, id, address_id, host_id, app_id, method_id, template_id, path,
+pub(crate) const EXCHANGE_COLUMNS: &str =
+    "seq, part_id, ts, id, address_id, host_id, app_id, method_id, template_id, path,
     status, duration, size, user_id, role_set_id, key_id, flows, attack_set_id, attacks";
 
 impl StoredExchange {
@@ -112,7 +117,9 @@ impl StoredExchange {
             method_id: row.get(7)?,
             template_id: row.get(8)?,
             path: row.get(9)?,
-            status: row.get::<_, Option<i64>>(10)?.and_then(|status| u16::try_from(status).ok()),
+            status: row
+                .get::<_, Option<i64>>(10)?
+                .and_then(|status| u16::try_from(status).ok()),
             duration: row.get(11)?,
             size: row.get(12)?,
             user_id: row.get(13)?,
@@ -152,12 +159,24 @@ impl<'f> Matcher<'f> {
     }
 
     pub fn new(filter: &'f SessionFilter) -> Matcher<'f> {
-        let flow_mask = filter.flows.iter().map(|flow| flow_bit(*flow)).fold(0, |mask, bit| mask | bit);
+        let flow_mask = filter
+            .flows
+            .iter()
+            .map(|flow| flow_bit(*flow))
+            .fold(0, |mask, bit| mask | bit);
         Matcher {
             filter,
             flow_mask,
-            methods: filter.methods.iter().map(|method| method.to_ascii_uppercase()).collect(),
-            hosts: filter.hosts.iter().map(|host| host.to_ascii_lowercase()).collect(),
+            methods: filter
+                .methods
+                .iter()
+                .map(|method| method.to_ascii_uppercase())
+                .collect(),
+            hosts: filter
+                .hosts
+                .iter()
+                .map(|host| host.to_ascii_lowercase())
+                .collect(),
             memo: HashMap::new(),
         }
     }
@@ -181,13 +200,19 @@ impl<'f> Matcher<'f> {
     }
 
     /// Whether the exchange lies in the window and matches every field (except session ids).
-    pub fn matches(&mut self, names: &mut Names<'_>, exchange: &StoredExchange) -> rusqlite::Result<bool> {
+    pub fn matches(
+        &mut self,
+        names: &mut Names<'_>,
+        exchange: &StoredExchange,
+    ) -> rusqlite::Result<bool> {
         let filter = self.filter;
         if !filter.contains_time(exchange.ts) {
             return Ok(false);
         }
         if !filter.statuses.is_empty() {
-            let Some(status) = exchange.status else { return Ok(false) };
+            let Some(status) = exchange.status else {
+                return Ok(false);
+            };
             if !filter.statuses.iter().any(|wanted| wanted.matches(status)) {
                 return Ok(false);
             }
@@ -195,7 +220,7 @@ impl<'f> Matcher<'f> {
         if !filter.flows.is_empty() && exchange.flows & self.flow_mask == 0 {
             return Ok(false);
         }
-        if !filter.request_ids.is_empty() && !filter.request_ids.iter().any(|id| *id == exchange.id) {
+        if !filter.request_ids.is_empty() && !filter.request_ids.contains(&exchange.id) {
             return Ok(false);
         }
         if !filter.apps.is_empty()
@@ -209,21 +234,34 @@ impl<'f> Matcher<'f> {
         if !filter.hosts.is_empty()
             && !self.remembered(Field::Host, exchange.host_id, names, |matcher, names| {
                 let text = names.text(exchange.host_id)?;
-                Ok(matcher.hosts.iter().any(|host| host.eq_ignore_ascii_case(&text)))
+                Ok(matcher
+                    .hosts
+                    .iter()
+                    .any(|host| host.eq_ignore_ascii_case(&text)))
             })?
         {
             return Ok(false);
         }
         if !filter.methods.is_empty()
-            && !self.remembered(Field::Method, exchange.method_id, names, |matcher, names| {
-                let text = names.text(exchange.method_id)?;
-                Ok(matcher.methods.iter().any(|method| method.eq_ignore_ascii_case(&text)))
-            })?
+            && !self.remembered(
+                Field::Method,
+                exchange.method_id,
+                names,
+                |matcher, names| {
+                    let text = names.text(exchange.method_id)?;
+                    Ok(matcher
+                        .methods
+                        .iter()
+                        .any(|method| method.eq_ignore_ascii_case(&text)))
+                },
+            )?
         {
             return Ok(false);
         }
         if !filter.users.is_empty() {
-            let Some(user_id) = exchange.user_id else { return Ok(false) };
+            let Some(user_id) = exchange.user_id else {
+                return Ok(false);
+            };
             let matched = self.remembered(Field::User, user_id, names, |matcher, names| {
                 let text = names.text(user_id)?;
                 Ok(matcher.filter.users.iter().any(|user| **user == *text))
@@ -233,41 +271,73 @@ impl<'f> Matcher<'f> {
             }
         }
         if !filter.roles.is_empty() {
-            let Some(role_set_id) = exchange.role_set_id else { return Ok(false) };
+            let Some(role_set_id) = exchange.role_set_id else {
+                return Ok(false);
+            };
             let matched = self.remembered(Field::Roles, role_set_id, names, |matcher, names| {
                 let members = names.set_members(Some(role_set_id))?;
-                Ok(members.iter().any(|role| matcher.filter.roles.contains(role)))
+                Ok(members
+                    .iter()
+                    .any(|role| matcher.filter.roles.contains(role)))
             })?;
             if !matched {
                 return Ok(false);
             }
         }
         if !filter.attack_types.is_empty() {
-            let Some(attack_set_id) = exchange.attack_set_id else { return Ok(false) };
-            let matched = self.remembered(Field::Attacks, attack_set_id, names, |matcher, names| {
-                let members = names.set_members(Some(attack_set_id))?;
-                Ok(members.iter().any(|attack| matcher.filter.attack_types.contains(attack)))
-            })?;
+            let Some(attack_set_id) = exchange.attack_set_id else {
+                return Ok(false);
+            };
+            let matched =
+                self.remembered(Field::Attacks, attack_set_id, names, |matcher, names| {
+                    let members = names.set_members(Some(attack_set_id))?;
+                    Ok(members
+                        .iter()
+                        .any(|attack| matcher.filter.attack_types.contains(attack)))
+                })?;
             if !matched {
                 return Ok(false);
             }
         }
         if !filter.client_ips.is_empty() {
-            let Some(address_id) = exchange.address_id else { return Ok(false) };
-            let matched = self.remembered(Field::Address, address_id, names, |matcher, names| {
-                let Some(address) = names.address(address_id)? else { return Ok(false) };
-                Ok(matcher.filter.client_ips.iter().any(|network| network_contains(network, address)))
-            })?;
+            let Some(address_id) = exchange.address_id else {
+                return Ok(false);
+            };
+            let matched =
+                self.remembered(Field::Address, address_id, names, |matcher, names| {
+                    let Some(address) = names.address(address_id)? else {
+                        return Ok(false);
+                    };
+                    Ok(matcher
+                        .filter
+                        .client_ips
+                        .iter()
+                        .any(|network| network_contains(network, address)))
+                })?;
             if !matched {
                 return Ok(false);
             }
         }
         if !filter.endpoints.is_empty() {
-            let template_matches = self.remembered(Field::Template, exchange.template_id, names, |matcher, names| {
-                let template = names.text(exchange.template_id)?;
-                Ok(matcher.filter.endpoints.iter().any(|pattern| glob_matches(pattern, &template)))
-            })?;
-            if !template_matches && !filter.endpoints.iter().any(|pattern| glob_matches(pattern, &exchange.path)) {
+            let template_matches = self.remembered(
+                Field::Template,
+                exchange.template_id,
+                names,
+                |matcher, names| {
+                    let template = names.text(exchange.template_id)?;
+                    Ok(matcher
+                        .filter
+                        .endpoints
+                        .iter()
+                        .any(|pattern| glob_matches(pattern, &template)))
+                },
+            )?;
+            if !template_matches
+                && !filter
+                    .endpoints
+                    .iter()
+                    .any(|pattern| glob_matches(pattern, &exchange.path))
+            {
                 return Ok(false);
             }
         }
@@ -288,7 +358,9 @@ pub(crate) fn network_contains(network: &ipnet::IpNet, address: IpAddr) -> bool 
     }
     match address {
         IpAddr::V4(v4) => network.contains(&IpAddr::V6(v4.to_ipv6_mapped())),
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().is_some_and(|v4| network.contains(&IpAddr::V4(v4))),
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .is_some_and(|v4| network.contains(&IpAddr::V4(v4))),
     }
 }
 
@@ -349,7 +421,9 @@ pub(crate) fn template_may_match_path(pattern: &str, template: &str) -> bool {
             if matches!(template_token, Some(Token::Segment)) {
                 reachable[i][j + 1] = true;
             }
-            let (Some(p), Some(t)) = (pattern_token, template_token) else { continue };
+            let (Some(p), Some(t)) = (pattern_token, template_token) else {
+                continue;
+            };
             // Produce one character on both sides.
             let produced = match (p, t) {
                 (Token::Literal(a), Token::Literal(b)) => a == b,
@@ -391,7 +465,11 @@ mod tests {
             ("/a/b/c", "/a/{x}", false),
         ];
         for (pattern, template, expected) in cases {
-            assert_eq!(template_may_match_path(pattern, template), expected, "{pattern} vs {template}");
+            assert_eq!(
+                template_may_match_path(pattern, template),
+                expected,
+                "{pattern} vs {template}"
+            );
         }
     }
 
@@ -399,7 +477,10 @@ mod tests {
     fn networks_contain_mapped_addresses() {
         let network: ipnet::IpNet = "10.0.0.0/8".parse().unwrap();
         assert!(network_contains(&network, "10.1.2.3".parse().unwrap()));
-        assert!(network_contains(&network, "::ffff:10.1.2.3".parse().unwrap()));
+        assert!(network_contains(
+            &network,
+            "::ffff:10.1.2.3".parse().unwrap()
+        ));
         assert!(!network_contains(&network, "11.1.2.3".parse().unwrap()));
     }
 }

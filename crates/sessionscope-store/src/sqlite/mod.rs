@@ -5,6 +5,17 @@
 //! by time, and by a 64-bit hash of their id. Each session part (session, UTC day) keeps running
 //! aggregates as a compact blob, and `part_values` records which values occur in which part, so
 //! the session list is answered from parts and only the rows of one page ever read exchanges.
+//!
+//! Decisions the `Store` contract leaves open:
+//! - Idempotency: an exchange is a duplicate when its id is already stored in the same UTC hour
+//!   of its time. Retries resend the original record (same time), so they are always caught;
+//!   scoping the id index by hour keeps every batch writing to a few hot pages instead of all
+//!   over a global hash index, which would not sustain the append rate at millions of rows.
+//!   `request(id)` probes each stored hour (a point look-up per hour).
+//! - The part of an exchange is the UTC day of its `ts` (`day_of(ts)`), whatever `day` says.
+//! - Session list order is the part's last stored request, then part id, both descending. With
+//!   a time window a part straddling its end sorts by its last request overall.
+//! - `duration_ms` and everything else round-trips exactly; the context JSON is interned.
 
 mod aggregate;
 mod filter;
@@ -48,20 +59,25 @@ pub struct SqliteStore {
     writer: Mutex<Writer>,
     readers: Mutex<Vec<Connection>>,
     secret: [u8; 32],
-    /// Filtered lists verify every candidate part up to this many (exact totals); tests lower it
-    /// to exercise the estimating path.
-    verify_all_limit: usize,
+    /// How much a filtered list verifies on exchanges; tests lower it to exercise the
+    /// estimating and the budget-limited paths.
+    verify_limits: reader::VerifyLimits,
 }
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The secret stays out of debug output.
-        f.debug_struct("SqliteStore").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
 fn open_error(path: &Path, reason: impl std::fmt::Display) -> StoreError {
-    StoreError::Open { location: path.display().to_string(), reason: reason.to_string() }
+    StoreError::Open {
+        location: path.display().to_string(),
+        reason: reason.to_string(),
+    }
 }
 
 fn configure(connection: &Connection, cache_kib: i64) -> rusqlite::Result<()> {
@@ -103,7 +119,10 @@ impl SqliteStore {
             .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
             .map_err(|error| open_error(path, error))?;
         if !journal.eq_ignore_ascii_case("wal") {
-            return Err(open_error(path, format!("journal mode wal not available (got {journal})")));
+            return Err(open_error(
+                path,
+                format!("journal mode wal not available (got {journal})"),
+            ));
         }
         configure(&connection, WRITER_CACHE_KIB).map_err(|error| open_error(path, error))?;
         // Checkpoint less often than the default 1,000 pages: a hot index page rewritten by
@@ -116,14 +135,24 @@ impl SqliteStore {
             .map_err(|error| open_error(path, error))?;
         schema::migrate(&mut connection, version, &path.display().to_string())?;
         let secret_bytes: Vec<u8> = connection
-            .query_row("SELECT value FROM meta WHERE key = 'installation_secret'", [], |row| row.get(0))
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'installation_secret'",
+                [],
+                |row| row.get(0),
+            )
             .map_err(|error| open_error(path, error))?;
         let secret: [u8; 32] = secret_bytes
             .as_slice()
             .try_into()
             .map_err(|_| open_error(path, "installation secret is not 32 bytes"))?;
         let writer = Writer::new(connection).map_err(|error| open_error(path, error))?;
-        Ok(SqliteStore { path: path.to_path_buf(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()), secret, verify_all_limit: reader::VERIFY_ALL_LIMIT })
+        Ok(SqliteStore {
+            path: path.to_path_buf(),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            secret,
+            verify_limits: reader::VerifyLimits::default(),
+        })
     }
 
     fn writer(&self) -> Result<std::sync::MutexGuard<'_, Writer>, StoreError> {
@@ -140,13 +169,17 @@ impl SqliteStore {
     }
 
     /// Runs `work` on a pooled reader connection.
-    fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn read<T>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let pooled = self.readers.lock().ok().and_then(|mut idle| idle.pop());
         let connection = match pooled {
             Some(connection) => connection,
             None => {
                 let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-                let connection = Connection::open_with_flags(&self.path, flags).map_err(backend_error)?;
+                let connection =
+                    Connection::open_with_flags(&self.path, flags).map_err(backend_error)?;
                 configure(&connection, READER_CACHE_KIB).map_err(backend_error)?;
                 connection
             }
@@ -165,7 +198,9 @@ impl SqliteStore {
         for suffix in ["", "-wal", "-shm"] {
             let mut name = self.path.clone().into_os_string();
             name.push(suffix);
-            total += std::fs::metadata(&name).map(|metadata| metadata.len()).unwrap_or(0);
+            total += std::fs::metadata(&name)
+                .map(|metadata| metadata.len())
+                .unwrap_or(0);
         }
         total
     }
@@ -196,15 +231,28 @@ impl Store for SqliteStore {
         self.writer()?.append(batch)
     }
 
-    fn list_sessions(&self, filter: &SessionFilter, page: &PageRequest) -> Result<SessionPage, StoreError> {
-        self.read(|connection| reader::list_sessions(connection, filter, page, self.verify_all_limit))
+    fn list_sessions(
+        &self,
+        filter: &SessionFilter,
+        page: &PageRequest,
+    ) -> Result<SessionPage, StoreError> {
+        self.read(|connection| reader::list_sessions(connection, filter, page, self.verify_limits))
     }
 
-    fn session_parts(&self, session_id: SessionId, filter: &SessionFilter) -> Result<Vec<SessionSummary>, StoreError> {
+    fn session_parts(
+        &self,
+        session_id: SessionId,
+        filter: &SessionFilter,
+    ) -> Result<Vec<SessionSummary>, StoreError> {
         self.read(|connection| reader::session_parts(connection, session_id, filter))
     }
 
-    fn session_stats(&self, session_id: SessionId, part: Option<i32>, filter: &SessionFilter) -> Result<SessionStats, StoreError> {
+    fn session_stats(
+        &self,
+        session_id: SessionId,
+        part: Option<i32>,
+        filter: &SessionFilter,
+    ) -> Result<SessionStats, StoreError> {
         self.read(|connection| reader::session_stats(connection, session_id, part, filter))
     }
 
@@ -216,7 +264,9 @@ impl Store for SqliteStore {
         sort: RequestSort,
         page: &PageRequest,
     ) -> Result<RequestPage, StoreError> {
-        self.read(|connection| reader::session_requests(connection, session_id, part, filter, sort, page))
+        self.read(|connection| {
+            reader::session_requests(connection, session_id, part, filter, sort, page)
+        })
     }
 
     fn request(&self, id: &str) -> Result<Option<RequestDetails>, StoreError> {
@@ -236,7 +286,9 @@ impl Store for SqliteStore {
         filter: &SessionFilter,
         sink: &mut dyn FnMut(SessionSummary) -> Result<(), StoreError>,
     ) -> Result<u64, StoreError> {
-        self.read(|connection| reader::export_sessions(connection, filter, self.verify_all_limit, sink))
+        self.read(|connection| {
+            reader::export_sessions(connection, filter, self.verify_limits, sink)
+        })
     }
 
     fn apply_retention(&self, cutoff: Micros) -> Result<RetentionOutcome, StoreError> {
@@ -260,7 +312,9 @@ impl Store for SqliteStore {
         );
         match result {
             Ok(_) => Ok(()),
-            Err(error) if is_unique_violation(&error) => Err(StoreError::AlreadyExists(format!("user `{name}`"))),
+            Err(error) if is_unique_violation(&error) => {
+                Err(StoreError::AlreadyExists(format!("user `{name}`")))
+            }
             Err(error) => Err(backend_error(error)),
         }
     }
@@ -288,7 +342,9 @@ impl Store for SqliteStore {
     fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
         self.read(|connection| {
             let mut statement = connection
-                .prepare_cached("SELECT name, role, password_hash, created FROM users ORDER BY name")
+                .prepare_cached(
+                    "SELECT name, role, password_hash, created FROM users ORDER BY name",
+                )
                 .map_err(backend_error)?;
             let rows = statement
                 .query_map([], |row| {
@@ -312,7 +368,9 @@ impl Store for SqliteStore {
         );
         match result {
             Ok(_) => Ok(()),
-            Err(error) if is_unique_violation(&error) => Err(StoreError::AlreadyExists(format!("token `{name}`"))),
+            Err(error) if is_unique_violation(&error) => {
+                Err(StoreError::AlreadyExists(format!("token `{name}`")))
+            }
             Err(error) => Err(backend_error(error)),
         }
     }
@@ -339,7 +397,11 @@ impl Store for SqliteStore {
     fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.read(|connection| {
             connection
-                .query_row("SELECT value FROM settings WHERE key = ?1", params![key], |row| row.get(0))
+                .query_row(
+                    "SELECT value FROM settings WHERE key = ?1",
+                    params![key],
+                    |row| row.get(0),
+                )
                 .optional()
                 .map_err(backend_error)
         })
@@ -388,8 +450,12 @@ mod tests {
         let directories = std::cell::RefCell::new(Vec::new());
         crate::conformance::run_all(&|| {
             let directory = tempfile::tempdir().expect("temporary directory");
-            let mut store = SqliteStore::open(&directory.path().join("store.db")).expect("open store");
-            store.verify_all_limit = 0;
+            let mut store =
+                SqliteStore::open(&directory.path().join("store.db")).expect("open store");
+            store.verify_limits = reader::VerifyLimits {
+                all: 0,
+                per_page: 2,
+            };
             directories.borrow_mut().push(directory);
             Arc::new(store) as Arc<dyn Store>
         });
@@ -411,14 +477,19 @@ mod tests {
         assert_eq!(store.usage().unwrap().exchanges, 2);
         assert!(store.user("ann").unwrap().is_some());
         // The writer's counters were reloaded: new data gets fresh ids and old ids stay duplicates.
-        let outcome = store.append(&[test_exchange("p-2", 1), test_exchange("p-3", 2)]).unwrap();
+        let outcome = store
+            .append(&[test_exchange("p-2", 1), test_exchange("p-3", 2)])
+            .unwrap();
         assert_eq!((outcome.inserted, outcome.duplicates), (1, 1));
-        let page = store.list_sessions(&SessionFilter::default(), &PageRequest::default()).unwrap();
+        let page = store
+            .list_sessions(&SessionFilter::default(), &PageRequest::default())
+            .unwrap();
         assert_eq!(page.sessions[0].requests, 3);
     }
 
     fn test_exchange(id: &str, second: i64) -> AnalyzedExchange {
-        let ts = 1_795_341_600 * sessionscope_model::MICROS_PER_SECOND + second * sessionscope_model::MICROS_PER_SECOND;
+        let ts = 1_795_341_600 * sessionscope_model::MICROS_PER_SECOND
+            + second * sessionscope_model::MICROS_PER_SECOND;
         AnalyzedExchange {
             id: id.to_string(),
             ts,
@@ -455,17 +526,28 @@ mod tests {
         {
             let connection = Connection::open(&path).unwrap();
             let version: Vec<u8> = connection
-                .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |row| row.get(0))
+                .query_row(
+                    "SELECT value FROM meta WHERE key = 'schema_version'",
+                    [],
+                    |row| row.get(0),
+                )
                 .unwrap();
             assert_eq!(version, b"1");
         }
         let mut connection = Connection::open(&path).unwrap();
         let steps = schema::migrate(&mut connection, schema::current_version(), "old.db").unwrap();
         assert_eq!(steps as i64, schema::current_version() - 1);
-        assert_eq!(schema::migrate(&mut connection, schema::current_version(), "old.db").unwrap(), 0, "reopening is a no-op");
+        assert_eq!(
+            schema::migrate(&mut connection, schema::current_version(), "old.db").unwrap(),
+            0,
+            "reopening is a no-op"
+        );
         drop(connection);
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.append(&[test_exchange("v-1", 0)]).unwrap().inserted, 1);
+        assert_eq!(
+            store.append(&[test_exchange("v-1", 0)]).unwrap().inserted,
+            1
+        );
         assert_eq!(store.usage().unwrap().session_parts, 1);
     }
 
@@ -475,10 +557,18 @@ mod tests {
         let path = directory.path().join("new.db");
         drop(SqliteStore::open(&path).unwrap());
         let connection = Connection::open(&path).unwrap();
-        connection.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'", []).unwrap();
+        connection
+            .execute(
+                "UPDATE meta SET value = '99' WHERE key = 'schema_version'",
+                [],
+            )
+            .unwrap();
         drop(connection);
         match SqliteStore::open(&path) {
-            Err(StoreError::SchemaTooNew { found: 99, supported }) => assert_eq!(supported, schema::current_version()),
+            Err(StoreError::SchemaTooNew {
+                found: 99,
+                supported,
+            }) => assert_eq!(supported, schema::current_version()),
             other => panic!("expected SchemaTooNew, got {other:?}"),
         }
     }
@@ -489,8 +579,16 @@ mod tests {
         let path = directory.path().join("uri.db");
         assert!(crate::open(&format!("sqlite:{}", path.display())).is_ok());
         assert!(crate::open(&format!("sqlite://{}", path.display())).is_ok());
-        for bad in ["clickhouse://localhost:8123/db", "sqlite:", "", "/plain/path.db"] {
-            assert!(matches!(crate::open(bad), Err(StoreError::UnsupportedUri(_))), "{bad}");
+        for bad in [
+            "clickhouse://localhost:8123/db",
+            "sqlite:",
+            "",
+            "/plain/path.db",
+        ] {
+            assert!(
+                matches!(crate::open(bad), Err(StoreError::UnsupportedUri(_))),
+                "{bad}"
+            );
         }
     }
 }

@@ -2,13 +2,13 @@
 //! the exchanges of the rows on the page), a session's parts, statistics and requests, request
 //! details, exports and usage.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use rusqlite::{params, Connection, OptionalExtension};
 use sessionscope_model::{
-    day_of, day_start_micros, format_day, glob_matches, Attack, ContextValue, Count, Flow, PageRequest, RequestDetails,
-    RequestPage, RequestRow, RequestSort, SessionFilter, SessionId, SessionPage, SessionStats, SessionSummary,
-    SortDirection, SortField, MICROS_PER_DAY,
+    day_of, day_start_micros, format_day, glob_matches, Attack, ContextValue, Count, Flow,
+    PageRequest, RequestDetails, RequestPage, RequestRow, RequestSort, SessionFilter, SessionId,
+    SessionPage, SessionStats, SessionSummary, SortDirection, SortField, MICROS_PER_DAY,
 };
 
 use crate::{StoreError, StoreUsage};
@@ -16,12 +16,16 @@ use crate::{StoreError, StoreUsage};
 use super::aggregate::{kind, PartAggregate};
 use super::backend_error;
 use super::filter::{template_may_match_path, Matcher, Names, StoredExchange, EXCHANGE_COLUMNS};
-use super::schema::{ALL_EXCHANGES, ALL_PARTS};
 use super::keys::{time_key_base, time_key_end};
-use super::writer::{address_bytes, find_exchange};
+use super::schema::{ALL_EXCHANGES, ALL_PARTS};
+use super::writer::{address_bytes, find_exchange, FastHasher};
 
 /// Below this many candidate parts every candidate is verified on its exchanges, so `total` is exact.
-pub(crate) const VERIFY_ALL_LIMIT: usize = 2_000;
+pub(crate) const VERIFY_ALL_LIMIT: usize = 500;
+/// At most this many candidate parts are verified for one page of a broad filter. When the
+/// page is not full by then it is returned short, with a cursor after the last part checked,
+/// so a rare match (a raw path) costs bounded time per page instead of a scan of everything.
+pub(crate) const VERIFY_PER_PAGE: usize = 1_000;
 /// Endpoints shown per session row.
 const TOP_ENDPOINTS: usize = 10;
 
@@ -34,7 +38,8 @@ pub(crate) struct StoredPart {
     pub aggregate: PartAggregate,
 }
 
-const PART_COLUMNS: &str = "id, session_id, day, first_ts, last_ts, requests, attacks, flows, counts";
+const PART_COLUMNS: &str =
+    "id, session_id, day, first_ts, last_ts, requests, attacks, flows, counts";
 
 fn part_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredPart> {
     let session_bytes: Vec<u8> = row.get(1)?;
@@ -65,16 +70,22 @@ fn load_part(connection: &Connection, part_id: i64) -> rusqlite::Result<Option<S
         .optional()
 }
 
-fn session_part_list(connection: &Connection, session_id: SessionId) -> rusqlite::Result<Vec<StoredPart>> {
-    let mut statement =
-        connection.prepare_cached(&format!("SELECT {PART_COLUMNS} FROM parts WHERE session_id = ?1 ORDER BY day"))?;
+fn session_part_list(
+    connection: &Connection,
+    session_id: SessionId,
+) -> rusqlite::Result<Vec<StoredPart>> {
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT {PART_COLUMNS} FROM parts WHERE session_id = ?1 ORDER BY day"
+    ))?;
     let rows = statement.query_map(params![&session_id.0[..]], part_from_row)?;
     rows.collect()
 }
 
 /// Whether the stored aggregate of a part is exactly what the filter would compute.
 fn aggregate_applies(filter: &SessionFilter, part: &StoredPart) -> bool {
-    filter.is_time_only() && filter.contains_time(part.aggregate.first_ts) && filter.contains_time(part.aggregate.last_ts)
+    filter.is_time_only()
+        && filter.contains_time(part.aggregate.first_ts)
+        && filter.contains_time(part.aggregate.last_ts)
 }
 
 /// Time-key range and time range of the filter's window: (key low, key high, from, to).
@@ -87,18 +98,28 @@ fn key_window(filter: &SessionFilter) -> (i64, i64, i64, i64) {
 }
 
 /// The part's exchanges inside the filter's window, in time order.
-fn part_exchanges(connection: &Connection, part_id: i64, filter: &SessionFilter) -> rusqlite::Result<Vec<StoredExchange>> {
+fn part_exchanges(
+    connection: &Connection,
+    part_id: i64,
+    filter: &SessionFilter,
+) -> rusqlite::Result<Vec<StoredExchange>> {
     let (low, high, from, to) = key_window(filter);
     let mut statement = connection.prepare_cached(&format!(
         "SELECT {EXCHANGE_COLUMNS} FROM exchanges
          WHERE part_id = ?1 AND seq >= ?2 AND seq < ?3 AND ts >= ?4 AND ts < ?5 ORDER BY seq"
     ))?;
-    let rows = statement.query_map(params![part_id, low, high, from, to], StoredExchange::from_row)?;
+    let rows = statement.query_map(
+        params![part_id, low, high, from, to],
+        StoredExchange::from_row,
+    )?;
     rows.collect()
 }
 
 fn flow_index(flow: Flow) -> i64 {
-    Flow::ALL.iter().position(|candidate| *candidate == flow).unwrap_or(0) as i64
+    Flow::ALL
+        .iter()
+        .position(|candidate| *candidate == flow)
+        .unwrap_or(0) as i64
 }
 
 /// Adds a stored exchange to an aggregate with the same value ids the writer uses.
@@ -121,7 +142,8 @@ fn add_exchange(
     for flow in sessionscope_model::FlowSet(exchange.flows).iter() {
         aggregate.add_value(kind::FLOW, flow_index(flow));
     }
-    let (endpoint_id, method_id) = endpoint_ids.resolve(names, exchange.method_id, exchange.template_id)?;
+    let (endpoint_id, method_id) =
+        endpoint_ids.resolve(names, exchange.method_id, exchange.template_id)?;
     aggregate.add_value(kind::ENDPOINT, endpoint_id);
     aggregate.add_value(kind::TEMPLATE, exchange.template_id);
     aggregate.add_value(kind::METHOD, method_id);
@@ -156,7 +178,12 @@ pub(crate) struct EndpointIds {
 }
 
 impl EndpointIds {
-    fn string_id(&mut self, names: &mut Names<'_>, value_kind: u8, text: &str) -> rusqlite::Result<i64> {
+    fn string_id(
+        &mut self,
+        names: &mut Names<'_>,
+        value_kind: u8,
+        text: &str,
+    ) -> rusqlite::Result<i64> {
         if let Some(id) = self.strings.get(&(value_kind, text.to_string())) {
             return Ok(*id);
         }
@@ -177,7 +204,12 @@ impl EndpointIds {
         Ok(id)
     }
 
-    fn resolve(&mut self, names: &mut Names<'_>, raw_method_id: i64, template_id: i64) -> rusqlite::Result<(i64, i64)> {
+    fn resolve(
+        &mut self,
+        names: &mut Names<'_>,
+        raw_method_id: i64,
+        template_id: i64,
+    ) -> rusqlite::Result<(i64, i64)> {
         if let Some(ids) = self.endpoints.get(&(raw_method_id, template_id)) {
             return Ok(*ids);
         }
@@ -185,7 +217,8 @@ impl EndpointIds {
         let template = names.text(template_id)?;
         let method_id = self.string_id(names, kind::METHOD, &method)?;
         let endpoint_id = self.string_id(names, kind::ENDPOINT, &format!("{method} {template}"))?;
-        self.endpoints.insert((raw_method_id, template_id), (endpoint_id, method_id));
+        self.endpoints
+            .insert((raw_method_id, template_id), (endpoint_id, method_id));
         Ok((endpoint_id, method_id))
     }
 
@@ -198,7 +231,10 @@ impl EndpointIds {
 }
 
 /// The aggregate of all of a part's stored exchanges, with the writer's value ids.
-pub(crate) fn rebuild_aggregate(connection: &Connection, part_id: i64) -> rusqlite::Result<PartAggregate> {
+pub(crate) fn rebuild_aggregate(
+    connection: &Connection,
+    part_id: i64,
+) -> rusqlite::Result<PartAggregate> {
     let mut names = Names::new(connection);
     let mut endpoint_ids = EndpointIds::default();
     let mut aggregate = PartAggregate::default();
@@ -255,9 +291,15 @@ fn counts_of(
     let mut counts = Vec::with_capacity(values.len().min(limit));
     for (value, count) in values.into_iter().take(limit) {
         let text = match value_kind {
-            kind::FLOW => Flow::ALL.get(value as usize).map(|flow| flow.id().to_string()).unwrap_or_default(),
+            kind::FLOW => Flow::ALL
+                .get(value as usize)
+                .map(|flow| flow.id().to_string())
+                .unwrap_or_default(),
             kind::STATUS => value.to_string(),
-            kind::CLIENT_IP => names.address(value)?.map(|address| address.to_string()).unwrap_or_default(),
+            kind::CLIENT_IP => names
+                .address(value)?
+                .map(|address| address.to_string())
+                .unwrap_or_default(),
             _ => endpoint_ids.text(names, value)?,
         };
         counts.push(Count::new(text, count, aggregate.requests));
@@ -271,7 +313,12 @@ fn names_of(
     aggregate: &PartAggregate,
     value_kind: u8,
 ) -> rusqlite::Result<Vec<String>> {
-    Ok(counts_of(names, endpoint_ids, aggregate, value_kind, usize::MAX)?.into_iter().map(|count| count.value).collect())
+    Ok(
+        counts_of(names, endpoint_ids, aggregate, value_kind, usize::MAX)?
+            .into_iter()
+            .map(|count| count.value)
+            .collect(),
+    )
 }
 
 fn summary(
@@ -298,7 +345,13 @@ fn summary(
         hosts: counts_of(names, endpoint_ids, aggregate, kind::HOST, usize::MAX)?,
         apps: counts_of(names, endpoint_ids, aggregate, kind::APP, usize::MAX)?,
         flows: counts_of(names, endpoint_ids, aggregate, kind::FLOW, usize::MAX)?,
-        endpoints: counts_of(names, endpoint_ids, aggregate, kind::ENDPOINT, TOP_ENDPOINTS)?,
+        endpoints: counts_of(
+            names,
+            endpoint_ids,
+            aggregate,
+            kind::ENDPOINT,
+            TOP_ENDPOINTS,
+        )?,
         endpoints_total: aggregate.values_of(kind::ENDPOINT).count() as u64,
     })
 }
@@ -306,8 +359,12 @@ fn summary(
 /// 1-based position of a part among its session's parts, and how many there are.
 fn part_position(connection: &Connection, part: &StoredPart) -> rusqlite::Result<(u32, u32)> {
     let (before, total): (i64, i64) = connection
-        .prepare_cached("SELECT count(*) FILTER (WHERE day < ?2), count(*) FROM parts WHERE session_id = ?1")?
-        .query_row(params![&part.session_id.0[..], part.day], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        .prepare_cached(
+            "SELECT count(*) FILTER (WHERE day < ?2), count(*) FROM parts WHERE session_id = ?1",
+        )?
+        .query_row(params![&part.session_id.0[..], part.day], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?;
     Ok((before as u32 + 1, total as u32))
 }
 
@@ -335,11 +392,20 @@ fn decode_list_cursor(cursor: &str) -> Result<ListKey, StoreError> {
     })
 }
 
+/// Part ids, hashed with the writer's fast hasher.
+type PartSet = HashSet<i64, std::hash::BuildHasherDefault<FastHasher>>;
+
+/// Past this many values of one field, candidates come from one scan of the field's kind.
+const MANY_VALUES: usize = 256;
+
 /// Candidate parts for the non-time fields, from `part_values` and the part/exchange id
 /// look-ups; `None` when no such field is set (every part is a candidate).
-fn candidate_parts(connection: &Connection, filter: &SessionFilter) -> rusqlite::Result<Option<HashSet<i64>>> {
-    let mut result: Option<HashSet<i64>> = None;
-    let mut narrow = |set: HashSet<i64>| {
+fn candidate_parts(
+    connection: &Connection,
+    filter: &SessionFilter,
+) -> rusqlite::Result<Option<PartSet>> {
+    let mut result: Option<PartSet> = None;
+    let mut narrow = |set: PartSet| {
         result = Some(match result.take() {
             None => set,
             Some(existing) => existing.intersection(&set).copied().collect(),
@@ -347,57 +413,101 @@ fn candidate_parts(connection: &Connection, filter: &SessionFilter) -> rusqlite:
     };
     let string_ids = |value_kind: u8, texts: &[String]| -> rusqlite::Result<Vec<i64>> {
         let mut ids = Vec::new();
-        let mut statement = connection.prepare_cached("SELECT id FROM strings WHERE kind = ?1 AND text = ?2")?;
+        let mut statement =
+            connection.prepare_cached("SELECT id FROM strings WHERE kind = ?1 AND text = ?2")?;
         for text in texts {
-            if let Some(id) = statement.query_row(params![value_kind, text], |row| row.get(0)).optional()? {
+            if let Some(id) = statement
+                .query_row(params![value_kind, text], |row| row.get(0))
+                .optional()?
+            {
                 ids.push(id);
             }
         }
         Ok(ids)
     };
-    let parts_with = |value_kind: u8, values: &[i64]| -> rusqlite::Result<HashSet<i64>> {
-        let mut parts = HashSet::new();
-        let mut statement =
-            connection.prepare_cached("SELECT part_id FROM part_values WHERE kind = ?1 AND value_id = ?2")?;
+    let parts_with = |value_kind: u8, values: &[i64]| -> rusqlite::Result<PartSet> {
+        let mut parts = PartSet::default();
+        if values.len() > MANY_VALUES {
+            // Many values (a wide network): one pass over the kind beats a look-up per value.
+            let wanted: PartSet = values.iter().copied().collect();
+            let mut statement = connection
+                .prepare_cached("SELECT value_id, part_id FROM part_values WHERE kind = ?1")?;
+            let mut rows = statement.query(params![value_kind])?;
+            while let Some(row) = rows.next()? {
+                if wanted.contains(&row.get::<_, i64>(0)?) {
+                    parts.insert(row.get::<_, i64>(1)?);
+                }
+            }
+            return Ok(parts);
+        }
+        let mut statement = connection
+            .prepare_cached("SELECT part_id FROM part_values WHERE kind = ?1 AND value_id = ?2")?;
         for value in values {
-            for part_id in statement.query_map(params![value_kind, value], |row| row.get::<_, i64>(0))? {
+            for part_id in
+                statement.query_map(params![value_kind, value], |row| row.get::<_, i64>(0))?
+            {
                 parts.insert(part_id?);
             }
         }
         Ok(parts)
     };
     if !filter.apps.is_empty() {
-        narrow(parts_with(kind::APP, &string_ids(kind::APP, &filter.apps)?)?);
+        narrow(parts_with(
+            kind::APP,
+            &string_ids(kind::APP, &filter.apps)?,
+        )?);
     }
     if !filter.hosts.is_empty() {
-        let hosts: Vec<String> = filter.hosts.iter().map(|host| host.to_ascii_lowercase()).collect();
+        let hosts: Vec<String> = filter
+            .hosts
+            .iter()
+            .map(|host| host.to_ascii_lowercase())
+            .collect();
         narrow(parts_with(kind::HOST, &string_ids(kind::HOST, &hosts)?)?);
     }
     if !filter.users.is_empty() {
-        narrow(parts_with(kind::USER, &string_ids(kind::USER, &filter.users)?)?);
+        narrow(parts_with(
+            kind::USER,
+            &string_ids(kind::USER, &filter.users)?,
+        )?);
     }
     if !filter.roles.is_empty() {
-        narrow(parts_with(kind::ROLE, &string_ids(kind::ROLE, &filter.roles)?)?);
+        narrow(parts_with(
+            kind::ROLE,
+            &string_ids(kind::ROLE, &filter.roles)?,
+        )?);
     }
     if !filter.attack_types.is_empty() {
-        narrow(parts_with(kind::ATTACK_TYPE, &string_ids(kind::ATTACK_TYPE, &filter.attack_types)?)?);
+        narrow(parts_with(
+            kind::ATTACK_TYPE,
+            &string_ids(kind::ATTACK_TYPE, &filter.attack_types)?,
+        )?);
     }
     if !filter.methods.is_empty() {
-        let methods: Vec<String> = filter.methods.iter().map(|method| method.to_ascii_uppercase()).collect();
-        narrow(parts_with(kind::METHOD, &string_ids(kind::METHOD, &methods)?)?);
+        let methods: Vec<String> = filter
+            .methods
+            .iter()
+            .map(|method| method.to_ascii_uppercase())
+            .collect();
+        narrow(parts_with(
+            kind::METHOD,
+            &string_ids(kind::METHOD, &methods)?,
+        )?);
     }
     if !filter.flows.is_empty() {
         let flows: Vec<i64> = filter.flows.iter().map(|flow| flow_index(*flow)).collect();
         narrow(parts_with(kind::FLOW, &flows)?);
     }
     if !filter.statuses.is_empty() {
-        let mut parts = HashSet::new();
+        let mut parts = PartSet::default();
         let mut statement = connection.prepare_cached(
             "SELECT part_id FROM part_values WHERE kind = ?1 AND value_id >= ?2 AND value_id <= ?3",
         )?;
         for status in &filter.statuses {
             let (low, high) = status.range();
-            for part_id in statement.query_map(params![kind::STATUS, low, high], |row| row.get::<_, i64>(0))? {
+            for part_id in
+                statement.query_map(params![kind::STATUS, low, high], |row| row.get::<_, i64>(0))?
+            {
                 parts.insert(part_id?);
             }
         }
@@ -405,11 +515,13 @@ fn candidate_parts(connection: &Connection, filter: &SessionFilter) -> rusqlite:
     }
     if !filter.client_ips.is_empty() {
         let mut address_ids = Vec::new();
-        let mut statement =
-            connection.prepare_cached("SELECT id FROM addresses WHERE address >= ?1 AND address <= ?2")?;
+        let mut statement = connection
+            .prepare_cached("SELECT id FROM addresses WHERE address >= ?1 AND address <= ?2")?;
         for network in &filter.client_ips {
             for (low, high) in address_ranges(network) {
-                for id in statement.query_map(params![&low[..], &high[..]], |row| row.get::<_, i64>(0))? {
+                for id in
+                    statement.query_map(params![&low[..], &high[..]], |row| row.get::<_, i64>(0))?
+                {
                     address_ids.push(id?);
                 }
             }
@@ -418,8 +530,11 @@ fn candidate_parts(connection: &Connection, filter: &SessionFilter) -> rusqlite:
     }
     if !filter.endpoints.is_empty() {
         let mut template_ids = Vec::new();
-        let mut statement = connection.prepare_cached("SELECT id, text FROM strings WHERE kind = ?1")?;
-        for row in statement.query_map(params![kind::TEMPLATE], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)))? {
+        let mut statement =
+            connection.prepare_cached("SELECT id, text FROM strings WHERE kind = ?1")?;
+        for row in statement.query_map(params![kind::TEMPLATE], |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+        })? {
             let (id, template) = row?;
             let candidate = filter.endpoints.iter().any(|pattern| {
                 glob_matches(pattern, &template) || template_may_match_path(pattern, &template)
@@ -431,17 +546,20 @@ fn candidate_parts(connection: &Connection, filter: &SessionFilter) -> rusqlite:
         narrow(parts_with(kind::TEMPLATE, &template_ids)?);
     }
     if !filter.session_ids.is_empty() {
-        let mut parts = HashSet::new();
-        let mut statement = connection.prepare_cached("SELECT id FROM parts WHERE session_id = ?1")?;
+        let mut parts = PartSet::default();
+        let mut statement =
+            connection.prepare_cached("SELECT id FROM parts WHERE session_id = ?1")?;
         for session_id in &filter.session_ids {
-            for part_id in statement.query_map(params![&session_id.0[..]], |row| row.get::<_, i64>(0))? {
+            for part_id in
+                statement.query_map(params![&session_id.0[..]], |row| row.get::<_, i64>(0))?
+            {
                 parts.insert(part_id?);
             }
         }
         narrow(parts);
     }
     if !filter.request_ids.is_empty() {
-        let mut parts = HashSet::new();
+        let mut parts = PartSet::default();
         for id in &filter.request_ids {
             if let Some(seq) = find_exchange(connection, id)? {
                 let part_id: Option<i64> = connection
@@ -458,11 +576,18 @@ fn candidate_parts(connection: &Connection, filter: &SessionFilter) -> rusqlite:
 
 /// The 16-byte address ranges a network covers (an IPv4 network also covers its mapped form).
 fn address_ranges(network: &ipnet::IpNet) -> Vec<([u8; 16], [u8; 16])> {
-    vec![(address_bytes(network.network()), address_bytes(network.broadcast()))]
+    vec![(
+        address_bytes(network.network()),
+        address_bytes(network.broadcast()),
+    )]
 }
 
 /// Whether a part has at least one request in the window (the part overlaps it by its bounds).
-fn has_request_in_window(connection: &Connection, part_id: i64, filter: &SessionFilter) -> rusqlite::Result<bool> {
+fn has_request_in_window(
+    connection: &Connection,
+    part_id: i64,
+    filter: &SessionFilter,
+) -> rusqlite::Result<bool> {
     let (low, high, from, to) = key_window(filter);
     connection
         .prepare_cached(
@@ -473,13 +598,19 @@ fn has_request_in_window(connection: &Connection, part_id: i64, filter: &Session
         .map(|found| found.is_some())
 }
 
-fn flows_mask_in_window(connection: &Connection, part_id: i64, filter: &SessionFilter) -> rusqlite::Result<u8> {
+fn flows_mask_in_window(
+    connection: &Connection,
+    part_id: i64,
+    filter: &SessionFilter,
+) -> rusqlite::Result<u8> {
     let (low, high, from, to) = key_window(filter);
     let mut statement = connection.prepare_cached(
         "SELECT flows FROM exchanges WHERE part_id = ?1 AND seq >= ?2 AND seq < ?3 AND ts >= ?4 AND ts < ?5",
     )?;
     let mut mask = 0u8;
-    for flows in statement.query_map(params![part_id, low, high, from, to], |row| row.get::<_, i64>(0))? {
+    for flows in statement.query_map(params![part_id, low, high, from, to], |row| {
+        row.get::<_, i64>(0)
+    })? {
         mask |= flows? as u8;
     }
     Ok(mask)
@@ -487,12 +618,23 @@ fn flows_mask_in_window(connection: &Connection, part_id: i64, filter: &SessionF
 
 /// Parts with a request in the time window and the flows they touched there, counted from the
 /// day statistics for days the window covers wholly and from the parts of the edge days.
-fn count_time_window(connection: &Connection, filter: &SessionFilter) -> rusqlite::Result<(u64, [u64; 7])> {
+fn count_time_window(
+    connection: &Connection,
+    filter: &SessionFilter,
+) -> rusqlite::Result<(u64, [u64; 7])> {
     let (min_day, max_day): (Option<i32>, Option<i32>) =
-        connection.query_row("SELECT min(day), max(day) FROM day_stats", [], |row| Ok((row.get(0)?, row.get(1)?)))?;
-    let (Some(min_day), Some(max_day)) = (min_day, max_day) else { return Ok((0, [0; 7])) };
+        connection.query_row("SELECT min(day), max(day) FROM day_stats", [], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?;
+    let (Some(min_day), Some(max_day)) = (min_day, max_day) else {
+        return Ok((0, [0; 7]));
+    };
     let first_day = filter.from.map(day_of).unwrap_or(min_day).max(min_day);
-    let last_day = filter.to.map(|to| day_of(to - 1)).unwrap_or(max_day).min(max_day);
+    let last_day = filter
+        .to
+        .map(|to| day_of(to.saturating_sub(1)))
+        .unwrap_or(max_day)
+        .min(max_day);
     let mut total = 0u64;
     let mut flows = [0u64; 7];
     if first_day > last_day {
@@ -500,7 +642,9 @@ fn count_time_window(connection: &Connection, filter: &SessionFilter) -> rusqlit
     }
     let wholly_covered = |day: i32| {
         filter.from.is_none_or(|from| from <= day_start_micros(day))
-            && filter.to.is_none_or(|to| to >= day_start_micros(day) + MICROS_PER_DAY)
+            && filter
+                .to
+                .is_none_or(|to| to >= day_start_micros(day) + MICROS_PER_DAY)
     };
     let mut full_from = first_day;
     let mut full_to = last_day;
@@ -514,9 +658,12 @@ fn count_time_window(connection: &Connection, filter: &SessionFilter) -> rusqlit
         full_to = last_day - 1;
     }
     if full_from <= full_to {
-        let mut statement =
-            connection.prepare_cached("SELECT flow, sum(count) FROM day_stats WHERE day >= ?1 AND day <= ?2 GROUP BY flow")?;
-        for row in statement.query_map(params![full_from, full_to], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)))? {
+        let mut statement = connection.prepare_cached(
+            "SELECT flow, sum(count) FROM day_stats WHERE day >= ?1 AND day <= ?2 GROUP BY flow",
+        )?;
+        for row in statement.query_map(params![full_from, full_to], |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?))
+        })? {
             let (flow, count) = row?;
             if flow == ALL_PARTS {
                 total += count.max(0) as u64;
@@ -532,7 +679,12 @@ fn count_time_window(connection: &Connection, filter: &SessionFilter) -> rusqlit
     )?;
     for day in edge_days {
         let rows = statement.query_map(params![day, from, to], |row| {
-            Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?, row.get::<_, i64>(3)?))
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, i64>(2)?,
+                row.get::<_, i64>(3)?,
+            ))
         })?;
         for row in rows {
             let (part_id, first_ts, last_ts, part_flows) = row?;
@@ -556,7 +708,10 @@ fn count_time_window(connection: &Connection, filter: &SessionFilter) -> rusqlit
 }
 
 fn part_overlaps(filter: &SessionFilter, part: &StoredPart) -> bool {
-    filter.from.is_none_or(|from| part.aggregate.last_ts >= from) && filter.to.is_none_or(|to| part.aggregate.first_ts < to)
+    filter
+        .from
+        .is_none_or(|from| part.aggregate.last_ts >= from)
+        && filter.to.is_none_or(|to| part.aggregate.first_ts < to)
 }
 
 fn count_flows(flow_parts: &mut [u64; 7], mask: u8) {
@@ -572,10 +727,13 @@ fn count_flows(flow_parts: &mut [u64; 7], mask: u8) {
 fn estimate_candidates(
     connection: &Connection,
     filter: &SessionFilter,
-    candidates: &HashSet<i64>,
+    candidates: &PartSet,
 ) -> rusqlite::Result<(u64, [u64; 7])> {
     let first_day = filter.from.map(day_of).unwrap_or(i32::MIN);
-    let last_day = filter.to.map(|to| day_of(to - 1)).unwrap_or(i32::MAX);
+    let last_day = filter
+        .to
+        .map(|to| day_of(to.saturating_sub(1)))
+        .unwrap_or(i32::MAX);
     let from = filter.from.unwrap_or(i64::MIN);
     let to = filter.to.unwrap_or(i64::MAX);
     let mut statement = connection.prepare_cached(
@@ -600,7 +758,12 @@ fn flow_counts(flows: &[u64; 7], total: u64) -> Vec<Count> {
         .filter(|(_, count)| **count > 0)
         .map(|(flow, count)| Count::new(flow.id(), *count, total))
         .collect();
-    counts.sort_by(|left, right| right.count.cmp(&left.count).then(left.value.cmp(&right.value)));
+    counts.sort_by(|left, right| {
+        right
+            .count
+            .cmp(&left.count)
+            .then(left.value.cmp(&right.value))
+    });
     counts
 }
 
@@ -608,14 +771,15 @@ fn flow_counts(flows: &[u64; 7], total: u64) -> Vec<Count> {
 /// `total` is exact. With other fields, candidate parts come from `part_values`; when there are
 /// more than `VERIFY_ALL_LIMIT` of them, `total` and `flows` are counted from the candidates'
 /// aggregates without checking that the matching values sit on one request, and `total_exact`
-/// is false.
+/// is false; pages of such a filter verify at most `VERIFY_PER_PAGE` parts and may come back
+/// short (even empty) with a `next_cursor` to continue from.
 pub(crate) fn list_sessions(
     connection: &Connection,
     filter: &SessionFilter,
     page: &PageRequest,
-    verify_all_limit: usize,
+    limits: VerifyLimits,
 ) -> Result<SessionPage, StoreError> {
-    list_sessions_inner(connection, filter, page, verify_all_limit).map_err(|error| match error {
+    list_sessions_inner(connection, filter, page, limits).map_err(|error| match error {
         ListError::Store(error) => error,
         ListError::Sql(error) => backend_error(error),
     })
@@ -638,11 +802,29 @@ impl From<StoreError> for ListError {
     }
 }
 
+/// How much verification on exchanges one list page may do.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct VerifyLimits {
+    /// Up to this many candidate parts, all are verified and the total is exact.
+    pub all: usize,
+    /// Beyond that, at most this many are verified per page.
+    pub per_page: usize,
+}
+
+impl Default for VerifyLimits {
+    fn default() -> Self {
+        VerifyLimits {
+            all: VERIFY_ALL_LIMIT,
+            per_page: VERIFY_PER_PAGE,
+        }
+    }
+}
+
 fn list_sessions_inner(
     connection: &Connection,
     filter: &SessionFilter,
     page: &PageRequest,
-    verify_all_limit: usize,
+    limits: VerifyLimits,
 ) -> Result<SessionPage, ListError> {
     let after = match page.cursor.as_deref() {
         Some(cursor) => Some(decode_list_cursor(cursor)?),
@@ -671,10 +853,13 @@ fn list_sessions_inner(
                  WHERE (last_ts < ?1 OR (last_ts = ?1 AND id < ?2)) AND last_ts >= ?3 AND first_ts < ?4
                  ORDER BY last_ts DESC, id DESC"
             ))?;
-            let mut parts = statement.query_map(params![start_ts, start_id, from, to], part_from_row)?;
+            let mut parts =
+                statement.query_map(params![start_ts, start_id, from, to], part_from_row)?;
             for part in parts.by_ref() {
                 let part = part?;
-                let Some(aggregate) = part_aggregate(&mut names, &mut matcher, &mut endpoint_ids, filter, &part)? else {
+                let Some(aggregate) =
+                    part_aggregate(&mut names, &mut matcher, &mut endpoint_ids, filter, &part)?
+                else {
                     continue;
                 };
                 if rows.len() == limit {
@@ -682,26 +867,45 @@ fn list_sessions_inner(
                     break;
                 }
                 let position = part_position(connection, &part)?;
-                last_key = Some(ListKey { last_ts: part.aggregate.last_ts, part_id: part.id });
-                rows.push(summary(&mut names, &endpoint_ids, &part, &aggregate, position)?);
+                last_key = Some(ListKey {
+                    last_ts: part.aggregate.last_ts,
+                    part_id: part.id,
+                });
+                rows.push(summary(
+                    &mut names,
+                    &endpoint_ids,
+                    &part,
+                    &aggregate,
+                    position,
+                )?);
             }
             let (total, flows) = count_time_window(connection, filter)?;
             (total, true, flow_counts(&flows, total))
         }
-        Some(candidates) if candidates.len() <= verify_all_limit => {
+        Some(candidates) if candidates.len() <= limits.all => {
             // Few candidates: verify every one, so the total is exact.
             let mut ordered: Vec<(ListKey, StoredPart)> = Vec::with_capacity(candidates.len());
             for part_id in candidates {
-                let Some(part) = load_part(connection, *part_id)? else { continue };
+                let Some(part) = load_part(connection, *part_id)? else {
+                    continue;
+                };
                 if part_overlaps(filter, &part) {
-                    ordered.push((ListKey { last_ts: part.aggregate.last_ts, part_id: part.id }, part));
+                    ordered.push((
+                        ListKey {
+                            last_ts: part.aggregate.last_ts,
+                            part_id: part.id,
+                        },
+                        part,
+                    ));
                 }
             }
-            ordered.sort_by(|left, right| right.0.cmp(&left.0));
+            ordered.sort_by_key(|(key, _)| std::cmp::Reverse(*key));
             let mut total = 0u64;
             let mut flow_parts = [0u64; 7];
             for (key, part) in &ordered {
-                let Some(aggregate) = filtered_aggregate(&mut names, &mut matcher, &mut endpoint_ids, part)? else {
+                let Some(aggregate) =
+                    filtered_aggregate(&mut names, &mut matcher, &mut endpoint_ids, part)?
+                else {
                     continue;
                 };
                 total += 1;
@@ -715,7 +919,13 @@ fn list_sessions_inner(
                 }
                 let position = part_position(connection, part)?;
                 last_key = Some(*key);
-                rows.push(summary(&mut names, &endpoint_ids, part, &aggregate, position)?);
+                rows.push(summary(
+                    &mut names,
+                    &endpoint_ids,
+                    part,
+                    &aggregate,
+                    position,
+                )?);
             }
             (total, true, flow_counts(&flow_parts, total))
         }
@@ -734,16 +944,32 @@ fn list_sessions_inner(
                      ORDER BY last_ts DESC, id DESC",
                 )?;
                 let mut ids = walk.query(params![start_ts, start_id, from])?;
+                let mut verified = 0usize;
                 while let Some(row) = ids.next()? {
                     let part_id: i64 = row.get(0)?;
                     if !candidates.contains(&part_id) {
                         continue;
                     }
-                    let Some(part) = load_part(connection, part_id)? else { continue };
+                    let Some(part) = load_part(connection, part_id)? else {
+                        continue;
+                    };
                     if part.aggregate.first_ts >= to {
                         continue;
                     }
-                    let Some(aggregate) = filtered_aggregate(&mut names, &mut matcher, &mut endpoint_ids, &part)? else {
+                    if verified == limits.per_page {
+                        // Out of budget: the next page starts after the last part checked.
+                        more = true;
+                        break;
+                    }
+                    verified += 1;
+                    let key = ListKey {
+                        last_ts: part.aggregate.last_ts,
+                        part_id: part.id,
+                    };
+                    let Some(aggregate) =
+                        filtered_aggregate(&mut names, &mut matcher, &mut endpoint_ids, &part)?
+                    else {
+                        last_key = Some(key);
                         continue;
                     };
                     if rows.len() == limit {
@@ -751,8 +977,17 @@ fn list_sessions_inner(
                         break;
                     }
                     let position = part_position(connection, &part)?;
-                    last_key = Some(ListKey { last_ts: part.aggregate.last_ts, part_id: part.id });
-                    rows.push(summary(&mut names, &endpoint_ids, &part, &aggregate, position)?);
+                    last_key = Some(ListKey {
+                        last_ts: part.aggregate.last_ts,
+                        part_id: part.id,
+                    });
+                    rows.push(summary(
+                        &mut names,
+                        &endpoint_ids,
+                        &part,
+                        &aggregate,
+                        position,
+                    )?);
                 }
             }
             let (total, flow_parts) = estimate_candidates(connection, filter, candidates)?;
@@ -764,14 +999,22 @@ fn list_sessions_inner(
         total,
         total_exact,
         flows,
-        next_cursor: if more { last_key.map(encode_list_cursor) } else { None },
+        next_cursor: if more {
+            last_key.map(encode_list_cursor)
+        } else {
+            None
+        },
     })
 }
 
 // ---------------------------------------------------------------------------------------------
 // One session
 
-pub(crate) fn session_parts(connection: &Connection, session_id: SessionId, filter: &SessionFilter) -> Result<Vec<SessionSummary>, StoreError> {
+pub(crate) fn session_parts(
+    connection: &Connection,
+    session_id: SessionId,
+    filter: &SessionFilter,
+) -> Result<Vec<SessionSummary>, StoreError> {
     let work = || -> rusqlite::Result<Vec<SessionSummary>> {
         let parts = session_part_list(connection, session_id)?;
         let count = parts.len() as u32;
@@ -780,8 +1023,16 @@ pub(crate) fn session_parts(connection: &Connection, session_id: SessionId, filt
         let mut endpoint_ids = EndpointIds::default();
         let mut summaries = Vec::new();
         for (index, part) in parts.iter().enumerate() {
-            if let Some(aggregate) = part_aggregate(&mut names, &mut matcher, &mut endpoint_ids, filter, part)? {
-                summaries.push(summary(&mut names, &endpoint_ids, part, &aggregate, (index as u32 + 1, count))?);
+            if let Some(aggregate) =
+                part_aggregate(&mut names, &mut matcher, &mut endpoint_ids, filter, part)?
+            {
+                summaries.push(summary(
+                    &mut names,
+                    &endpoint_ids,
+                    part,
+                    &aggregate,
+                    (index as u32 + 1, count),
+                )?);
             }
         }
         Ok(summaries)
@@ -801,8 +1052,13 @@ pub(crate) fn session_stats(
         let mut matcher = Matcher::new(filter);
         let mut endpoint_ids = EndpointIds::default();
         let mut total = PartAggregate::default();
-        for part in parts.iter().filter(|part| day.is_none_or(|day| part.day == day)) {
-            if let Some(aggregate) = part_aggregate(&mut names, &mut matcher, &mut endpoint_ids, filter, part)? {
+        for part in parts
+            .iter()
+            .filter(|part| day.is_none_or(|day| part.day == day))
+        {
+            if let Some(aggregate) =
+                part_aggregate(&mut names, &mut matcher, &mut endpoint_ids, filter, part)?
+            {
                 total.merge(&aggregate);
             }
         }
@@ -822,7 +1078,11 @@ pub(crate) fn session_stats(
     work().map_err(backend_error)
 }
 
-fn request_row(names: &mut Names<'_>, part: (SessionId, i32), exchange: &StoredExchange) -> rusqlite::Result<RequestRow> {
+fn request_row(
+    names: &mut Names<'_>,
+    part: (SessionId, i32),
+    exchange: &StoredExchange,
+) -> rusqlite::Result<RequestRow> {
     let (session_id, day) = part;
     let attacks: Vec<Attack> = exchange
         .attacks
@@ -836,7 +1096,9 @@ fn request_row(names: &mut Names<'_>, part: (SessionId, i32), exchange: &StoredE
         session_part: format_day(day),
         session_key: names.text(exchange.key_id)?.to_string(),
         client_ip: match exchange.address_id {
-            Some(address_id) => names.address(address_id)?.map(|address| address.to_string()),
+            Some(address_id) => names
+                .address(address_id)?
+                .map(|address| address.to_string()),
             None => None,
         },
         app: names.text(exchange.app_id)?.to_string(),
@@ -865,7 +1127,9 @@ fn encode_offset_cursor(offset: usize) -> String {
 /// Request pages use offsets: `o<offset>`, or a bare number.
 fn decode_offset_cursor(cursor: &str) -> Result<usize, StoreError> {
     let digits = cursor.strip_prefix('o').unwrap_or(cursor);
-    digits.parse().map_err(|_| StoreError::InvalidCursor(cursor.chars().take(64).collect()))
+    digits
+        .parse()
+        .map_err(|_| StoreError::InvalidCursor(cursor.chars().take(64).collect()))
 }
 
 pub(crate) fn session_requests(
@@ -886,7 +1150,10 @@ pub(crate) fn session_requests(
         let mut names = Names::new(connection);
         let mut matcher = Matcher::new(filter);
         let mut matching: Vec<(StoredExchange, i32)> = Vec::new();
-        for part in parts.iter().filter(|part| day.is_none_or(|day| part.day == day)) {
+        for part in parts
+            .iter()
+            .filter(|part| day.is_none_or(|day| part.day == day))
+        {
             for exchange in part_exchanges(connection, part.id, filter)? {
                 if matcher.matches(&mut names, &exchange)? {
                     matching.push((exchange, part.day));
@@ -925,9 +1192,14 @@ pub(crate) fn session_requests(
     work().map_err(backend_error)
 }
 
-pub(crate) fn request(connection: &Connection, id: &str) -> Result<Option<RequestDetails>, StoreError> {
+pub(crate) fn request(
+    connection: &Connection,
+    id: &str,
+) -> Result<Option<RequestDetails>, StoreError> {
     let work = || -> rusqlite::Result<Option<RequestDetails>> {
-        let Some(seq) = find_exchange(connection, id)? else { return Ok(None) };
+        let Some(seq) = find_exchange(connection, id)? else {
+            return Ok(None);
+        };
         let found = connection
             .prepare_cached(&format!(
                 "SELECT {EXCHANGE_COLUMNS}, query, user_agent_id, context_id FROM exchanges WHERE seq = ?1"
@@ -941,8 +1213,12 @@ pub(crate) fn request(connection: &Connection, id: &str) -> Result<Option<Reques
                 ))
             })
             .optional()?;
-        let Some((exchange, query, user_agent_id, context)) = found else { return Ok(None) };
-        let Some(part) = load_part(connection, exchange.part_id)? else { return Ok(None) };
+        let Some((exchange, query, user_agent_id, context)) = found else {
+            return Ok(None);
+        };
+        let Some(part) = load_part(connection, exchange.part_id)? else {
+            return Ok(None);
+        };
         let mut names = Names::new(connection);
         let row = request_row(&mut names, (part.session_id, part.day), &exchange)?;
         let user_agent = match user_agent_id {
@@ -953,7 +1229,12 @@ pub(crate) fn request(connection: &Connection, id: &str) -> Result<Option<Reques
             Some(context_id) => serde_json::from_str(&names.text(context_id)?).unwrap_or_default(),
             None => Vec::new(),
         };
-        Ok(Some(RequestDetails { row, query: query.unwrap_or_default(), user_agent, context }))
+        Ok(Some(RequestDetails {
+            row,
+            query: query.unwrap_or_default(),
+            user_agent,
+            context,
+        }))
     };
     work().map_err(backend_error)
 }
@@ -976,7 +1257,9 @@ pub(crate) fn export_requests(
             "SELECT {EXCHANGE_COLUMNS} FROM exchanges WHERE seq >= ?1 AND seq < ?2 AND ts >= ?3 AND ts < ?4 ORDER BY seq"
         ))
         .map_err(backend_error)?;
-    let mut rows = statement.query(params![low, high, from, to]).map_err(backend_error)?;
+    let mut rows = statement
+        .query(params![low, high, from, to])
+        .map_err(backend_error)?;
     while let Some(row) = rows.next().map_err(backend_error)? {
         let exchange = StoredExchange::from_row(row).map_err(backend_error)?;
         if let Some(candidates) = &candidates {
@@ -984,7 +1267,10 @@ pub(crate) fn export_requests(
                 continue;
             }
         }
-        if !matcher.matches(&mut names, &exchange).map_err(backend_error)? {
+        if !matcher
+            .matches(&mut names, &exchange)
+            .map_err(backend_error)?
+        {
             continue;
         }
         if parts.len() > 100_000 {
@@ -1010,13 +1296,16 @@ pub(crate) fn export_requests(
 pub(crate) fn export_sessions(
     connection: &Connection,
     filter: &SessionFilter,
-    verify_all_limit: usize,
+    limits: VerifyLimits,
     sink: &mut dyn FnMut(SessionSummary) -> Result<(), StoreError>,
 ) -> Result<u64, StoreError> {
     let mut written = 0u64;
-    let mut page = PageRequest { limit: 500, cursor: None };
+    let mut page = PageRequest {
+        limit: 500,
+        cursor: None,
+    };
     loop {
-        let result = list_sessions(connection, filter, &page, verify_all_limit)?;
+        let result = list_sessions(connection, filter, &page, limits)?;
         for summary in result.sessions {
             sink(summary)?;
             written += 1;
@@ -1036,10 +1325,17 @@ pub(crate) fn usage(connection: &Connection) -> Result<StoreUsage, StoreError> {
             |row| Ok((row.get(0)?, row.get(1)?)),
         )?;
         // The first and last rows by time key; exact unless times outside 1828–2112 were stored.
-        let oldest: Option<i64> =
-            connection.query_row("SELECT ts FROM exchanges ORDER BY seq LIMIT 1", [], |row| row.get(0)).optional()?;
+        let oldest: Option<i64> = connection
+            .query_row("SELECT ts FROM exchanges ORDER BY seq LIMIT 1", [], |row| {
+                row.get(0)
+            })
+            .optional()?;
         let newest: Option<i64> = connection
-            .query_row("SELECT ts FROM exchanges ORDER BY seq DESC LIMIT 1", [], |row| row.get(0))
+            .query_row(
+                "SELECT ts FROM exchanges ORDER BY seq DESC LIMIT 1",
+                [],
+                |row| row.get(0),
+            )
             .optional()?;
         Ok(StoreUsage {
             bytes: 0,
@@ -1051,6 +1347,3 @@ pub(crate) fn usage(connection: &Connection) -> Result<StoreUsage, StoreError> {
     };
     work().map_err(backend_error)
 }
-
-#[allow(dead_code)]
-fn unused(_: BTreeMap<i64, i64>) {}

@@ -25,7 +25,10 @@ struct AffectedPart {
     counts: Vec<u8>,
 }
 
-pub(crate) fn apply(connection: &Connection, cutoff: Micros) -> Result<RetentionOutcome, StoreError> {
+pub(crate) fn apply(
+    connection: &Connection,
+    cutoff: Micros,
+) -> Result<RetentionOutcome, StoreError> {
     let outcome = remove_in_transaction(connection, cutoff).map_err(backend_error)?;
     if outcome.exchanges_removed > 0 {
         // Give the freed pages back and shrink the WAL; failures here only cost disk space.
@@ -48,16 +51,22 @@ fn remove_id_slot(connection: &Connection, id: &str, ts: i64, seq: i64) -> rusql
                 rusqlite::Error::QueryReturnedNoRows => Ok(None),
                 other => Err(other),
             })?;
-        let Some(stored_seq) = entry else { return Ok(()) };
+        let Some(stored_seq) = entry else {
+            return Ok(());
+        };
         if stored_seq == seq {
             let next_taken: bool = connection
                 .prepare_cached("SELECT count(*) FROM exchange_ids WHERE slot = ?1")?
                 .query_row(params![next_slot(slot)], |row| row.get::<_, i64>(0))?
                 > 0;
             if next_taken {
-                connection.prepare_cached("UPDATE exchange_ids SET seq = -1 WHERE slot = ?1")?.execute(params![slot])?;
+                connection
+                    .prepare_cached("UPDATE exchange_ids SET seq = -1 WHERE slot = ?1")?
+                    .execute(params![slot])?;
             } else {
-                connection.prepare_cached("DELETE FROM exchange_ids WHERE slot = ?1")?.execute(params![slot])?;
+                connection
+                    .prepare_cached("DELETE FROM exchange_ids WHERE slot = ?1")?
+                    .execute(params![slot])?;
             }
             return Ok(());
         }
@@ -65,8 +74,12 @@ fn remove_id_slot(connection: &Connection, id: &str, ts: i64, seq: i64) -> rusql
     }
 }
 
-fn remove_in_transaction(connection: &Connection, cutoff: Micros) -> rusqlite::Result<RetentionOutcome> {
-    let transaction = rusqlite::Transaction::new_unchecked(connection, TransactionBehavior::Immediate)?;
+fn remove_in_transaction(
+    connection: &Connection,
+    cutoff: Micros,
+) -> rusqlite::Result<RetentionOutcome> {
+    let transaction =
+        rusqlite::Transaction::new_unchecked(connection, TransactionBehavior::Immediate)?;
     let mut outcome = RetentionOutcome::default();
     let affected: Vec<AffectedPart> = {
         let mut statement = transaction.prepare_cached(
@@ -91,7 +104,10 @@ fn remove_in_transaction(connection: &Connection, cutoff: Micros) -> rusqlite::R
     // Id slots: whole hour buckets before the cutoff's hour go at once; inside that hour, the
     // removed exchanges' slots go one by one.
     let cutoff_hour = hour_of(cutoff);
-    transaction.execute("DELETE FROM exchange_ids WHERE slot < ?1", params![cutoff_hour << 43])?;
+    transaction.execute(
+        "DELETE FROM exchange_ids WHERE slot < ?1",
+        params![cutoff_hour << 43],
+    )?;
     let hour_start = cutoff_hour * 3_600_000_000;
     {
         let mut statement = transaction
@@ -116,7 +132,11 @@ fn remove_in_transaction(connection: &Connection, cutoff: Micros) -> rusqlite::R
     let mut day_deltas: HashMap<(i32, i64), i64> = HashMap::new();
     for part in affected {
         let old_counts = PartAggregate::decode_counts(&part.counts);
-        let remaining = if part.last_ts < cutoff { PartAggregate::default() } else { rebuild_aggregate(&transaction, part.id)? };
+        let remaining = if part.last_ts < cutoff {
+            PartAggregate::default()
+        } else {
+            rebuild_aggregate(&transaction, part.id)?
+        };
         let lost_requests = part.requests - remaining.requests as i64;
         *day_deltas.entry((part.day, ALL_EXCHANGES)).or_insert(0) -= lost_requests;
         let lost_flows = part.flows & !remaining.flow_mask;
@@ -125,15 +145,20 @@ fn remove_in_transaction(connection: &Connection, cutoff: Micros) -> rusqlite::R
                 *day_deltas.entry((part.day, flow_index)).or_insert(0) -= 1;
             }
         }
-        let mut delete_presence =
-            transaction.prepare_cached("DELETE FROM part_values WHERE kind = ?1 AND value_id = ?2 AND part_id = ?3")?;
+        let mut delete_presence = transaction.prepare_cached(
+            "DELETE FROM part_values WHERE kind = ?1 AND value_id = ?2 AND part_id = ?3",
+        )?;
         for (value_kind, value) in old_counts.keys() {
-            if *value_kind != kind::ENDPOINT && !remaining.counts.contains_key(&(*value_kind, *value)) {
+            if *value_kind != kind::ENDPOINT
+                && !remaining.counts.contains_key(&(*value_kind, *value))
+            {
                 delete_presence.execute(params![value_kind, value, part.id])?;
             }
         }
         if remaining.requests == 0 {
-            transaction.prepare_cached("DELETE FROM parts WHERE id = ?1")?.execute(params![part.id])?;
+            transaction
+                .prepare_cached("DELETE FROM parts WHERE id = ?1")?
+                .execute(params![part.id])?;
             *day_deltas.entry((part.day, ALL_PARTS)).or_insert(0) -= 1;
             outcome.parts_removed += 1;
             continue;

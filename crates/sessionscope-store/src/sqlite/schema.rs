@@ -118,28 +118,42 @@ pub(crate) const ALL_EXCHANGES: i64 = 254;
 
 fn read_version(connection: &Connection) -> rusqlite::Result<i64> {
     let meta_exists: bool = connection
-        .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'", [], |row| {
-            row.get::<_, i64>(0)
-        })
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+            [],
+            |row| row.get::<_, i64>(0),
+        )
         .map(|count| count > 0)?;
     if !meta_exists {
         return Ok(0);
     }
     // Read as text whatever type the value was written with (blob, text or integer).
     let version: Option<String> = connection
-        .query_row("SELECT CAST(value AS TEXT) FROM meta WHERE key = 'schema_version'", [], |row| row.get(0))
+        .query_row(
+            "SELECT CAST(value AS TEXT) FROM meta WHERE key = 'schema_version'",
+            [],
+            |row| row.get(0),
+        )
         .optional()?;
     match version {
         None => Ok(0),
         Some(text) => text.trim().parse().map_err(|_| {
-            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, format!("schema_version `{text}`").into())
+            rusqlite::Error::FromSqlConversionFailure(
+                0,
+                rusqlite::types::Type::Text,
+                format!("schema_version `{text}`").into(),
+            )
         }),
     }
 }
 
 /// Brings the schema up to `target` (normally `current_version()`), creating the installation
 /// secret with a new store. Returns how many steps ran.
-pub(crate) fn migrate(connection: &mut Connection, target: i64, location: &str) -> Result<usize, StoreError> {
+pub(crate) fn migrate(
+    connection: &mut Connection,
+    target: i64,
+    location: &str,
+) -> Result<usize, StoreError> {
     let found = read_version(connection).map_err(backend_error)?;
     let supported = current_version();
     if found > supported {
@@ -150,7 +164,12 @@ pub(crate) fn migrate(connection: &mut Connection, target: i64, location: &str) 
     }
     let transaction = connection.transaction().map_err(backend_error)?;
     let mut steps = 0;
-    for (index, step) in MIGRATIONS.iter().enumerate().take(target as usize).skip(found as usize) {
+    for (index, step) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .take(target as usize)
+        .skip(found as usize)
+    {
         step(&transaction).map_err(|error| StoreError::Open {
             location: location.to_string(),
             reason: format!("schema migration to version {} failed: {error}", index + 1),
@@ -158,13 +177,20 @@ pub(crate) fn migrate(connection: &mut Connection, target: i64, location: &str) 
         steps += 1;
     }
     let has_secret: bool = transaction
-        .query_row("SELECT count(*) FROM meta WHERE key = 'installation_secret'", [], |row| row.get::<_, i64>(0))
+        .query_row(
+            "SELECT count(*) FROM meta WHERE key = 'installation_secret'",
+            [],
+            |row| row.get::<_, i64>(0),
+        )
         .map_err(backend_error)?
         > 0;
     if !has_secret {
         let secret: [u8; 32] = rand::random();
         transaction
-            .execute("INSERT INTO meta (key, value) VALUES ('installation_secret', ?1)", params![secret.to_vec()])
+            .execute(
+                "INSERT INTO meta (key, value) VALUES ('installation_secret', ?1)",
+                params![secret.to_vec()],
+            )
             .map_err(backend_error)?;
     }
     transaction

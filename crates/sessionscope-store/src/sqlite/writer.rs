@@ -10,15 +10,17 @@ use sessionscope_model::{day_of, AnalyzedExchange, AppendOutcome, Flow, Micros, 
 use crate::{RetentionOutcome, StoreError};
 
 use super::aggregate::{kind, PartAggregate, SET_SEPARATOR};
-use super::keys::{hour_of, hours_of_day, id_slot, next_slot, time_key_base, KEYS_PER_MICROSECOND, MAX_HOUR};
 use super::backend_error;
+use super::keys::{
+    hour_of, hours_of_day, id_slot, next_slot, time_key_base, KEYS_PER_MICROSECOND, MAX_HOUR,
+};
 use super::schema::{ALL_EXCHANGES, ALL_PARTS};
 
 /// Upper bounds of the in-memory caches; past them a cache is cleared (it refills from the
 /// dictionary tables), which keeps the process's memory bounded whatever the data.
 const MAX_CACHED_STRINGS: usize = 200_000;
 const MAX_CACHED_ADDRESSES: usize = 200_000;
-const MAX_CACHED_PARTS: usize = 30_000;
+const MAX_CACHED_PARTS: usize = 20_000;
 
 pub(crate) const INSERT_EXCHANGE: &str = "INSERT INTO exchanges (seq, part_id, ts, id, address_id, host_id, app_id, method_id,
     template_id, path, query, status, duration, size, user_agent_id, user_id, role_set_id, key_id, flows,
@@ -127,7 +129,9 @@ pub(crate) struct Writer {
 }
 
 fn max_id(connection: &Connection, sql: &str) -> rusqlite::Result<i64> {
-    connection.query_row(sql, [], |row| row.get::<_, Option<i64>>(0)).map(|max| max.unwrap_or(0))
+    connection
+        .query_row(sql, [], |row| row.get::<_, Option<i64>>(0))
+        .map(|max| max.unwrap_or(0))
 }
 
 /// What one exchange's values are in dictionary ids.
@@ -158,8 +162,17 @@ impl Caches {
         })
     }
 
-    fn intern(&mut self, connection: &Connection, value_kind: u8, text: &str) -> rusqlite::Result<i64> {
-        if let Some(id) = self.strings.get(&value_kind).and_then(|by_text| by_text.get(text)) {
+    fn intern(
+        &mut self,
+        connection: &Connection,
+        value_kind: u8,
+        text: &str,
+    ) -> rusqlite::Result<i64> {
+        if let Some(id) = self
+            .strings
+            .get(&value_kind)
+            .and_then(|by_text| by_text.get(text))
+        {
             return Ok(*id);
         }
         let found: Option<i64> = connection
@@ -183,12 +196,19 @@ impl Caches {
             self.upper_methods.clear();
             self.string_count = 0;
         }
-        self.strings.entry(value_kind).or_default().insert(text.into(), id);
+        self.strings
+            .entry(value_kind)
+            .or_default()
+            .insert(text.into(), id);
         self.string_count += 1;
         Ok(id)
     }
 
-    fn intern_address(&mut self, connection: &Connection, address: IpAddr) -> rusqlite::Result<i64> {
+    fn intern_address(
+        &mut self,
+        connection: &Connection,
+        address: IpAddr,
+    ) -> rusqlite::Result<i64> {
         let bytes = address_bytes(address);
         if let Some(id) = self.addresses.get(&bytes) {
             return Ok(*id);
@@ -235,7 +255,11 @@ impl Caches {
         self.intern(connection, set_kind, &joined).map(Some)
     }
 
-    fn intern_exchange(&mut self, connection: &Connection, exchange: &AnalyzedExchange) -> rusqlite::Result<Interned> {
+    fn intern_exchange(
+        &mut self,
+        connection: &Connection,
+        exchange: &AnalyzedExchange,
+    ) -> rusqlite::Result<Interned> {
         let address_id = match exchange.client_ip {
             Some(address) => Some(self.intern_address(connection, address)?),
             None => None,
@@ -246,7 +270,11 @@ impl Caches {
         let method_id = match self.upper_methods.get(&raw_method_id) {
             Some(id) => *id,
             None => {
-                let id = self.intern(connection, kind::METHOD, &exchange.method.to_ascii_uppercase())?;
+                let id = self.intern(
+                    connection,
+                    kind::METHOD,
+                    &exchange.method.to_ascii_uppercase(),
+                )?;
                 self.upper_methods.insert(raw_method_id, id);
                 id
             }
@@ -255,7 +283,11 @@ impl Caches {
         let endpoint_id = match self.endpoints.get(&(method_id, template_id)) {
             Some(id) => *id,
             None => {
-                let text = format!("{} {}", exchange.method.to_ascii_uppercase(), exchange.endpoint);
+                let text = format!(
+                    "{} {}",
+                    exchange.method.to_ascii_uppercase(),
+                    exchange.endpoint
+                );
                 let id = self.intern(connection, kind::ENDPOINT, &text)?;
                 self.endpoints.insert((method_id, template_id), id);
                 id
@@ -269,7 +301,11 @@ impl Caches {
             Some(user) => Some(self.intern(connection, kind::USER, user)?),
             None => None,
         };
-        let role_set_id = self.intern_set(connection, kind::ROLE_SET, exchange.roles.iter().map(String::as_str))?;
+        let role_set_id = self.intern_set(
+            connection,
+            kind::ROLE_SET,
+            exchange.roles.iter().map(String::as_str),
+        )?;
         let mut role_ids = Vec::with_capacity(exchange.roles.len());
         for role in &exchange.roles {
             role_ids.push(self.intern(connection, kind::ROLE, role)?);
@@ -277,8 +313,11 @@ impl Caches {
         role_ids.sort_unstable();
         role_ids.dedup();
         let key_id = self.intern(connection, kind::SESSION_KEY, &exchange.session_key)?;
-        let attack_set_id =
-            self.intern_set(connection, kind::ATTACK_SET, exchange.attacks.iter().map(|attack| attack.kind.as_str()))?;
+        let attack_set_id = self.intern_set(
+            connection,
+            kind::ATTACK_SET,
+            exchange.attacks.iter().map(|attack| attack.kind.as_str()),
+        )?;
         let mut attack_type_ids = Vec::new();
         for attack in &exchange.attacks {
             attack_type_ids.push(self.intern(connection, kind::ATTACK_TYPE, &attack.kind)?);
@@ -303,7 +342,12 @@ impl Caches {
         })
     }
 
-    fn load_part(&mut self, connection: &Connection, session_id: SessionId, day: i32) -> rusqlite::Result<()> {
+    fn load_part(
+        &mut self,
+        connection: &Connection,
+        session_id: SessionId,
+        day: i32,
+    ) -> rusqlite::Result<()> {
         if self.parts.contains_key(&(session_id, day)) {
             return Ok(());
         }
@@ -336,7 +380,12 @@ impl Caches {
             None => {
                 let id = self.next_part_id;
                 self.next_part_id += 1;
-                CachedPart { id, day, aggregate: PartAggregate::default(), stored: false }
+                CachedPart {
+                    id,
+                    day,
+                    aggregate: PartAggregate::default(),
+                    stored: false,
+                }
             }
         };
         self.parts.insert((session_id, day), part);
@@ -346,14 +395,20 @@ impl Caches {
 
 /// Follows the probe chain of `id` in one hour bucket; returns (seq of the stored exchange, or
 /// the first free slot of the chain).
-pub(crate) fn probe_hour(connection: &Connection, id: &str, hour: i64) -> rusqlite::Result<Result<i64, i64>> {
+pub(crate) fn probe_hour(
+    connection: &Connection,
+    id: &str,
+    hour: i64,
+) -> rusqlite::Result<Result<i64, i64>> {
     let mut slot = id_slot(hour, id);
     loop {
         let entry: Option<i64> = connection
             .prepare_cached("SELECT seq FROM exchange_ids WHERE slot = ?1")?
             .query_row(params![slot], |row| row.get(0))
             .optional()?;
-        let Some(seq) = entry else { return Ok(Err(slot)) };
+        let Some(seq) = entry else {
+            return Ok(Err(slot));
+        };
         // A negative seq is a tombstone left by retention inside a probe chain.
         if seq >= 0 {
             let stored_id: Option<String> = connection
@@ -371,8 +426,11 @@ pub(crate) fn probe_hour(connection: &Connection, id: &str, hour: i64) -> rusqli
 /// Looks an exchange up by id alone: every hour bucket of every stored day is probed (a point
 /// look-up each, a few hundred at most).
 pub(crate) fn find_exchange(connection: &Connection, id: &str) -> rusqlite::Result<Option<i64>> {
-    let mut statement = connection.prepare_cached("SELECT DISTINCT day FROM day_stats ORDER BY day DESC")?;
-    let days: Vec<i64> = statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
+    let mut statement =
+        connection.prepare_cached("SELECT DISTINCT day FROM day_stats ORDER BY day DESC")?;
+    let days: Vec<i64> = statement
+        .query_map([], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
     let mut hours: Vec<i64> = days.into_iter().flat_map(hours_of_day).collect();
     // Times outside the key range share the edge buckets.
     hours.push(0);
@@ -387,7 +445,12 @@ pub(crate) fn find_exchange(connection: &Connection, id: &str) -> rusqlite::Resu
 }
 
 /// Claims the id slot of a new exchange; `None` when the id is stored already for that hour.
-fn claim_exchange_id(connection: &Connection, id: &str, ts: i64, seq: i64) -> rusqlite::Result<Option<i64>> {
+fn claim_exchange_id(
+    connection: &Connection,
+    id: &str,
+    ts: i64,
+    seq: i64,
+) -> rusqlite::Result<Option<i64>> {
     let hour = hour_of(ts);
     let slot = id_slot(hour, id);
     let inserted = connection
@@ -421,7 +484,10 @@ fn free_time_key(connection: &Connection, candidate: i64) -> rusqlite::Result<i6
     loop {
         let taken: Option<i64> = connection
             .prepare_cached("SELECT max(seq) FROM exchanges WHERE seq >= ?1 AND seq < ?2")?
-            .query_row(params![key, key.saturating_add(KEYS_PER_MICROSECOND)], |row| row.get(0))?;
+            .query_row(
+                params![key, key.saturating_add(KEYS_PER_MICROSECOND)],
+                |row| row.get(0),
+            )?;
         match taken {
             None => return Ok(key),
             Some(max) => key = max.saturating_add(1),
@@ -431,7 +497,10 @@ fn free_time_key(connection: &Connection, candidate: i64) -> rusqlite::Result<i6
 }
 
 fn flow_index(flow: Flow) -> i64 {
-    Flow::ALL.iter().position(|candidate| *candidate == flow).unwrap_or(0) as i64
+    Flow::ALL
+        .iter()
+        .position(|candidate| *candidate == flow)
+        .unwrap_or(0) as i64
 }
 
 /// Adds the exchange's values to a part aggregate; returns the (kind, value) pairs new to the part.
@@ -521,9 +590,13 @@ impl Writer {
         result.map_err(backend_error)
     }
 
-    fn append_in_transaction(&mut self, batch: &[AnalyzedExchange]) -> rusqlite::Result<AppendOutcome> {
+    fn append_in_transaction(
+        &mut self,
+        batch: &[AnalyzedExchange],
+    ) -> rusqlite::Result<AppendOutcome> {
         let Writer { connection, caches } = self;
-        let transaction = rusqlite::Transaction::new_unchecked(connection, TransactionBehavior::Immediate)?;
+        let transaction =
+            rusqlite::Transaction::new_unchecked(connection, TransactionBehavior::Immediate)?;
         let mut outcome = AppendOutcome::default();
         // Parts touched by this batch, with their flow mask and existence before it.
         let mut touched: FastMap<(SessionId, i32), (u8, bool)> = FastMap::default();
@@ -535,7 +608,8 @@ impl Writer {
             for exchange in batch {
                 let base = time_key_base(exchange.ts);
                 let mut seq = caches.next_time_keys.get(&base).copied().unwrap_or(base);
-                let Some(slot) = claim_exchange_id(&transaction, &exchange.id, exchange.ts, seq)? else {
+                let Some(slot) = claim_exchange_id(&transaction, &exchange.id, exchange.ts, seq)?
+                else {
                     outcome.duplicates += 1;
                     continue;
                 };
@@ -556,7 +630,9 @@ impl Writer {
                 let Some(part) = caches.parts.get_mut(&(exchange.session_id, day)) else {
                     continue;
                 };
-                touched.entry((exchange.session_id, day)).or_insert((part.aggregate.flow_mask, part.stored));
+                touched
+                    .entry((exchange.session_id, day))
+                    .or_insert((part.aggregate.flow_mask, part.stored));
                 let values = InternedValues {
                     address_id: interned.address_id,
                     host_id: interned.host_id,
@@ -583,7 +659,11 @@ impl Writer {
                     new_presence.push((*value_kind, *value, part.id));
                 }
                 *exchanges_per_day.entry(day).or_insert(0) += 1;
-                let query = if exchange.query.is_empty() { None } else { Some(exchange.query.as_str()) };
+                let query = if exchange.query.is_empty() {
+                    None
+                } else {
+                    Some(exchange.query.as_str())
+                };
                 let attacks = if exchange.attacks.is_empty() {
                     None
                 } else {
@@ -592,28 +672,28 @@ impl Writer {
                 let mut attempt = 0;
                 loop {
                     let result = insert.execute(params![
-                    seq,
-                    part.id,
-                    exchange.ts,
-                    exchange.id,
-                    interned.address_id,
-                    interned.host_id,
-                    interned.app_id,
-                    interned.raw_method_id,
-                    interned.template_id,
-                    exchange.path,
-                    query,
-                    exchange.status,
-                    exchange.duration_ms,
-                    exchange.size.map(|size| size.min(i64::MAX as u64) as i64),
-                    interned.user_agent_id,
-                    interned.user_id,
-                    interned.role_set_id,
-                    interned.key_id,
-                    exchange.flows.0,
-                    interned.attack_set_id,
-                    attacks,
-                    context_id,
+                        seq,
+                        part.id,
+                        exchange.ts,
+                        exchange.id,
+                        interned.address_id,
+                        interned.host_id,
+                        interned.app_id,
+                        interned.raw_method_id,
+                        interned.template_id,
+                        exchange.path,
+                        query,
+                        exchange.status,
+                        exchange.duration_ms,
+                        exchange.size.map(|size| size.min(i64::MAX as u64) as i64),
+                        interned.user_agent_id,
+                        interned.user_id,
+                        interned.role_set_id,
+                        interned.key_id,
+                        exchange.flows.0,
+                        interned.attack_set_id,
+                        attacks,
+                        context_id,
                     ]);
                     match result {
                         Ok(_) => break,
@@ -641,7 +721,9 @@ impl Writer {
             *day_deltas.entry((day, ALL_EXCHANGES)).or_insert(0) += count;
         }
         for ((session_id, day), (old_mask, existed)) in &touched {
-            let Some(part) = caches.parts.get_mut(&(*session_id, *day)) else { continue };
+            let Some(part) = caches.parts.get_mut(&(*session_id, *day)) else {
+                continue;
+            };
             let counts = part.aggregate.encode_counts();
             let aggregate = &part.aggregate;
             if part.stored {
@@ -690,8 +772,9 @@ impl Writer {
         }
         new_presence.sort_unstable();
         {
-            let mut insert_presence = transaction
-                .prepare_cached("INSERT OR IGNORE INTO part_values (kind, value_id, part_id) VALUES (?1, ?2, ?3)")?;
+            let mut insert_presence = transaction.prepare_cached(
+                "INSERT OR IGNORE INTO part_values (kind, value_id, part_id) VALUES (?1, ?2, ?3)",
+            )?;
             for (value_kind, value, part_id) in &new_presence {
                 insert_presence.execute(params![value_kind, value, part_id])?;
             }
@@ -709,7 +792,10 @@ impl Writer {
     }
 }
 
-pub(crate) fn apply_day_deltas(connection: &Connection, deltas: &HashMap<(i32, i64), i64>) -> rusqlite::Result<()> {
+pub(crate) fn apply_day_deltas(
+    connection: &Connection,
+    deltas: &HashMap<(i32, i64), i64>,
+) -> rusqlite::Result<()> {
     let mut upsert = connection.prepare_cached(
         "INSERT INTO day_stats (day, flow, count) VALUES (?1, ?2, ?3)
          ON CONFLICT (day, flow) DO UPDATE SET count = count + excluded.count",
