@@ -48,29 +48,25 @@ fn main() -> anyhow::Result<()> {
 
     let page = store.list_sessions(&SessionFilter::default(), &PageRequest { limit: 50, cursor: None })?;
     let sessions: Vec<_> = page.sessions.iter().map(|row| row.session_id).collect();
-    let mut index = 0;
-    let timings = time_runs(|| {
-        let session_id = sessions[index % sessions.len()];
-        index += 1;
+    let open_session = |session_id| -> Result<(), sessionscope_store::StoreError> {
         let filter = SessionFilter::default();
+        let first_page = PageRequest { limit: 50, cursor: None };
         store.session_parts(session_id, &filter)?;
         store.session_stats(session_id, None, &filter)?;
-        store.session_requests(session_id, None, &filter, RequestSort::default(), &PageRequest { limit: 50, cursor: None })?;
+        store.session_requests(session_id, None, &filter, RequestSort::default(), &first_page)?;
         Ok(())
+    };
+    let mut index = 0;
+    let timings = time_runs(|| {
+        index += 1;
+        open_session(sessions[(index - 1) % sessions.len()])
     })?;
     rows.push(report("details: parts + stats + requests", &timings, sessions.len()));
 
     // The largest session of the first page: the worst case a click can hit.
-    let largest = page.sessions.iter().max_by_key(|row| row.requests).map(|row| row.session_id);
-    if let Some(session_id) = largest {
-        let timings = time_runs(|| {
-            let filter = SessionFilter::default();
-            store.session_parts(session_id, &filter)?;
-            store.session_stats(session_id, None, &filter)?;
-            store.session_requests(session_id, None, &filter, RequestSort::default(), &PageRequest { limit: 50, cursor: None })?;
-            Ok(())
-        })?;
-        rows.push(report("details: largest session on page 1", &timings, 1));
+    if let Some(largest) = page.sessions.iter().max_by_key(|row| row.requests) {
+        let timings = time_runs(|| open_session(largest.session_id))?;
+        rows.push(report("details: largest session on page 1", &timings, largest.requests as usize));
     }
     println!();
     println!("{:<40} {:>10} {:>10} {:>6}", "scenario", "median ms", "p95 ms", "rows");

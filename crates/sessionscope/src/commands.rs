@@ -620,7 +620,7 @@ fn last_exchange_time(path: &Path) -> anyhow::Result<Option<Micros>> {
     file.seek(SeekFrom::Start(length.saturating_sub(64 * 1024)))?;
     let mut tail = String::new();
     file.read_to_string(&mut tail)?;
-    let Some(line) = tail.lines().filter(|line| !line.trim().is_empty()).last() else {
+    let Some(line) = tail.lines().rev().find(|line| !line.trim().is_empty()) else {
         return Ok(None);
     };
     let value: serde_json::Value = serde_json::from_str(line).context("the generated traffic is not valid NDJSON")?;
