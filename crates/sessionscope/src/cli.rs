@@ -257,7 +257,7 @@ pub struct SessionArgs {
     #[arg(long, default_value_t = 50)]
     pub limit: u32,
     /// Sort requests: time, -time, duration, -duration, size, -size
-    #[arg(long, default_value = "time")]
+    #[arg(long, default_value = "time", allow_hyphen_values = true)]
     pub sort: String,
     #[arg(long)]
     pub json: bool,
