@@ -1,28 +1,10 @@
-//! Integer keys that keep writes local: the time key of an exchange (its rowid) and the slot of
-//! its id in `exchange_ids`. Both are stored, so their definitions must never change.
+//! The slot of an exchange id in `exchange_ids`: the UTC hour of its time, then a hash of the id.
+//! Slots are stored, so their definition must never change.
 //!
-//! Appends arrive roughly in time order; with time-ordered keys each batch writes to the end of
-//! the tables instead of to pages all over them, which is what makes appends fast.
+//! Appends arrive roughly in time order; scoping slots by hour keeps each batch writing to the
+//! pages of a few hours instead of to pages all over a global hash index.
 
 use super::aggregate::id_hash;
-
-/// Time keys leave room for this many exchanges per microsecond before spilling into the next.
-pub(crate) const KEYS_PER_MICROSECOND: i64 = 1024;
-/// Times are clamped to ±2^52 µs (about 1828 to 2112) for the key only; the row keeps its true time.
-const TIME_LIMIT: i64 = 1 << 52;
-/// How far past `time_key_base(to)` a row of time < `to` may sit when many exchanges share one
-/// microsecond (a million per second); scans bound themselves with it.
-pub(crate) const SPILL_SLACK: i64 = 1 << 30;
-
-/// The lowest time key an exchange at `ts` can have.
-pub(crate) fn time_key_base(ts: i64) -> i64 {
-    ts.clamp(-TIME_LIMIT, TIME_LIMIT) * KEYS_PER_MICROSECOND
-}
-
-/// Exclusive upper bound of the keys of exchanges before `to`.
-pub(crate) fn time_key_end(to: i64) -> i64 {
-    time_key_base(to).saturating_add(SPILL_SLACK)
-}
 
 const HASH_BITS: u32 = 43;
 const HASH_MASK: i64 = (1 << HASH_BITS) - 1;
@@ -55,15 +37,6 @@ pub(crate) fn hours_of_day(day: i64) -> std::ops::RangeInclusive<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn time_keys_keep_time_order_and_clamp_wild_times() {
-        assert!(time_key_base(1) > time_key_base(0));
-        assert_eq!(time_key_base(1) - time_key_base(0), KEYS_PER_MICROSECOND);
-        assert_eq!(time_key_base(i64::MAX), time_key_base(TIME_LIMIT));
-        assert_eq!(time_key_base(i64::MIN), time_key_base(-TIME_LIMIT));
-        assert!(time_key_end(i64::MAX) > time_key_base(i64::MAX));
-    }
 
     #[test]
     fn slots_stay_in_their_hour_bucket() {

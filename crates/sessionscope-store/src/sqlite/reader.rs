@@ -15,8 +15,8 @@ use crate::{StoreError, StoreUsage};
 
 use super::aggregate::{kind, PartAggregate};
 use super::backend_error;
-use super::filter::{template_may_match_path, Matcher, Names, StoredExchange, EXCHANGE_COLUMNS};
-use super::keys::{time_key_base, time_key_end};
+use super::block::{block_of_key, decode_block, load_exchange};
+use super::filter::{template_may_match_path, Matcher, Names, StoredExchange};
 use super::schema::{ALL_EXCHANGES, ALL_PARTS};
 use super::writer::{address_bytes, find_exchange, FastHasher};
 
@@ -88,31 +88,47 @@ fn aggregate_applies(filter: &SessionFilter, part: &StoredPart) -> bool {
         && filter.contains_time(part.aggregate.last_ts)
 }
 
-/// Time-key range and time range of the filter's window: (key low, key high, from, to).
-fn key_window(filter: &SessionFilter) -> (i64, i64, i64, i64) {
-    let from = filter.from.unwrap_or(i64::MIN);
-    let to = filter.to.unwrap_or(i64::MAX);
-    let low = filter.from.map(time_key_base).unwrap_or(i64::MIN);
-    let high = filter.to.map(time_key_end).unwrap_or(i64::MAX);
-    (low, high, from, to)
+/// A part's blocks span at most its UTC day, so a block overlapping a window starts at most a
+/// day before it; scans by first time start there.
+const LONGEST_BLOCK_SPAN: i64 = MICROS_PER_DAY;
+
+/// Time range of the filter's window: (from, to).
+fn time_window(filter: &SessionFilter) -> (i64, i64) {
+    (
+        filter.from.unwrap_or(i64::MIN),
+        filter.to.unwrap_or(i64::MAX),
+    )
 }
 
-/// The part's exchanges inside the filter's window, in time order.
+/// The part's exchanges inside the filter's window, in time order (then arrival order).
 fn part_exchanges(
     connection: &Connection,
     part_id: i64,
     filter: &SessionFilter,
 ) -> rusqlite::Result<Vec<StoredExchange>> {
-    let (low, high, from, to) = key_window(filter);
-    let mut statement = connection.prepare_cached(&format!(
-        "SELECT {EXCHANGE_COLUMNS} FROM exchanges
-         WHERE part_id = ?1 AND seq >= ?2 AND seq < ?3 AND ts >= ?4 AND ts < ?5 ORDER BY seq"
-    ))?;
-    let rows = statement.query_map(
-        params![part_id, low, high, from, to],
-        StoredExchange::from_row,
+    let (from, to) = time_window(filter);
+    let mut statement = connection.prepare_cached(
+        "SELECT id, data FROM blocks WHERE part_id = ?1 AND first_ts < ?2 AND last_ts >= ?3",
     )?;
-    rows.collect()
+    let mut rows = statement.query(params![part_id, to, from])?;
+    let mut exchanges = Vec::new();
+    let mut block_count = 0;
+    while let Some(row) = rows.next()? {
+        let block_id: i64 = row.get(0)?;
+        let data = row.get_ref(1)?.as_blob()?;
+        let entries = decode_block(block_id, part_id, data)?;
+        exchanges.extend(
+            entries
+                .into_iter()
+                .filter(|exchange| exchange.ts >= from && exchange.ts < to),
+        );
+        block_count += 1;
+    }
+    if block_count > 1 {
+        // Blocks of later batches may hold earlier times (late arrivals).
+        exchanges.sort_by_key(|exchange| (exchange.ts, exchange.seq));
+    }
+    Ok(exchanges)
 }
 
 fn flow_index(flow: Flow) -> i64 {
@@ -561,10 +577,10 @@ fn candidate_parts(
     if !filter.request_ids.is_empty() {
         let mut parts = PartSet::default();
         for id in &filter.request_ids {
-            if let Some(seq) = find_exchange(connection, id)? {
+            if let Some(key) = find_exchange(connection, id)? {
                 let part_id: Option<i64> = connection
-                    .prepare_cached("SELECT part_id FROM exchanges WHERE seq = ?1")?
-                    .query_row(params![seq], |row| row.get(0))
+                    .prepare_cached("SELECT part_id FROM blocks WHERE id = ?1")?
+                    .query_row(params![block_of_key(key)], |row| row.get(0))
                     .optional()?;
                 parts.extend(part_id);
             }
@@ -582,38 +598,21 @@ fn address_ranges(network: &ipnet::IpNet) -> Vec<([u8; 16], [u8; 16])> {
     )]
 }
 
-/// Whether a part has at least one request in the window (the part overlaps it by its bounds).
-fn has_request_in_window(
+/// The flows of a part's requests inside the window; `None` when it has none there.
+fn flows_in_window(
     connection: &Connection,
     part_id: i64,
     filter: &SessionFilter,
-) -> rusqlite::Result<bool> {
-    let (low, high, from, to) = key_window(filter);
-    connection
-        .prepare_cached(
-            "SELECT 1 FROM exchanges WHERE part_id = ?1 AND seq >= ?2 AND seq < ?3 AND ts >= ?4 AND ts < ?5 LIMIT 1",
-        )?
-        .query_row(params![part_id, low, high, from, to], |_| Ok(()))
-        .optional()
-        .map(|found| found.is_some())
-}
-
-fn flows_mask_in_window(
-    connection: &Connection,
-    part_id: i64,
-    filter: &SessionFilter,
-) -> rusqlite::Result<u8> {
-    let (low, high, from, to) = key_window(filter);
-    let mut statement = connection.prepare_cached(
-        "SELECT flows FROM exchanges WHERE part_id = ?1 AND seq >= ?2 AND seq < ?3 AND ts >= ?4 AND ts < ?5",
-    )?;
-    let mut mask = 0u8;
-    for flows in statement.query_map(params![part_id, low, high, from, to], |row| {
-        row.get::<_, i64>(0)
-    })? {
-        mask |= flows? as u8;
+) -> rusqlite::Result<Option<u8>> {
+    let exchanges = part_exchanges(connection, part_id, filter)?;
+    if exchanges.is_empty() {
+        return Ok(None);
     }
-    Ok(mask)
+    Ok(Some(
+        exchanges
+            .iter()
+            .fold(0u8, |mask, exchange| mask | exchange.flows),
+    ))
 }
 
 /// Parts with a request in the time window and the flows they touched there, counted from the
@@ -691,10 +690,10 @@ fn count_time_window(
             let mask = if first_ts >= from && last_ts < to {
                 part_flows as u8
             } else {
-                if !has_request_in_window(connection, part_id, filter)? {
+                let Some(mask) = flows_in_window(connection, part_id, filter)? else {
                     continue;
-                }
-                flows_mask_in_window(connection, part_id, filter)?
+                };
+                mask
             };
             total += 1;
             for (index, flow_count) in flows.iter_mut().enumerate() {
@@ -1197,25 +1196,15 @@ pub(crate) fn request(
     id: &str,
 ) -> Result<Option<RequestDetails>, StoreError> {
     let work = || -> rusqlite::Result<Option<RequestDetails>> {
-        let Some(seq) = find_exchange(connection, id)? else {
+        let Some(key) = find_exchange(connection, id)? else {
             return Ok(None);
         };
-        let found = connection
-            .prepare_cached(&format!(
-                "SELECT {EXCHANGE_COLUMNS}, query, user_agent_id, context_id FROM exchanges WHERE seq = ?1"
-            ))?
-            .query_row(params![seq], |row| {
-                Ok((
-                    StoredExchange::from_row(row)?,
-                    row.get::<_, Option<String>>(19)?,
-                    row.get::<_, Option<i64>>(20)?,
-                    row.get::<_, Option<i64>>(21)?,
-                ))
-            })
-            .optional()?;
-        let Some((exchange, query, user_agent_id, context)) = found else {
+        let Some(exchange) = load_exchange(connection, key)? else {
             return Ok(None);
         };
+        let query = exchange.query.clone();
+        let user_agent_id = exchange.user_agent_id;
+        let context = exchange.context_id;
         let Some(part) = load_part(connection, exchange.part_id)? else {
             return Ok(None);
         };
@@ -1239,8 +1228,45 @@ pub(crate) fn request(
     work().map_err(backend_error)
 }
 
-/// Every matching request in time order. Rows are streamed from the time index; only a bounded
-/// cache of part ids is kept, so memory stays constant however many rows there are.
+/// A block as an export reads it: (block id, part id, first time, data).
+type BlockRow = (i64, i64, i64, Vec<u8>);
+
+/// The next entry of one block in an export's k-way merge, ordered by (time, key) smallest first.
+struct MergeHead {
+    exchange: StoredExchange,
+    rest: std::vec::IntoIter<StoredExchange>,
+}
+
+impl MergeHead {
+    fn order_key(&self) -> (i64, i64) {
+        (self.exchange.ts, self.exchange.seq)
+    }
+}
+
+impl PartialEq for MergeHead {
+    fn eq(&self, other: &Self) -> bool {
+        self.order_key() == other.order_key()
+    }
+}
+
+impl Eq for MergeHead {}
+
+impl PartialOrd for MergeHead {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for MergeHead {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        // Reversed: `BinaryHeap` is a max-heap and the merge wants the earliest entry.
+        other.order_key().cmp(&self.order_key())
+    }
+}
+
+/// Every matching request in time order: a k-way merge over the blocks, read in order of their
+/// first time. A block is decoded only once the merge reaches its first time, so memory holds
+/// the blocks overlapping the current time, not the export.
 pub(crate) fn export_requests(
     connection: &Connection,
     filter: &SessionFilter,
@@ -1251,21 +1277,55 @@ pub(crate) fn export_requests(
     let mut matcher = Matcher::new(filter);
     let mut parts: HashMap<i64, Option<(SessionId, i32)>> = HashMap::new();
     let mut written = 0u64;
-    let (low, high, from, to) = key_window(filter);
+    let (from, to) = time_window(filter);
     let mut statement = connection
-        .prepare(&format!(
-            "SELECT {EXCHANGE_COLUMNS} FROM exchanges WHERE seq >= ?1 AND seq < ?2 AND ts >= ?3 AND ts < ?4 ORDER BY seq"
-        ))
+        .prepare(
+            "SELECT id, part_id, first_ts, data FROM blocks INDEXED BY blocks_by_first
+             WHERE first_ts >= ?1 AND first_ts < ?2 AND last_ts >= ?3 ORDER BY first_ts, id",
+        )
         .map_err(backend_error)?;
     let mut rows = statement
-        .query(params![low, high, from, to])
+        .query(params![from.saturating_sub(LONGEST_BLOCK_SPAN), to, from])
         .map_err(backend_error)?;
-    while let Some(row) = rows.next().map_err(backend_error)? {
-        let exchange = StoredExchange::from_row(row).map_err(backend_error)?;
-        if let Some(candidates) = &candidates {
-            if !candidates.contains(&exchange.part_id) {
+    let mut next_block = || -> rusqlite::Result<Option<BlockRow>> {
+        while let Some(row) = rows.next()? {
+            let part_id: i64 = row.get(1)?;
+            if candidates
+                .as_ref()
+                .is_some_and(|candidates| !candidates.contains(&part_id))
+            {
                 continue;
             }
+            return Ok(Some((row.get(0)?, part_id, row.get(2)?, row.get(3)?)));
+        }
+        Ok(None)
+    };
+    let mut heads: std::collections::BinaryHeap<MergeHead> = std::collections::BinaryHeap::new();
+    let mut upcoming = next_block().map_err(backend_error)?;
+    loop {
+        // Open every block that starts no later than the earliest pending entry.
+        while let Some((block_id, part_id, first_ts, data)) = upcoming.take() {
+            if heads.peek().is_some_and(|head| head.exchange.ts < first_ts) {
+                upcoming = Some((block_id, part_id, first_ts, data));
+                break;
+            }
+            let mut entries = decode_block(block_id, part_id, &data)
+                .map_err(|error| StoreError::Backend(error.to_string()))?;
+            entries.retain(|exchange| exchange.ts >= from && exchange.ts < to);
+            let mut rest = entries.into_iter();
+            if let Some(exchange) = rest.next() {
+                heads.push(MergeHead { exchange, rest });
+            }
+            upcoming = next_block().map_err(backend_error)?;
+        }
+        let Some(MergeHead { exchange, mut rest }) = heads.pop() else {
+            break;
+        };
+        if let Some(following) = rest.next() {
+            heads.push(MergeHead {
+                exchange: following,
+                rest,
+            });
         }
         if !matcher
             .matches(&mut names, &exchange)
@@ -1324,19 +1384,11 @@ pub(crate) fn usage(connection: &Connection) -> Result<StoreUsage, StoreError> {
             params![ALL_EXCHANGES, ALL_PARTS],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )?;
-        // The first and last rows by time key; exact unless times outside 1828–2112 were stored.
-        let oldest: Option<i64> = connection
-            .query_row("SELECT ts FROM exchanges ORDER BY seq LIMIT 1", [], |row| {
-                row.get(0)
-            })
-            .optional()?;
-        let newest: Option<i64> = connection
-            .query_row(
-                "SELECT ts FROM exchanges ORDER BY seq DESC LIMIT 1",
-                [],
-                |row| row.get(0),
-            )
-            .optional()?;
+        // Both are index look-ups (blocks by first and by last time).
+        let oldest: Option<i64> =
+            connection.query_row("SELECT min(first_ts) FROM blocks", [], |row| row.get(0))?;
+        let newest: Option<i64> =
+            connection.query_row("SELECT max(last_ts) FROM blocks", [], |row| row.get(0))?;
         Ok(StoreUsage {
             bytes: 0,
             exchanges: exchanges.max(0) as u64,

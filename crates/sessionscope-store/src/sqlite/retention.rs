@@ -11,10 +11,13 @@ use crate::{RetentionOutcome, StoreError};
 
 use super::aggregate::{kind, PartAggregate};
 use super::backend_error;
-use super::keys::{hour_of, id_slot, next_slot, time_key_end};
+use super::block::{decode_block, index_of_key, BlockEncoder, BlockEntry};
+use super::keys::{hour_of, id_slot, next_slot};
 use super::reader::rebuild_aggregate;
 use super::schema::{ALL_EXCHANGES, ALL_PARTS};
 use super::writer::apply_day_deltas;
+
+const MICROS_PER_HOUR: i64 = 3_600_000_000;
 
 struct AffectedPart {
     id: i64,
@@ -108,26 +111,54 @@ fn remove_in_transaction(
         "DELETE FROM exchange_ids WHERE slot < ?1",
         params![cutoff_hour << 43],
     )?;
-    let hour_start = cutoff_hour * 3_600_000_000;
-    {
-        let mut statement = transaction
-            .prepare("SELECT seq, id, ts FROM exchanges WHERE seq < ?1 AND ts >= ?2 AND ts < ?3")?;
-        let rows: Vec<(i64, String, i64)> = statement
-            .query_map(params![time_key_end(cutoff), hour_start, cutoff], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-            })?
-            .collect::<Result<_, _>>()?;
-        for (seq, id, ts) in rows {
-            if hour_of(ts) == cutoff_hour {
-                remove_id_slot(&transaction, &id, ts, seq)?;
+    let hour_start = cutoff_hour.saturating_mul(MICROS_PER_HOUR);
+    // Blocks with exchanges of the cutoff's hour before the cutoff: their slots, and the blocks
+    // that keep some exchanges, which are rewritten without the removed ones.
+    let edge_blocks: Vec<(i64, i64, Vec<u8>)> = {
+        let mut statement = transaction.prepare(
+            "SELECT id, part_id, data FROM blocks WHERE last_ts >= ?1 AND first_ts < ?2",
+        )?;
+        let rows = statement.query_map(params![hour_start.min(cutoff), cutoff], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for (block_id, part_id, data) in edge_blocks {
+        let entries = decode_block(block_id, part_id, &data)?;
+        let kept_from = entries.partition_point(|exchange| exchange.ts < cutoff);
+        for exchange in &entries[..kept_from] {
+            if hour_of(exchange.ts) == cutoff_hour {
+                remove_id_slot(&transaction, &exchange.id, exchange.ts, exchange.seq)?;
             }
         }
+        let Some(first_kept) = entries.get(kept_from) else {
+            continue;
+        };
+        // Kept entries keep their keys: the block records the index of its first entry.
+        let mut encoder = BlockEncoder::new(index_of_key(first_kept.seq));
+        for exchange in &entries[kept_from..] {
+            encoder.push(&BlockEntry::of_stored(exchange));
+        }
+        transaction
+            .prepare_cached(
+                "UPDATE blocks SET first_ts = ?2, last_ts = ?3, count = ?4, data = ?5 WHERE id = ?1",
+            )?
+            .execute(params![
+                block_id,
+                encoder.first_ts(),
+                encoder.last_ts(),
+                encoder.len() as i64,
+                encoder.bytes()
+            ])?;
+        outcome.exchanges_removed += kept_from as u64;
     }
-    let removed = transaction.execute(
-        "DELETE FROM exchanges WHERE seq < ?1 AND ts < ?2",
-        params![time_key_end(cutoff), cutoff],
+    let whole_blocks: i64 = transaction.query_row(
+        "SELECT coalesce(sum(count), 0) FROM blocks WHERE last_ts < ?1",
+        params![cutoff],
+        |row| row.get(0),
     )?;
-    outcome.exchanges_removed = removed as u64;
+    transaction.execute("DELETE FROM blocks WHERE last_ts < ?1", params![cutoff])?;
+    outcome.exchanges_removed += whole_blocks.max(0) as u64;
 
     let mut day_deltas: HashMap<(i32, i64), i64> = HashMap::new();
     for part in affected {

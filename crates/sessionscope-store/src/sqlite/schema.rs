@@ -6,15 +6,21 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use crate::StoreError;
 
 use super::backend_error;
+use super::block::{exchange_key, BlockEncoder, BlockEntry, MAX_BLOCK_ENTRIES};
+use super::filter::{StoredExchange, EXCHANGE_COLUMNS};
 
-/// Page size chosen by measurement: small pages keep the write amplification of the randomly
-/// inserted indexes (part, time) and (id hash) down, which decides the append rate.
+/// Page size chosen by measurement: small pages keep the write amplification of the id slot
+/// index, inserted at random places inside the current hour, down.
 pub(crate) const PAGE_SIZE: u32 = 4096;
 
 type Migration = fn(&Transaction) -> rusqlite::Result<()>;
 
 /// Ordered migration steps; the schema version is their count.
-pub(crate) const MIGRATIONS: &[Migration] = &[create_version_1, add_day_statistics];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    create_version_1,
+    add_day_statistics,
+    move_exchanges_into_blocks,
+];
 
 pub(crate) fn current_version() -> i64 {
     MIGRATIONS.len() as i64
@@ -109,6 +115,77 @@ fn add_day_statistics(transaction: &Transaction) -> rusqlite::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// Version 3: exchanges live in blocks (see `block.rs`), one row per (part, batch) instead of one
+/// row per exchange. Rows of an older store are moved into blocks of up to `MAX_BLOCK_ENTRIES`
+/// per part, and the id slots are pointed at the new exchange keys.
+fn move_exchanges_into_blocks(transaction: &Transaction) -> rusqlite::Result<()> {
+    transaction.execute_batch(
+        "
+        CREATE TABLE blocks (
+            id INTEGER PRIMARY KEY,
+            part_id INTEGER NOT NULL,
+            first_ts INTEGER NOT NULL,
+            last_ts INTEGER NOT NULL,
+            count INTEGER NOT NULL,
+            data BLOB NOT NULL
+        );
+        -- A part's blocks; exports merge blocks by first time (the last time in the index lets a
+        -- window skip blocks without reading them); usage reads the newest last time.
+        CREATE INDEX blocks_by_part ON blocks (part_id, first_ts, last_ts);
+        CREATE INDEX blocks_by_first ON blocks (first_ts, last_ts);
+        CREATE INDEX blocks_by_last ON blocks (last_ts);
+        CREATE TEMP TABLE moved_keys (old INTEGER PRIMARY KEY, new INTEGER NOT NULL);
+        ",
+    )?;
+    {
+        let mut select = transaction.prepare(&format!(
+            "SELECT {EXCHANGE_COLUMNS} FROM exchanges ORDER BY part_id, seq"
+        ))?;
+        let mut insert_block = transaction.prepare(
+            "INSERT INTO blocks (id, part_id, first_ts, last_ts, count, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        let mut insert_key =
+            transaction.prepare("INSERT INTO moved_keys (old, new) VALUES (?1, ?2)")?;
+        let mut rows = select.query([])?;
+        let mut block_id = 0i64;
+        let mut part_id = i64::MIN;
+        let mut encoder = BlockEncoder::new(0);
+        let mut flush = |block_id: i64, part_id: i64, encoder: &BlockEncoder| {
+            if encoder.is_empty() {
+                return Ok(0);
+            }
+            insert_block.execute(params![
+                block_id,
+                part_id,
+                encoder.first_ts(),
+                encoder.last_ts(),
+                encoder.len() as i64,
+                encoder.bytes()
+            ])
+        };
+        while let Some(row) = rows.next()? {
+            let exchange = StoredExchange::from_row(row)?;
+            if exchange.part_id != part_id || encoder.len() == MAX_BLOCK_ENTRIES {
+                flush(block_id, part_id, &encoder)?;
+                block_id += 1;
+                part_id = exchange.part_id;
+                encoder = BlockEncoder::new(0);
+            }
+            insert_key.execute(params![exchange.seq, exchange_key(block_id, encoder.len())])?;
+            encoder.push(&BlockEntry::of_stored(&exchange));
+        }
+        flush(block_id, part_id, &encoder)?;
+    }
+    transaction.execute_batch(
+        "
+        UPDATE exchange_ids SET seq = coalesce((SELECT new FROM moved_keys WHERE old = exchange_ids.seq), -1)
+            WHERE seq >= 0;
+        DROP TABLE moved_keys;
+        DROP TABLE exchanges;
+        ",
+    )
 }
 
 /// The flow number under which `day_stats` keeps the count of all parts of a day.
