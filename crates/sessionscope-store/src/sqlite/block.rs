@@ -475,6 +475,11 @@ pub(crate) fn load_exchange(
     Ok(entries.into_iter().nth(position))
 }
 
+/// Whether the stored exchange with `key` has the id `id`.
+pub(crate) fn stored_id_is(connection: &Connection, key: i64, id: &str) -> rusqlite::Result<bool> {
+    Ok(load_exchange(connection, key)?.is_some_and(|exchange| exchange.id == id))
+}
+
 /// Position of the entry with `key` in a decoded block, without a scan.
 pub(crate) fn position_in_block(entries: &[StoredExchange], key: i64) -> Option<usize> {
     let first = entries.first()?;

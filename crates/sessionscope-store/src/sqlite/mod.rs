@@ -7,15 +7,15 @@
 //! per exchange. Blocks are indexed by part and by time. Each session part (session, UTC day)
 //! keeps running aggregates as a compact blob, and `part_values` records which values occur in
 //! which part, so the session list is answered from parts and only the parts of one page ever
-//! decode blocks. Exchange ids are kept in `exchange_ids` by (UTC hour, hash), pointing at the
-//! exchange's key (block id and index).
+//! decode blocks. Exchange ids are indexed by (UTC hour, 64-bit hash) in chunks written once per
+//! batch (`ids.rs`), pointing at the exchange's key (block id and index).
 //!
 //! Decisions the `Store` contract leaves open:
 //! - Idempotency: an exchange is a duplicate when its id is already stored in the same UTC hour
 //!   of its time. Retries resend the original record (same time), so they are always caught;
-//!   scoping the id index by hour keeps every batch writing to a few hot pages instead of all
-//!   over a global hash index, which would not sustain the append rate at millions of rows.
-//!   `request(id)` probes each stored hour (a point look-up per hour).
+//!   scoping the id index by hour lets the writer check a batch against in-memory sets of the
+//!   few hours it touches and write the new ids as a few sorted chunks per batch.
+//!   `request(id)` reads the id's hash byte in each stored hour (a point look-up per hour).
 //! - Inside one batch the exchanges of a part are stored in time order, then batch order; when
 //!   one batch holds the same id twice, the first in that order is kept.
 //! - The part of an exchange is the UTC day of its `ts` (`day_of(ts)`), whatever `day` says.
@@ -26,6 +26,7 @@
 mod aggregate;
 mod block;
 mod filter;
+mod ids;
 mod keys;
 mod reader;
 mod retention;
@@ -573,7 +574,7 @@ mod tests {
                 params![seq, exchange.ts, id, query],
             )
             .unwrap();
-        let slot = keys::id_slot(keys::hour_of(exchange.ts), id);
+        let slot = (keys::hour_of(exchange.ts) << 43) | (seq & ((1 << 43) - 1));
         connection
             .execute(
                 "INSERT INTO exchange_ids (slot, seq) VALUES (?1, ?2)",
@@ -687,6 +688,34 @@ mod tests {
             })
             .unwrap();
         assert_eq!(exported, ["k-0", "k-1", "k-2", "k-3", "k-4"]);
+    }
+
+    #[test]
+    fn ids_stay_unique_across_merged_id_chunks_and_reopening() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("store.db");
+        let exchanges: Vec<AnalyzedExchange> = (0..40)
+            .map(|second| test_exchange(&format!("c-{second}"), second))
+            .collect();
+        {
+            let store = SqliteStore::open(&path).unwrap();
+            // One batch per exchange: more chunk generations in the hour than are kept unmerged.
+            for exchange in &exchanges {
+                let outcome = store.append(std::slice::from_ref(exchange)).unwrap();
+                assert_eq!(outcome.inserted, 1);
+            }
+            let outcome = store.append(&exchanges[..5]).unwrap();
+            assert_eq!(outcome.duplicates, 5);
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        for exchange in &exchanges {
+            let details = store.request(&exchange.id).unwrap().expect("stored id");
+            assert_eq!(details.row.ts, exchange.ts);
+        }
+        assert!(store.request("c-unknown").unwrap().is_none());
+        let outcome = store.append(&exchanges).unwrap();
+        assert_eq!((outcome.inserted, outcome.duplicates), (0, 40));
+        assert_eq!(store.usage().unwrap().exchanges, 40);
     }
 
     #[test]

@@ -17,8 +17,9 @@ use super::aggregate::{kind, PartAggregate};
 use super::backend_error;
 use super::block::{block_of_key, decode_block, load_exchange};
 use super::filter::{template_may_match_path, Matcher, Names, StoredExchange};
+use super::ids::find_exchange;
 use super::schema::{ALL_EXCHANGES, ALL_PARTS};
-use super::writer::{address_bytes, find_exchange, FastHasher};
+use super::writer::{address_bytes, FastHasher};
 
 /// Below this many candidate parts every candidate is verified on its exchanges, so `total` is exact.
 pub(crate) const VERIFY_ALL_LIMIT: usize = 500;

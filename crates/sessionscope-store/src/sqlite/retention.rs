@@ -2,7 +2,7 @@
 //! aggregates of parts that lost requests, and gives freed pages back to the file system
 //! (the file is created with incremental auto-vacuum).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use rusqlite::{params, Connection, TransactionBehavior};
 use sessionscope_model::{day_of, Micros};
@@ -12,7 +12,8 @@ use crate::{RetentionOutcome, StoreError};
 use super::aggregate::{kind, PartAggregate};
 use super::backend_error;
 use super::block::{decode_block, index_of_key, BlockEncoder, BlockEntry};
-use super::keys::{hour_of, id_slot, next_slot};
+use super::ids::remove_before;
+use super::keys::hour_of;
 use super::reader::rebuild_aggregate;
 use super::schema::{ALL_EXCHANGES, ALL_PARTS};
 use super::writer::apply_day_deltas;
@@ -39,42 +40,6 @@ pub(crate) fn apply(
         let _ = connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
     }
     Ok(outcome)
-}
-
-/// Removes one exchange's id slot. A slot inside a probe chain becomes a tombstone (seq -1) so
-/// the ids after it stay reachable.
-fn remove_id_slot(connection: &Connection, id: &str, ts: i64, seq: i64) -> rusqlite::Result<()> {
-    let mut slot = id_slot(hour_of(ts), id);
-    loop {
-        let entry: Option<i64> = connection
-            .prepare_cached("SELECT seq FROM exchange_ids WHERE slot = ?1")?
-            .query_row(params![slot], |row| row.get(0))
-            .map(Some)
-            .or_else(|error| match error {
-                rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                other => Err(other),
-            })?;
-        let Some(stored_seq) = entry else {
-            return Ok(());
-        };
-        if stored_seq == seq {
-            let next_taken: bool = connection
-                .prepare_cached("SELECT count(*) FROM exchange_ids WHERE slot = ?1")?
-                .query_row(params![next_slot(slot)], |row| row.get::<_, i64>(0))?
-                > 0;
-            if next_taken {
-                connection
-                    .prepare_cached("UPDATE exchange_ids SET seq = -1 WHERE slot = ?1")?
-                    .execute(params![slot])?;
-            } else {
-                connection
-                    .prepare_cached("DELETE FROM exchange_ids WHERE slot = ?1")?
-                    .execute(params![slot])?;
-            }
-            return Ok(());
-        }
-        slot = next_slot(slot);
-    }
 }
 
 fn remove_in_transaction(
@@ -104,13 +69,10 @@ fn remove_in_transaction(
         transaction.commit()?;
         return Ok(outcome);
     }
-    // Id slots: whole hour buckets before the cutoff's hour go at once; inside that hour, the
-    // removed exchanges' slots go one by one.
+    // Ids: whole hours before the cutoff's hour go at once; inside that hour, the removed
+    // exchanges' keys are taken out of its chunks.
     let cutoff_hour = hour_of(cutoff);
-    transaction.execute(
-        "DELETE FROM exchange_ids WHERE slot < ?1",
-        params![cutoff_hour << 43],
-    )?;
+    let mut removed_in_cutoff_hour = HashSet::new();
     let hour_start = cutoff_hour.saturating_mul(MICROS_PER_HOUR);
     // Blocks with exchanges of the cutoff's hour before the cutoff: their slots, and the blocks
     // that keep some exchanges, which are rewritten without the removed ones.
@@ -128,7 +90,7 @@ fn remove_in_transaction(
         let kept_from = entries.partition_point(|exchange| exchange.ts < cutoff);
         for exchange in &entries[..kept_from] {
             if hour_of(exchange.ts) == cutoff_hour {
-                remove_id_slot(&transaction, &exchange.id, exchange.ts, exchange.seq)?;
+                removed_in_cutoff_hour.insert(exchange.seq);
             }
         }
         let Some(first_kept) = entries.get(kept_from) else {
@@ -158,6 +120,7 @@ fn remove_in_transaction(
         |row| row.get(0),
     )?;
     transaction.execute("DELETE FROM blocks WHERE last_ts < ?1", params![cutoff])?;
+    remove_before(&transaction, cutoff_hour, &removed_in_cutoff_hour)?;
     outcome.exchanges_removed += whole_blocks.max(0) as u64;
 
     let mut day_deltas: HashMap<(i32, i64), i64> = HashMap::new();

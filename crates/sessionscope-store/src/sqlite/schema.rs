@@ -8,6 +8,8 @@ use crate::StoreError;
 use super::backend_error;
 use super::block::{exchange_key, BlockEncoder, BlockEntry, MAX_BLOCK_ENTRIES};
 use super::filter::{StoredExchange, EXCHANGE_COLUMNS};
+use super::ids::{hash_of, write_chunk};
+use super::keys::hour_of;
 
 /// Page size chosen by measurement: small pages keep the write amplification of the id slot
 /// index, inserted at random places inside the current hour, down.
@@ -119,7 +121,7 @@ fn add_day_statistics(transaction: &Transaction) -> rusqlite::Result<()> {
 
 /// Version 3: exchanges live in blocks (see `block.rs`), one row per (part, batch) instead of one
 /// row per exchange. Rows of an older store are moved into blocks of up to `MAX_BLOCK_ENTRIES`
-/// per part, and the id slots are pointed at the new exchange keys.
+/// per part, and the id slots of `exchange_ids` are replaced by the id index of `ids.rs`.
 fn move_exchanges_into_blocks(transaction: &Transaction) -> rusqlite::Result<()> {
     transaction.execute_batch(
         "
@@ -136,7 +138,16 @@ fn move_exchanges_into_blocks(transaction: &Transaction) -> rusqlite::Result<()>
         CREATE INDEX blocks_by_part ON blocks (part_id, first_ts, last_ts);
         CREATE INDEX blocks_by_first ON blocks (first_ts, last_ts);
         CREATE INDEX blocks_by_last ON blocks (last_ts);
-        CREATE TEMP TABLE moved_keys (old INTEGER PRIMARY KEY, new INTEGER NOT NULL);
+        -- The id index (see `ids.rs`): sorted (hash, key) pairs per (UTC hour, hash byte, chunk).
+        CREATE TABLE id_chunks (
+            id INTEGER PRIMARY KEY,
+            hour INTEGER NOT NULL,
+            prefix INTEGER NOT NULL,
+            chunk INTEGER NOT NULL,
+            entries BLOB NOT NULL
+        );
+        CREATE UNIQUE INDEX id_chunks_by_hour ON id_chunks (hour, prefix, chunk);
+        CREATE TEMP TABLE moved_ids (hour INTEGER NOT NULL, hash INTEGER NOT NULL, key INTEGER NOT NULL);
         ",
     )?;
     {
@@ -146,8 +157,8 @@ fn move_exchanges_into_blocks(transaction: &Transaction) -> rusqlite::Result<()>
         let mut insert_block = transaction.prepare(
             "INSERT INTO blocks (id, part_id, first_ts, last_ts, count, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?;
-        let mut insert_key =
-            transaction.prepare("INSERT INTO moved_keys (old, new) VALUES (?1, ?2)")?;
+        let mut insert_id =
+            transaction.prepare("INSERT INTO moved_ids (hour, hash, key) VALUES (?1, ?2, ?3)")?;
         let mut rows = select.query([])?;
         let mut block_id = 0i64;
         let mut part_id = i64::MIN;
@@ -173,16 +184,39 @@ fn move_exchanges_into_blocks(transaction: &Transaction) -> rusqlite::Result<()>
                 part_id = exchange.part_id;
                 encoder = BlockEncoder::new(0);
             }
-            insert_key.execute(params![exchange.seq, exchange_key(block_id, encoder.len())])?;
+            insert_id.execute(params![
+                hour_of(exchange.ts),
+                hash_of(&exchange.id) as i64,
+                exchange_key(block_id, encoder.len())
+            ])?;
             encoder.push(&BlockEntry::of_stored(&exchange));
         }
         flush(block_id, part_id, &encoder)?;
     }
+    {
+        // One chunk per hour; the pairs are sorted here, as unsigned hashes.
+        let mut select =
+            transaction.prepare("SELECT hour, hash, key FROM moved_ids ORDER BY hour")?;
+        let mut rows = select.query([])?;
+        let mut hour = i64::MIN;
+        let mut entries: Vec<(u64, i64)> = Vec::new();
+        while let Some(row) = rows.next()? {
+            let row_hour: i64 = row.get(0)?;
+            if row_hour != hour {
+                entries.sort_unstable();
+                write_chunk(transaction, hour, 0, &entries)?;
+                entries.clear();
+                hour = row_hour;
+            }
+            entries.push((row.get::<_, i64>(1)? as u64, row.get(2)?));
+        }
+        entries.sort_unstable();
+        write_chunk(transaction, hour, 0, &entries)?;
+    }
     transaction.execute_batch(
         "
-        UPDATE exchange_ids SET seq = coalesce((SELECT new FROM moved_keys WHERE old = exchange_ids.seq), -1)
-            WHERE seq >= 0;
-        DROP TABLE moved_keys;
+        DROP TABLE moved_ids;
+        DROP TABLE exchange_ids;
         DROP TABLE exchanges;
         ",
     )

@@ -14,11 +14,12 @@ use crate::{RetentionOutcome, StoreError};
 use super::aggregate::{kind, PartAggregate, SET_SEPARATOR};
 use super::backend_error;
 use super::block::{
-    block_of_key, exchange_key, load_block, load_exchange, position_in_block, BlockEncoder,
-    BlockEntry, MAX_BLOCK_ENTRIES,
+    block_of_key, exchange_key, load_block, position_in_block, BlockEncoder, BlockEntry,
+    MAX_BLOCK_ENTRIES,
 };
 use super::filter::StoredExchange;
-use super::keys::{hour_of, hours_of_day, id_slot, next_slot, MAX_HOUR};
+use super::ids::IdIndex;
+use super::keys::hour_of;
 use super::schema::{ALL_EXCHANGES, ALL_PARTS};
 
 /// Upper bounds of the in-memory caches; past them a cache is cleared (it refills from the
@@ -133,6 +134,7 @@ struct Caches {
     next_address_id: i64,
     next_part_id: i64,
     next_block_id: i64,
+    ids: IdIndex,
     /// Hash of a context vector → the vector and its interned JSON id. Sessions repeat the same
     /// context values, and hashing is far cheaper than serialising them again.
     contexts: FastMap<u64, (Vec<ContextValue>, i64)>,
@@ -460,91 +462,6 @@ impl Caches {
     }
 }
 
-/// Answers whether the exchange with a key holds a given id. The writer's version also knows
-/// the block it is still building.
-pub(crate) type IdAtKey<'a> = dyn FnMut(i64, &str) -> rusqlite::Result<bool> + 'a;
-
-/// Whether the stored exchange with `key` has the id `id`.
-pub(crate) fn stored_id_is(connection: &Connection, key: i64, id: &str) -> rusqlite::Result<bool> {
-    Ok(load_exchange(connection, key)?.is_some_and(|exchange| exchange.id == id))
-}
-
-/// Follows the probe chain of `id` in one hour bucket; returns (key of the stored exchange, or
-/// the first free slot of the chain).
-pub(crate) fn probe_hour(
-    connection: &Connection,
-    id: &str,
-    hour: i64,
-    id_at_key: &mut IdAtKey<'_>,
-) -> rusqlite::Result<Result<i64, i64>> {
-    let mut slot = id_slot(hour, id);
-    loop {
-        let entry: Option<i64> = connection
-            .prepare_cached("SELECT seq FROM exchange_ids WHERE slot = ?1")?
-            .query_row(params![slot], |row| row.get(0))
-            .optional()?;
-        let Some(key) = entry else {
-            return Ok(Err(slot));
-        };
-        // A negative key is a tombstone left by retention inside a probe chain.
-        if key >= 0 && id_at_key(key, id)? {
-            return Ok(Ok(key));
-        }
-        slot = next_slot(slot);
-    }
-}
-
-/// Looks an exchange up by id alone: every hour bucket of every stored day is probed (a point
-/// look-up each, a few hundred at most). Returns the exchange key.
-pub(crate) fn find_exchange(connection: &Connection, id: &str) -> rusqlite::Result<Option<i64>> {
-    let mut statement =
-        connection.prepare_cached("SELECT DISTINCT day FROM day_stats ORDER BY day DESC")?;
-    let days: Vec<i64> = statement
-        .query_map([], |row| row.get(0))?
-        .collect::<Result<_, _>>()?;
-    let mut hours: Vec<i64> = days.into_iter().flat_map(hours_of_day).collect();
-    // Times outside the key range share the edge buckets.
-    hours.push(0);
-    hours.push(MAX_HOUR);
-    hours.dedup();
-    let mut id_at_key = |key: i64, id: &str| stored_id_is(connection, key, id);
-    for hour in hours {
-        if let Ok(key) = probe_hour(connection, id, hour, &mut id_at_key)? {
-            return Ok(Some(key));
-        }
-    }
-    Ok(None)
-}
-
-/// Claims the id slot of a new exchange with key `key`; false when the id is stored already
-/// for that hour.
-fn claim_exchange_id(
-    connection: &Connection,
-    id: &str,
-    ts: i64,
-    key: i64,
-    id_at_key: &mut IdAtKey<'_>,
-) -> rusqlite::Result<bool> {
-    let hour = hour_of(ts);
-    let slot = id_slot(hour, id);
-    let inserted = connection
-        .prepare_cached("INSERT OR IGNORE INTO exchange_ids (slot, seq) VALUES (?1, ?2)")?
-        .execute(params![slot, key])?;
-    if inserted == 1 {
-        return Ok(true);
-    }
-    // Slow path, rare: the same id again, or another id with the same hash in this hour.
-    match probe_hour(connection, id, hour, id_at_key)? {
-        Ok(_) => Ok(false),
-        Err(free_slot) => {
-            connection
-                .prepare_cached("INSERT INTO exchange_ids (slot, seq) VALUES (?1, ?2)")?
-                .execute(params![free_slot, key])?;
-            Ok(true)
-        }
-    }
-}
-
 /// The block a batch is filling for one part.
 struct OpenBlock {
     block_id: i64,
@@ -810,7 +727,13 @@ impl Writer {
                             .is_some_and(|entry| entry.id == id)
                     }))
                 };
-                claim_exchange_id(&transaction, &exchange.id, exchange.ts, key, &mut id_at_key)?
+                caches.ids.claim(
+                    &transaction,
+                    hour_of(exchange.ts),
+                    &exchange.id,
+                    key,
+                    &mut id_at_key,
+                )?
             };
             if !claimed {
                 outcome.duplicates += 1;
@@ -883,6 +806,7 @@ impl Writer {
             mut new_presence,
             day_deltas,
         } = totals;
+        caches.ids.write_added(&transaction)?;
         new_presence.sort_unstable();
         {
             let mut insert_presence = transaction.prepare_cached(
