@@ -2,7 +2,8 @@
 //! the exchanges of the rows on the page), a session's parts, statistics and requests, request
 //! details, exports and usage.
 
-use std::collections::{HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 
 use rusqlite::{params, Connection, OptionalExtension};
 use sessionscope_model::{
@@ -1232,39 +1233,6 @@ pub(crate) fn request(
 /// A block as an export reads it: (block id, part id, first time, data).
 type BlockRow = (i64, i64, i64, Vec<u8>);
 
-/// The next entry of one block in an export's k-way merge, ordered by (time, key) smallest first.
-struct MergeHead {
-    exchange: StoredExchange,
-    rest: std::vec::IntoIter<StoredExchange>,
-}
-
-impl MergeHead {
-    fn order_key(&self) -> (i64, i64) {
-        (self.exchange.ts, self.exchange.seq)
-    }
-}
-
-impl PartialEq for MergeHead {
-    fn eq(&self, other: &Self) -> bool {
-        self.order_key() == other.order_key()
-    }
-}
-
-impl Eq for MergeHead {}
-
-impl PartialOrd for MergeHead {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for MergeHead {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        // Reversed: `BinaryHeap` is a max-heap and the merge wants the earliest entry.
-        other.order_key().cmp(&self.order_key())
-    }
-}
-
 /// Every matching request in time order: a k-way merge over the blocks, read in order of their
 /// first time. A block is decoded only once the merge reaches its first time, so memory holds
 /// the blocks overlapping the current time, not the export.
@@ -1301,32 +1269,54 @@ pub(crate) fn export_requests(
         }
         Ok(None)
     };
-    let mut heads: std::collections::BinaryHeap<MergeHead> = std::collections::BinaryHeap::new();
+    // The heap holds only (time, key, slot) of each open block's next entry; the entries stay
+    // in their block's slot, so sifting moves three integers, not whole exchanges.
+    let mut heads: BinaryHeap<Reverse<(i64, i64, usize)>> = BinaryHeap::new();
+    let mut open_blocks: Vec<std::iter::Peekable<std::vec::IntoIter<StoredExchange>>> = Vec::new();
+    let mut free_slots: Vec<usize> = Vec::new();
     let mut upcoming = next_block().map_err(backend_error)?;
     loop {
         // Open every block that starts no later than the earliest pending entry.
         while let Some((block_id, part_id, first_ts, data)) = upcoming.take() {
-            if heads.peek().is_some_and(|head| head.exchange.ts < first_ts) {
+            if heads
+                .peek()
+                .is_some_and(|Reverse((ts, _, _))| *ts < first_ts)
+            {
                 upcoming = Some((block_id, part_id, first_ts, data));
                 break;
             }
             let mut entries = decode_block(block_id, part_id, &data)
                 .map_err(|error| StoreError::Backend(error.to_string()))?;
             entries.retain(|exchange| exchange.ts >= from && exchange.ts < to);
-            let mut rest = entries.into_iter();
-            if let Some(exchange) = rest.next() {
-                heads.push(MergeHead { exchange, rest });
+            let mut entries = entries.into_iter().peekable();
+            if let Some(first) = entries.peek() {
+                let head = (first.ts, first.seq);
+                let slot = match free_slots.pop() {
+                    Some(slot) => {
+                        open_blocks[slot] = entries;
+                        slot
+                    }
+                    None => {
+                        open_blocks.push(entries);
+                        open_blocks.len() - 1
+                    }
+                };
+                heads.push(Reverse((head.0, head.1, slot)));
             }
             upcoming = next_block().map_err(backend_error)?;
         }
-        let Some(MergeHead { exchange, mut rest }) = heads.pop() else {
+        let Some(Reverse((_, _, slot))) = heads.pop() else {
             break;
         };
-        if let Some(following) = rest.next() {
-            heads.push(MergeHead {
-                exchange: following,
-                rest,
-            });
+        let Some(entries) = open_blocks.get_mut(slot) else {
+            continue;
+        };
+        let Some(exchange) = entries.next() else {
+            continue;
+        };
+        match entries.peek() {
+            Some(following) => heads.push(Reverse((following.ts, following.seq, slot))),
+            None => free_slots.push(slot),
         }
         if !matcher
             .matches(&mut names, &exchange)

@@ -275,17 +275,103 @@ impl Caches {
         self.intern(connection, set_kind, &joined).map(Some)
     }
 
+    /// Dictionary ids of an exchange. Values equal to those of `previous` (the exchange before
+    /// it in the batch, usually of the same session) are taken from it without hashing: a
+    /// session repeats its host, app, client, user, roles, agent and key on every request.
     fn intern_exchange(
         &mut self,
         connection: &Connection,
         exchange: &AnalyzedExchange,
+        previous: Option<(&AnalyzedExchange, &mut Interned)>,
     ) -> rusqlite::Result<Interned> {
-        let address_id = match exchange.client_ip {
-            Some(address) => Some(self.intern_address(connection, address)?),
-            None => None,
+        let Some((before, reusable)) = previous else {
+            return self.intern_exchange_fully(connection, exchange);
         };
-        let host_id = self.intern(connection, kind::HOST, &exchange.host)?;
-        let app_id = self.intern(connection, kind::APP, &exchange.app)?;
+        let address_id = if exchange.client_ip == before.client_ip {
+            reusable.address_id
+        } else {
+            match exchange.client_ip {
+                Some(address) => Some(self.intern_address(connection, address)?),
+                None => None,
+            }
+        };
+        let host_id = if exchange.host == before.host {
+            reusable.host_id
+        } else {
+            self.intern(connection, kind::HOST, &exchange.host)?
+        };
+        let app_id = if exchange.app == before.app {
+            reusable.app_id
+        } else {
+            self.intern(connection, kind::APP, &exchange.app)?
+        };
+        let (raw_method_id, method_id, template_id, endpoint_id) =
+            if exchange.method == before.method && exchange.endpoint == before.endpoint {
+                (
+                    reusable.raw_method_id,
+                    reusable.method_id,
+                    reusable.template_id,
+                    reusable.endpoint_id,
+                )
+            } else {
+                self.intern_endpoint(connection, exchange)?
+            };
+        let user_agent_id = if exchange.user_agent == before.user_agent {
+            reusable.user_agent_id
+        } else {
+            match exchange.user_agent.as_deref() {
+                Some(agent) => Some(self.intern(connection, kind::USER_AGENT, agent)?),
+                None => None,
+            }
+        };
+        let user_id = if exchange.user == before.user {
+            reusable.user_id
+        } else {
+            match exchange.user.as_deref() {
+                Some(user) => Some(self.intern(connection, kind::USER, user)?),
+                None => None,
+            }
+        };
+        let (role_set_id, role_ids) = if exchange.roles == before.roles {
+            (reusable.role_set_id, std::mem::take(&mut reusable.role_ids))
+        } else {
+            self.intern_roles(connection, exchange)?
+        };
+        let key_id = if exchange.session_key == before.session_key {
+            reusable.key_id
+        } else {
+            self.intern(connection, kind::SESSION_KEY, &exchange.session_key)?
+        };
+        let (attack_set_id, attack_type_ids) =
+            if exchange.attacks.is_empty() && before.attacks.is_empty() {
+                (None, Vec::new())
+            } else {
+                self.intern_attacks(connection, exchange)?
+            };
+        Ok(Interned {
+            address_id,
+            host_id,
+            app_id,
+            raw_method_id,
+            method_id,
+            template_id,
+            endpoint_id,
+            user_agent_id,
+            user_id,
+            role_set_id,
+            role_ids,
+            key_id,
+            attack_set_id,
+            attack_type_ids,
+        })
+    }
+
+    /// (raw method, upper-case method, template, endpoint) ids.
+    fn intern_endpoint(
+        &mut self,
+        connection: &Connection,
+        exchange: &AnalyzedExchange,
+    ) -> rusqlite::Result<(i64, i64, i64, i64)> {
         let raw_method_id = self.intern(connection, kind::RAW_METHOD, &exchange.method)?;
         let method_id = match self.upper_methods.get(&raw_method_id) {
             Some(id) => *id,
@@ -313,14 +399,15 @@ impl Caches {
                 id
             }
         };
-        let user_agent_id = match exchange.user_agent.as_deref() {
-            Some(agent) => Some(self.intern(connection, kind::USER_AGENT, agent)?),
-            None => None,
-        };
-        let user_id = match exchange.user.as_deref() {
-            Some(user) => Some(self.intern(connection, kind::USER, user)?),
-            None => None,
-        };
+        Ok((raw_method_id, method_id, template_id, endpoint_id))
+    }
+
+    /// The role set id and the sorted ids of the single roles.
+    fn intern_roles(
+        &mut self,
+        connection: &Connection,
+        exchange: &AnalyzedExchange,
+    ) -> rusqlite::Result<(Option<i64>, Vec<i64>)> {
         let role_set_id = self.intern_set(
             connection,
             kind::ROLE_SET,
@@ -332,7 +419,15 @@ impl Caches {
         }
         role_ids.sort_unstable();
         role_ids.dedup();
-        let key_id = self.intern(connection, kind::SESSION_KEY, &exchange.session_key)?;
+        Ok((role_set_id, role_ids))
+    }
+
+    /// The attack type set id and the sorted ids of the single attack types.
+    fn intern_attacks(
+        &mut self,
+        connection: &Connection,
+        exchange: &AnalyzedExchange,
+    ) -> rusqlite::Result<(Option<i64>, Vec<i64>)> {
         let attack_set_id = self.intern_set(
             connection,
             kind::ATTACK_SET,
@@ -344,6 +439,33 @@ impl Caches {
         }
         attack_type_ids.sort_unstable();
         attack_type_ids.dedup();
+        Ok((attack_set_id, attack_type_ids))
+    }
+
+    fn intern_exchange_fully(
+        &mut self,
+        connection: &Connection,
+        exchange: &AnalyzedExchange,
+    ) -> rusqlite::Result<Interned> {
+        let address_id = match exchange.client_ip {
+            Some(address) => Some(self.intern_address(connection, address)?),
+            None => None,
+        };
+        let host_id = self.intern(connection, kind::HOST, &exchange.host)?;
+        let app_id = self.intern(connection, kind::APP, &exchange.app)?;
+        let (raw_method_id, method_id, template_id, endpoint_id) =
+            self.intern_endpoint(connection, exchange)?;
+        let user_agent_id = match exchange.user_agent.as_deref() {
+            Some(agent) => Some(self.intern(connection, kind::USER_AGENT, agent)?),
+            None => None,
+        };
+        let user_id = match exchange.user.as_deref() {
+            Some(user) => Some(self.intern(connection, kind::USER, user)?),
+            None => None,
+        };
+        let (role_set_id, role_ids) = self.intern_roles(connection, exchange)?;
+        let key_id = self.intern(connection, kind::SESSION_KEY, &exchange.session_key)?;
+        let (attack_set_id, attack_type_ids) = self.intern_attacks(connection, exchange)?;
         Ok(Interned {
             address_id,
             host_id,
@@ -568,16 +690,17 @@ fn flow_index(flow: Flow) -> i64 {
 }
 
 /// Adds the exchange's values to a part aggregate; returns the (kind, value) pairs new to the part.
-pub(crate) fn add_to_aggregate(
+fn add_to_aggregate(
     aggregate: &mut PartAggregate,
     ts: Micros,
     status: Option<u16>,
     flows: sessionscope_model::FlowSet,
-    interned: &InternedValues,
+    interned: &Interned,
+    has_attacks: bool,
     new_values: &mut Vec<(u8, i64)>,
 ) {
     aggregate.add_time(ts);
-    if interned.has_attacks {
+    if has_attacks {
         aggregate.attacks += 1;
     }
     aggregate.flow_mask |= flows.0;
@@ -611,21 +734,6 @@ pub(crate) fn add_to_aggregate(
     for attack_type_id in &interned.attack_type_ids {
         add(kind::ATTACK_TYPE, *attack_type_id);
     }
-}
-
-/// The aggregate-relevant values of one exchange, as dictionary ids.
-pub(crate) struct InternedValues {
-    pub address_id: Option<i64>,
-    pub host_id: i64,
-    pub app_id: i64,
-    pub endpoint_id: i64,
-    pub template_id: i64,
-    pub method_id: i64,
-    pub user_id: Option<i64>,
-    pub role_ids: Vec<i64>,
-    pub key_id: i64,
-    pub attack_type_ids: Vec<i64>,
-    pub has_attacks: bool,
 }
 
 impl Writer {
@@ -682,6 +790,8 @@ impl Writer {
         order.sort_unstable();
         let mut open: Option<OpenBlock> = None;
         let mut last_loaded: Option<(i64, Vec<StoredExchange>)> = None;
+        // The last stored exchange and its ids, for `intern_exchange`.
+        let mut previous: Option<(u32, Interned)> = None;
         let mut new_values: Vec<(u8, i64)> = Vec::new();
         for (session_id, day, _, position) in order {
             let Some(exchange) = batch.get(position as usize) else {
@@ -739,35 +849,26 @@ impl Writer {
                 outcome.duplicates += 1;
                 continue;
             }
-            let interned = caches.intern_exchange(&transaction, exchange)?;
+            let previous_exchange = previous
+                .as_mut()
+                .and_then(|(position, interned)| Some((batch.get(*position as usize)?, interned)));
+            let interned = caches.intern_exchange(&transaction, exchange, previous_exchange)?;
             let context_id = caches.intern_context(&transaction, &exchange.context)?;
-            let Some(part) = caches.parts.get_mut(&block.part) else {
-                continue;
-            };
-            let values = InternedValues {
-                address_id: interned.address_id,
-                host_id: interned.host_id,
-                app_id: interned.app_id,
-                endpoint_id: interned.endpoint_id,
-                template_id: interned.template_id,
-                method_id: interned.method_id,
-                user_id: interned.user_id,
-                role_ids: interned.role_ids,
-                key_id: interned.key_id,
-                attack_type_ids: interned.attack_type_ids,
-                has_attacks: !exchange.attacks.is_empty(),
-            };
-            new_values.clear();
-            add_to_aggregate(
-                &mut part.aggregate,
-                exchange.ts,
-                exchange.status,
-                exchange.flows,
-                &values,
-                &mut new_values,
-            );
-            for (value_kind, value) in &new_values {
-                totals.new_presence.push((*value_kind, *value, part.id));
+            // The part was loaded when its block was opened.
+            if let Some(part) = caches.parts.get_mut(&block.part) {
+                new_values.clear();
+                add_to_aggregate(
+                    &mut part.aggregate,
+                    exchange.ts,
+                    exchange.status,
+                    exchange.flows,
+                    &interned,
+                    !exchange.attacks.is_empty(),
+                    &mut new_values,
+                );
+                for (value_kind, value) in &new_values {
+                    totals.new_presence.push((*value_kind, *value, part.id));
+                }
             }
             let attacks = if exchange.attacks.is_empty() {
                 None
@@ -797,6 +898,7 @@ impl Writer {
                 context_id,
             });
             block.positions.push(position);
+            previous = Some((position, interned));
             outcome.inserted += 1;
         }
         if let Some(block) = open.take() {
