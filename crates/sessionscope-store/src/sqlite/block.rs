@@ -315,39 +315,79 @@ impl Cursor<'_> {
     }
 }
 
-/// Decodes a block's entries in stored (time) order, with their keys and the part id.
-pub(crate) fn decode_block(
+/// Reads a block's entries one at a time in stored (time) order, with their keys and the part
+/// id. Exports keep many blocks open at once; decoding an entry only when it is needed keeps the
+/// allocations of one entry short-lived.
+pub(crate) struct BlockReader<D> {
+    data: D,
     block_id: i64,
     part_id: i64,
-    data: &[u8],
-) -> Result<Vec<StoredExchange>, BlockError> {
-    let mut cursor = Cursor {
-        bytes: data,
-        position: 0,
-        block_id,
-    };
-    let version = *data.first().ok_or_else(|| cursor.corrupt("empty"))?;
-    if version != FORMAT_VERSION {
-        return Err(cursor.corrupt("unknown format version"));
+    position: usize,
+    ts: i64,
+    previous_id: Vec<u8>,
+    index: u64,
+}
+
+impl<D: AsRef<[u8]>> BlockReader<D> {
+    pub fn new(block_id: i64, part_id: i64, data: D) -> Result<BlockReader<D>, BlockError> {
+        let bytes = data.as_ref();
+        let mut cursor = Cursor {
+            bytes,
+            position: 0,
+            block_id,
+        };
+        let version = *bytes.first().ok_or_else(|| cursor.corrupt("empty"))?;
+        if version != FORMAT_VERSION {
+            return Err(cursor.corrupt("unknown format version"));
+        }
+        cursor.position = 1;
+        let index = cursor.varint("first index")?;
+        let ts = if cursor.position < bytes.len() {
+            cursor.signed("base time")?
+        } else {
+            0
+        };
+        let position = cursor.position;
+        Ok(BlockReader {
+            data,
+            block_id,
+            part_id,
+            position,
+            ts,
+            previous_id: Vec::new(),
+            index,
+        })
     }
-    cursor.position = 1;
-    let first_index = cursor.varint("first index")?;
-    let mut exchanges = Vec::new();
-    if cursor.position == data.len() {
-        return Ok(exchanges);
-    }
-    let mut ts = cursor.signed("base time")?;
-    let mut previous_id: Vec<u8> = Vec::new();
-    let mut index = first_index;
-    while cursor.position < data.len() {
-        if index > INDEX_MASK as u64 {
+
+    /// The next entry; `None` at the end of the block.
+    pub fn next_entry(&mut self) -> Result<Option<StoredExchange>, BlockError> {
+        let BlockReader {
+            data,
+            block_id,
+            part_id,
+            position,
+            ts,
+            previous_id,
+            index,
+        } = self;
+        let (block_id, part_id) = (*block_id, *part_id);
+        let data = data.as_ref();
+        if *position >= data.len() {
+            return Ok(None);
+        }
+        let mut cursor = Cursor {
+            bytes: data,
+            position: *position,
+            block_id,
+        };
+        if *index > INDEX_MASK as u64 {
             return Err(cursor.corrupt("too many entries"));
         }
         let flags = cursor.varint("flags")?;
         if flags & !KNOWN_FLAGS != 0 {
             return Err(cursor.corrupt("unknown flags"));
         }
-        ts = ts.wrapping_add(cursor.signed("time")?);
+        *ts = ts.wrapping_add(cursor.signed("time")?);
         let shared = cursor.varint("id prefix")?;
         let shared = usize::try_from(shared)
             .ok()
@@ -417,10 +457,10 @@ pub(crate) fn decode_block(
         } else {
             None
         };
-        exchanges.push(StoredExchange {
-            seq: exchange_key(block_id, index as usize),
+        let exchange = StoredExchange {
+            seq: exchange_key(block_id, *index as usize),
             part_id,
-            ts,
+            ts: *ts,
             id,
             address_id,
             host_id,
@@ -440,8 +480,24 @@ pub(crate) fn decode_block(
             query,
             user_agent_id,
             context_id,
-        });
-        index += 1;
+        };
+        *index += 1;
+        *position = cursor.position;
+        Ok(Some(exchange))
+    }
+}
+
+/// Decodes all of a block's entries in stored (time) order.
+pub(crate) fn decode_block(
+    block_id: i64,
+    part_id: i64,
+    data: &[u8],
+) -> Result<Vec<StoredExchange>, BlockError> {
+    let mut reader = BlockReader::new(block_id, part_id, data)?;
+    // Entries take some 40 to 100 bytes; a close guess saves regrowing.
+    let mut exchanges = Vec::with_capacity(data.len() / 48 + 1);
+    while let Some(exchange) = reader.next_entry()? {
+        exchanges.push(exchange);
     }
     Ok(exchanges)
 }

@@ -5,8 +5,8 @@
 //! holding that part's exchanges of the batch, encoded together with dictionary ids as varints
 //! and times as deltas, so appending costs a few B-tree inserts per batch and part rather than
 //! per exchange. Blocks are indexed by part and by time. Each session part (session, UTC day)
-//! keeps running aggregates as a compact blob, and `part_values` records which values occur in
-//! which part, so the session list is answered from parts and only the parts of one page ever
+//! keeps running aggregates as a compact blob, and `value_parts` records which values occur in
+//! which part (`presence.rs`), so the session list is answered from parts and only the parts of one page ever
 //! decode blocks. Exchange ids are indexed by (UTC hour, 64-bit hash) in chunks written once per
 //! batch (`ids.rs`), pointing at the exchange's key (block id and index).
 //!
@@ -28,6 +28,7 @@ mod block;
 mod filter;
 mod ids;
 mod keys;
+mod presence;
 mod reader;
 mod retention;
 mod schema;
@@ -616,6 +617,9 @@ mod tests {
                     params![day],
                 )
                 .unwrap();
+            connection
+                .execute_batch("INSERT INTO part_values (kind, value_id, part_id) VALUES (2, 1, 1)")
+                .unwrap();
             insert_version_2_exchange(&connection, "old-1", 5, "");
             insert_version_2_exchange(&connection, "old-2", 0, "a=1");
         }
@@ -644,10 +648,20 @@ mod tests {
             .map(|row| row.id.as_str())
             .collect();
         assert_eq!(ids, ["old-2", "old-1"], "time order survives the move");
+        let by_host = store
+            .list_sessions(
+                &SessionFilter {
+                    hosts: vec!["h".to_string()],
+                    ..SessionFilter::default()
+                },
+                &PageRequest::default(),
+            )
+            .unwrap();
+        assert_eq!(by_host.sessions.len(), 1, "presence rows were moved");
         let connection = Connection::open(&path).unwrap();
         let old_table: i64 = connection
             .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE name = 'exchanges'",
+                "SELECT count(*) FROM sqlite_master WHERE name IN ('exchanges', 'exchange_ids', 'part_values')",
                 [],
                 |row| row.get(0),
             )

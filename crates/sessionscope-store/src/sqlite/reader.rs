@@ -16,9 +16,10 @@ use crate::{StoreError, StoreUsage};
 
 use super::aggregate::{kind, PartAggregate};
 use super::backend_error;
-use super::block::{block_of_key, decode_block, load_exchange};
+use super::block::{block_of_key, decode_block, load_exchange, BlockReader};
 use super::filter::{template_may_match_path, Matcher, Names, StoredExchange};
 use super::ids::find_exchange;
+use super::presence;
 use super::schema::{ALL_EXCHANGES, ALL_PARTS};
 use super::writer::{address_bytes, FastHasher};
 
@@ -90,9 +91,14 @@ fn aggregate_applies(filter: &SessionFilter, part: &StoredPart) -> bool {
         && filter.contains_time(part.aggregate.last_ts)
 }
 
-/// A part's blocks span at most its UTC day, so a block overlapping a window starts at most a
-/// day before it; scans by first time start there.
-const LONGEST_BLOCK_SPAN: i64 = MICROS_PER_DAY;
+/// The earliest first time of a block that can hold exchanges of the filter's window: a block
+/// holds exchanges of one part, so of one UTC day, and cannot start before the day of `from`.
+fn first_block_start(filter: &SessionFilter) -> i64 {
+    match filter.from {
+        Some(from) => day_start_micros(day_of(from)),
+        None => i64::MIN,
+    }
+}
 
 /// Time range of the filter's window: (from, to).
 fn time_window(filter: &SessionFilter) -> (i64, i64) {
@@ -416,7 +422,7 @@ type PartSet = HashSet<i64, std::hash::BuildHasherDefault<FastHasher>>;
 /// Past this many values of one field, candidates come from one scan of the field's kind.
 const MANY_VALUES: usize = 256;
 
-/// Candidate parts for the non-time fields, from `part_values` and the part/exchange id
+/// Candidate parts for the non-time fields, from `value_parts` and the part/exchange id
 /// look-ups; `None` when no such field is set (every part is a candidate).
 fn candidate_parts(
     connection: &Connection,
@@ -449,22 +455,24 @@ fn candidate_parts(
             // Many values (a wide network): one pass over the kind beats a look-up per value.
             let wanted: PartSet = values.iter().copied().collect();
             let mut statement = connection
-                .prepare_cached("SELECT value_id, part_id FROM part_values WHERE kind = ?1")?;
+                .prepare_cached("SELECT value_id, part_ids FROM value_parts WHERE kind = ?1")?;
             let mut rows = statement.query(params![value_kind])?;
             while let Some(row) = rows.next()? {
-                if wanted.contains(&row.get::<_, i64>(0)?) {
-                    parts.insert(row.get::<_, i64>(1)?);
+                let value_id: i64 = row.get(0)?;
+                if wanted.contains(&value_id) {
+                    let bytes = row.get_ref(1)?.as_blob()?;
+                    presence::decode_part_ids(value_kind, value_id, bytes, &mut parts)?;
                 }
             }
             return Ok(parts);
         }
         let mut statement = connection
-            .prepare_cached("SELECT part_id FROM part_values WHERE kind = ?1 AND value_id = ?2")?;
+            .prepare_cached("SELECT part_ids FROM value_parts WHERE kind = ?1 AND value_id = ?2")?;
         for value in values {
-            for part_id in
-                statement.query_map(params![value_kind, value], |row| row.get::<_, i64>(0))?
-            {
-                parts.insert(part_id?);
+            let mut rows = statement.query(params![value_kind, value])?;
+            while let Some(row) = rows.next()? {
+                let bytes = row.get_ref(0)?.as_blob()?;
+                presence::decode_part_ids(value_kind, *value, bytes, &mut parts)?;
             }
         }
         Ok(parts)
@@ -519,14 +527,15 @@ fn candidate_parts(
     if !filter.statuses.is_empty() {
         let mut parts = PartSet::default();
         let mut statement = connection.prepare_cached(
-            "SELECT part_id FROM part_values WHERE kind = ?1 AND value_id >= ?2 AND value_id <= ?3",
+            "SELECT value_id, part_ids FROM value_parts WHERE kind = ?1 AND value_id >= ?2 AND value_id <= ?3",
         )?;
         for status in &filter.statuses {
             let (low, high) = status.range();
-            for part_id in
-                statement.query_map(params![kind::STATUS, low, high], |row| row.get::<_, i64>(0))?
-            {
-                parts.insert(part_id?);
+            let mut rows = statement.query(params![kind::STATUS, low, high])?;
+            while let Some(row) = rows.next()? {
+                let value_id: i64 = row.get(0)?;
+                let bytes = row.get_ref(1)?.as_blob()?;
+                presence::decode_part_ids(kind::STATUS, value_id, bytes, &mut parts)?;
             }
         }
         narrow(parts);
@@ -769,7 +778,7 @@ fn flow_counts(flows: &[u64; 7], total: u64) -> Vec<Count> {
 }
 
 /// Session list. With only a time window (or nothing) rows come from the part aggregates and
-/// `total` is exact. With other fields, candidate parts come from `part_values`; when there are
+/// `total` is exact. With other fields, candidate parts come from `value_parts`; when there are
 /// more than `VERIFY_ALL_LIMIT` of them, `total` and `flows` are counted from the candidates'
 /// aggregates without checking that the matching values sit on one request, and `total_exact`
 /// is false; pages of such a filter verify at most `VERIFY_PER_PAGE` parts and may come back
@@ -1079,22 +1088,23 @@ pub(crate) fn session_stats(
     work().map_err(backend_error)
 }
 
+/// The row of a stored exchange; `session_part` is the part's day as text.
 fn request_row(
     names: &mut Names<'_>,
-    part: (SessionId, i32),
-    exchange: &StoredExchange,
+    session_id: SessionId,
+    session_part: String,
+    exchange: StoredExchange,
 ) -> rusqlite::Result<RequestRow> {
-    let (session_id, day) = part;
     let attacks: Vec<Attack> = exchange
         .attacks
         .as_deref()
         .and_then(|json| serde_json::from_str(json).ok())
         .unwrap_or_default();
     Ok(RequestRow {
-        id: exchange.id.clone(),
+        id: exchange.id,
         ts: exchange.ts,
         session_id,
-        session_part: format_day(day),
+        session_part,
         session_key: names.text(exchange.key_id)?.to_string(),
         client_ip: match exchange.address_id {
             Some(address_id) => names
@@ -1105,7 +1115,7 @@ fn request_row(
         app: names.text(exchange.app_id)?.to_string(),
         host: names.text(exchange.host_id)?.to_string(),
         method: names.text(exchange.method_id)?.to_string(),
-        path: exchange.path.clone(),
+        path: exchange.path,
         endpoint: names.text(exchange.template_id)?.to_string(),
         status: exchange.status,
         duration_ms: exchange.duration,
@@ -1180,8 +1190,13 @@ pub(crate) fn session_requests(
         });
         let total = matching.len();
         let mut requests = Vec::new();
-        for (exchange, part_day) in matching.iter().skip(offset).take(limit) {
-            requests.push(request_row(&mut names, (session_id, *part_day), exchange)?);
+        for (exchange, part_day) in matching.into_iter().skip(offset).take(limit) {
+            requests.push(request_row(
+                &mut names,
+                session_id,
+                format_day(part_day),
+                exchange,
+            )?);
         }
         let next = offset + requests.len();
         Ok(RequestPage {
@@ -1211,7 +1226,7 @@ pub(crate) fn request(
             return Ok(None);
         };
         let mut names = Names::new(connection);
-        let row = request_row(&mut names, (part.session_id, part.day), &exchange)?;
+        let row = request_row(&mut names, part.session_id, format_day(part.day), exchange)?;
         let user_agent = match user_agent_id {
             Some(user_agent_id) => Some(names.text(user_agent_id)?.to_string()),
             None => None,
@@ -1244,17 +1259,18 @@ pub(crate) fn export_requests(
     let candidates = candidate_parts(connection, filter).map_err(backend_error)?;
     let mut names = Names::new(connection);
     let mut matcher = Matcher::new(filter);
-    let mut parts: HashMap<i64, Option<(SessionId, i32)>> = HashMap::new();
+    // Part id → session and day text, so rows do not format the day each time.
+    let mut parts: HashMap<i64, Option<(SessionId, String)>> = HashMap::new();
     let mut written = 0u64;
     let (from, to) = time_window(filter);
     let mut statement = connection
         .prepare(
             "SELECT id, part_id, first_ts, data FROM blocks INDEXED BY blocks_by_first
-             WHERE first_ts >= ?1 AND first_ts < ?2 AND last_ts >= ?3 ORDER BY first_ts, id",
+             WHERE first_ts >= ?1 AND first_ts < ?2 AND last_ts >= ?3 ORDER BY first_ts",
         )
         .map_err(backend_error)?;
     let mut rows = statement
-        .query(params![from.saturating_sub(LONGEST_BLOCK_SPAN), to, from])
+        .query(params![first_block_start(filter), to, from])
         .map_err(backend_error)?;
     let mut next_block = || -> rusqlite::Result<Option<BlockRow>> {
         while let Some(row) = rows.next()? {
@@ -1269,11 +1285,26 @@ pub(crate) fn export_requests(
         }
         Ok(None)
     };
-    // The heap holds only (time, key, slot) of each open block's next entry; the entries stay
-    // in their block's slot, so sifting moves three integers, not whole exchanges.
+    // The heap holds only (time, key, slot) of each open block's next entry; the entry stays
+    // in its block's slot, so sifting moves three integers, not whole exchanges. Blocks are
+    // decoded an entry at a time as the merge reaches them.
     let mut heads: BinaryHeap<Reverse<(i64, i64, usize)>> = BinaryHeap::new();
-    let mut open_blocks: Vec<std::iter::Peekable<std::vec::IntoIter<StoredExchange>>> = Vec::new();
+    let mut open_blocks: Vec<(BlockReader<Vec<u8>>, Option<StoredExchange>)> = Vec::new();
     let mut free_slots: Vec<usize> = Vec::new();
+    let next_in_window =
+        |reader: &mut BlockReader<Vec<u8>>| -> Result<Option<StoredExchange>, StoreError> {
+            loop {
+                let entry = reader
+                    .next_entry()
+                    .map_err(|error| StoreError::Backend(error.to_string()))?;
+                match entry {
+                    Some(exchange) if exchange.ts < from => continue,
+                    // Entries are in time order: the rest of the block is past the window.
+                    Some(exchange) if exchange.ts >= to => return Ok(None),
+                    other => return Ok(other),
+                }
+            }
+        };
     let mut upcoming = next_block().map_err(backend_error)?;
     loop {
         // Open every block that starts no later than the earliest pending entry.
@@ -1285,19 +1316,17 @@ pub(crate) fn export_requests(
                 upcoming = Some((block_id, part_id, first_ts, data));
                 break;
             }
-            let mut entries = decode_block(block_id, part_id, &data)
+            let mut reader = BlockReader::new(block_id, part_id, data)
                 .map_err(|error| StoreError::Backend(error.to_string()))?;
-            entries.retain(|exchange| exchange.ts >= from && exchange.ts < to);
-            let mut entries = entries.into_iter().peekable();
-            if let Some(first) = entries.peek() {
+            if let Some(first) = next_in_window(&mut reader)? {
                 let head = (first.ts, first.seq);
                 let slot = match free_slots.pop() {
                     Some(slot) => {
-                        open_blocks[slot] = entries;
+                        open_blocks[slot] = (reader, Some(first));
                         slot
                     }
                     None => {
-                        open_blocks.push(entries);
+                        open_blocks.push((reader, Some(first)));
                         open_blocks.len() - 1
                     }
                 };
@@ -1308,14 +1337,17 @@ pub(crate) fn export_requests(
         let Some(Reverse((_, _, slot))) = heads.pop() else {
             break;
         };
-        let Some(entries) = open_blocks.get_mut(slot) else {
+        let Some((reader, head)) = open_blocks.get_mut(slot) else {
             continue;
         };
-        let Some(exchange) = entries.next() else {
+        let Some(exchange) = head.take() else {
             continue;
         };
-        match entries.peek() {
-            Some(following) => heads.push(Reverse((following.ts, following.seq, slot))),
+        match next_in_window(reader)? {
+            Some(following) => {
+                heads.push(Reverse((following.ts, following.seq, slot)));
+                *head = Some(following);
+            }
             None => free_slots.push(slot),
         }
         if !matcher
@@ -1328,17 +1360,19 @@ pub(crate) fn export_requests(
             parts.clear();
         }
         let part = match parts.get(&exchange.part_id) {
-            Some(part) => *part,
+            Some(part) => part.clone(),
             None => {
                 let part = load_part(connection, exchange.part_id)
                     .map_err(backend_error)?
-                    .map(|part| (part.session_id, part.day));
-                parts.insert(exchange.part_id, part);
+                    .map(|part| (part.session_id, format_day(part.day)));
+                parts.insert(exchange.part_id, part.clone());
                 part
             }
         };
-        let Some(part) = part else { continue };
-        sink(request_row(&mut names, part, &exchange).map_err(backend_error)?)?;
+        let Some((session_id, session_part)) = part else {
+            continue;
+        };
+        sink(request_row(&mut names, session_id, session_part, exchange).map_err(backend_error)?)?;
         written += 1;
     }
     Ok(written)

@@ -14,6 +14,7 @@ use super::backend_error;
 use super::block::{decode_block, index_of_key, BlockEncoder, BlockEntry};
 use super::ids::remove_before;
 use super::keys::hour_of;
+use super::presence;
 use super::reader::rebuild_aggregate;
 use super::schema::{ALL_EXCHANGES, ALL_PARTS};
 use super::writer::apply_day_deltas;
@@ -124,6 +125,8 @@ fn remove_in_transaction(
     outcome.exchanges_removed += whole_blocks.max(0) as u64;
 
     let mut day_deltas: HashMap<(i32, i64), i64> = HashMap::new();
+    // (kind, value) → parts that no longer have it; each value's rows are rewritten once.
+    let mut lost_presence: HashMap<(u8, i64), HashSet<i64>> = HashMap::new();
     for part in affected {
         let old_counts = PartAggregate::decode_counts(&part.counts);
         let remaining = if part.last_ts < cutoff {
@@ -139,14 +142,14 @@ fn remove_in_transaction(
                 *day_deltas.entry((part.day, flow_index)).or_insert(0) -= 1;
             }
         }
-        let mut delete_presence = transaction.prepare_cached(
-            "DELETE FROM part_values WHERE kind = ?1 AND value_id = ?2 AND part_id = ?3",
-        )?;
         for (value_kind, value) in old_counts.keys() {
             if *value_kind != kind::ENDPOINT
                 && !remaining.counts.contains_key(&(*value_kind, *value))
             {
-                delete_presence.execute(params![value_kind, value, part.id])?;
+                lost_presence
+                    .entry((*value_kind, *value))
+                    .or_default()
+                    .insert(part.id);
             }
         }
         if remaining.requests == 0 {
@@ -170,6 +173,9 @@ fn remove_in_transaction(
                 remaining.flow_mask,
                 remaining.encode_counts()
             ])?;
+    }
+    for ((value_kind, value), parts) in &lost_presence {
+        presence::remove(&transaction, *value_kind, *value, parts)?;
     }
     apply_day_deltas(&transaction, &day_deltas)?;
     transaction.commit()?;

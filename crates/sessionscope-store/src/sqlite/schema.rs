@@ -10,6 +10,7 @@ use super::block::{exchange_key, BlockEncoder, BlockEntry, MAX_BLOCK_ENTRIES};
 use super::filter::{StoredExchange, EXCHANGE_COLUMNS};
 use super::ids::{hash_of, write_chunk};
 use super::keys::hour_of;
+use super::presence;
 
 /// Page size chosen by measurement: small pages keep the write amplification of the id slot
 /// index, inserted at random places inside the current hour, down.
@@ -121,7 +122,8 @@ fn add_day_statistics(transaction: &Transaction) -> rusqlite::Result<()> {
 
 /// Version 3: exchanges live in blocks (see `block.rs`), one row per (part, batch) instead of one
 /// row per exchange. Rows of an older store are moved into blocks of up to `MAX_BLOCK_ENTRIES`
-/// per part, and the id slots of `exchange_ids` are replaced by the id index of `ids.rs`.
+/// per part, the id slots of `exchange_ids` are replaced by the id index of `ids.rs`, and the
+/// presence rows of `part_values` by the per-value part lists of `presence.rs`.
 fn move_exchanges_into_blocks(transaction: &Transaction) -> rusqlite::Result<()> {
     transaction.execute_batch(
         "
@@ -147,6 +149,14 @@ fn move_exchanges_into_blocks(transaction: &Transaction) -> rusqlite::Result<()>
             entries BLOB NOT NULL
         );
         CREATE UNIQUE INDEX id_chunks_by_hour ON id_chunks (hour, prefix, chunk);
+        -- Presence of values in parts (see `presence.rs`), replacing `part_values`.
+        CREATE TABLE value_parts (
+            id INTEGER PRIMARY KEY,
+            kind INTEGER NOT NULL,
+            value_id INTEGER NOT NULL,
+            part_ids BLOB NOT NULL
+        );
+        CREATE INDEX value_parts_by_value ON value_parts (kind, value_id);
         CREATE TEMP TABLE moved_ids (hour INTEGER NOT NULL, hash INTEGER NOT NULL, key INTEGER NOT NULL);
         ",
     )?;
@@ -213,8 +223,29 @@ fn move_exchanges_into_blocks(transaction: &Transaction) -> rusqlite::Result<()>
         entries.sort_unstable();
         write_chunk(transaction, hour, 0, &entries)?;
     }
+    {
+        // Presence rows in groups of up to `MAX_BLOCK_ENTRIES` parts per value.
+        let mut select = transaction.prepare(
+            "SELECT kind, value_id, part_id FROM part_values ORDER BY kind, value_id, part_id",
+        )?;
+        let mut rows = select.query([])?;
+        let mut group: Vec<(u8, i64, i64)> = Vec::new();
+        while let Some(row) = rows.next()? {
+            let triple: (u8, i64, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
+            let same_value = group
+                .first()
+                .is_some_and(|first| (first.0, first.1) == (triple.0, triple.1));
+            if !same_value || group.len() == MAX_BLOCK_ENTRIES {
+                presence::insert(transaction, &mut group)?;
+                group.clear();
+            }
+            group.push(triple);
+        }
+        presence::insert(transaction, &mut group)?;
+    }
     transaction.execute_batch(
         "
+        DROP TABLE part_values;
         DROP TABLE moved_ids;
         DROP TABLE exchange_ids;
         DROP TABLE exchanges;

@@ -20,6 +20,7 @@ use super::block::{
 use super::filter::StoredExchange;
 use super::ids::IdIndex;
 use super::keys::hour_of;
+use super::presence;
 use super::schema::{ALL_EXCHANGES, ALL_PARTS};
 
 /// Upper bounds of the in-memory caches; past them a cache is cleared (it refills from the
@@ -909,15 +910,7 @@ impl Writer {
             day_deltas,
         } = totals;
         caches.ids.write_added(&transaction)?;
-        new_presence.sort_unstable();
-        {
-            let mut insert_presence = transaction.prepare_cached(
-                "INSERT OR IGNORE INTO part_values (kind, value_id, part_id) VALUES (?1, ?2, ?3)",
-            )?;
-            for (value_kind, value, part_id) in &new_presence {
-                insert_presence.execute(params![value_kind, value, part_id])?;
-            }
-        }
+        presence::insert(&transaction, &mut new_presence)?;
         apply_day_deltas(&transaction, &day_deltas)?;
         transaction.commit()?;
         Ok(outcome)
