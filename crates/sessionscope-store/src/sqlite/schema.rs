@@ -12,8 +12,8 @@ use super::ids::{hash_of, write_chunk};
 use super::keys::hour_of;
 use super::presence;
 
-/// Page size chosen by measurement: small pages keep the write amplification of the id slot
-/// index, inserted at random places inside the current hour, down.
+/// Page size chosen by measurement (schema version 2, rows per exchange): small pages kept the
+/// write amplification of randomly inserted index entries down. Fixed for existing files.
 pub(crate) const PAGE_SIZE: u32 = 4096;
 
 type Migration = fn(&Transaction) -> rusqlite::Result<()>;
