@@ -76,7 +76,7 @@ impl<'c> Names<'c> {
     }
 }
 
-/// The columns of an exchange the read side needs for rows and filtering.
+/// A stored exchange as the read side sees it (decoded from its block).
 #[derive(Debug, Clone)]
 pub(crate) struct StoredExchange {
     pub seq: i64,
@@ -98,11 +98,17 @@ pub(crate) struct StoredExchange {
     pub flows: u8,
     pub attack_set_id: Option<i64>,
     pub attacks: Option<String>,
+    pub query: Option<String>,
+    pub user_agent_id: Option<i64>,
+    pub context_id: Option<i64>,
 }
 
+/// The columns of the `exchanges` table of schema versions 1 and 2, in `from_row` order; the
+/// migration to blocks reads them.
 pub(crate) const EXCHANGE_COLUMNS: &str =
     "seq, part_id, ts, id, address_id, host_id, app_id, method_id, template_id, path,
-    status, duration, size, user_id, role_set_id, key_id, flows, attack_set_id, attacks";
+    status, duration, size, user_id, role_set_id, key_id, flows, attack_set_id, attacks,
+    query, user_agent_id, context_id";
 
 impl StoredExchange {
     pub fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredExchange> {
@@ -128,6 +134,9 @@ impl StoredExchange {
             flows: row.get::<_, i64>(16)? as u8,
             attack_set_id: row.get(17)?,
             attacks: row.get(18)?,
+            query: row.get(19)?,
+            user_agent_id: row.get(20)?,
+            context_id: row.get(21)?,
         })
     }
 }

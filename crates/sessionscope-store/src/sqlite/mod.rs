@@ -1,25 +1,34 @@
 //! The embedded backend: one SQLite file in WAL mode. One writer connection (appends, retention,
 //! users) behind a mutex, and a small pool of reader connections that read concurrently with it.
 //!
-//! Layout: exchanges keep small integer columns (dictionary ids) and are indexed by (part, time),
-//! by time, and by a 64-bit hash of their id. Each session part (session, UTC day) keeps running
-//! aggregates as a compact blob, and `part_values` records which values occur in which part, so
-//! the session list is answered from parts and only the rows of one page ever read exchanges.
+//! Layout: exchanges live in blocks (`block.rs`): one row per (session part, appended batch)
+//! holding that part's exchanges of the batch, encoded together with dictionary ids as varints
+//! and times as deltas, so appending costs a few B-tree inserts per batch and part rather than
+//! per exchange. Blocks are indexed by part and by time. Each session part (session, UTC day)
+//! keeps running aggregates as a compact blob, and `value_parts` records which values occur in
+//! which part (`presence.rs`), so the session list is answered from parts and only the parts of one page ever
+//! decode blocks. Exchange ids are indexed by (UTC hour, 64-bit hash) in chunks written once per
+//! batch (`ids.rs`), pointing at the exchange's key (block id and index).
 //!
 //! Decisions the `Store` contract leaves open:
 //! - Idempotency: an exchange is a duplicate when its id is already stored in the same UTC hour
 //!   of its time. Retries resend the original record (same time), so they are always caught;
-//!   scoping the id index by hour keeps every batch writing to a few hot pages instead of all
-//!   over a global hash index, which would not sustain the append rate at millions of rows.
-//!   `request(id)` probes each stored hour (a point look-up per hour).
+//!   scoping the id index by hour lets the writer check a batch against in-memory sets of the
+//!   few hours it touches and write the new ids as a few sorted chunks per batch.
+//!   `request(id)` reads the id's hash byte in each stored hour (a point look-up per hour).
+//! - Inside one batch the exchanges of a part are stored in time order, then batch order; when
+//!   one batch holds the same id twice, the first in that order is kept.
 //! - The part of an exchange is the UTC day of its `ts` (`day_of(ts)`), whatever `day` says.
 //! - Session list order is the part's last stored request, then part id, both descending. With
 //!   a time window a part straddling its end sorts by its last request overall.
 //! - `duration_ms` and everything else round-trips exactly; the context JSON is interned.
 
 mod aggregate;
+mod block;
 mod filter;
+mod ids;
 mod keys;
+mod presence;
 mod reader;
 mod retention;
 mod schema;
@@ -549,6 +558,178 @@ mod tests {
             1
         );
         assert_eq!(store.usage().unwrap().session_parts, 1);
+    }
+
+    /// Writes one exchange the way schema version 2 stored it: a row in `exchanges` keyed by
+    /// its time key, and its id slot.
+    fn insert_version_2_exchange(connection: &Connection, id: &str, second: i64, query: &str) {
+        let exchange = test_exchange(id, second);
+        let seq = exchange.ts * 1024;
+        connection
+            .execute(
+                "INSERT INTO exchanges (seq, part_id, ts, id, address_id, host_id, app_id, method_id,
+                 template_id, path, query, status, duration, size, user_agent_id, user_id, role_set_id,
+                 key_id, flows, attack_set_id, attacks, context_id)
+                 VALUES (?1, 1, ?2, ?3, NULL, 1, 2, 3, 4, '/old', ?4, 200, 1.25, 10, 5, NULL, NULL, 6, 0,
+                 NULL, NULL, 7)",
+                params![seq, exchange.ts, id, query],
+            )
+            .unwrap();
+        let slot = (keys::hour_of(exchange.ts) << 43) | (seq & ((1 << 43) - 1));
+        connection
+            .execute(
+                "INSERT INTO exchange_ids (slot, seq) VALUES (?1, ?2)",
+                params![slot, seq],
+            )
+            .unwrap();
+    }
+
+    #[test]
+    fn a_version_2_store_moves_its_exchanges_into_blocks() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("v2.db");
+        drop(SqliteStore::open_at_version(&path, 2).unwrap());
+        {
+            let connection = Connection::open(&path).unwrap();
+            let day = sessionscope_model::day_of(test_exchange("x", 0).ts);
+            connection
+                .execute_batch(
+                    "INSERT INTO strings (id, kind, text) VALUES
+                        (1, 2, 'h'), (2, 3, ''), (3, 16, 'GET'), (4, 12, '/'), (5, 15, 'agent/1'),
+                        (6, 10, 'builtin:ip'), (7, 17, '[]');",
+                )
+                .unwrap();
+            connection
+                .execute(
+                    "INSERT INTO parts (id, session_id, day, first_ts, last_ts, requests, attacks, flows, counts)
+                     VALUES (1, ?1, ?2, ?3, ?4, 2, 0, 0, x'')",
+                    params![
+                        &[7u8; 16][..],
+                        day,
+                        test_exchange("x", 0).ts,
+                        test_exchange("x", 5).ts
+                    ],
+                )
+                .unwrap();
+            connection
+                .execute(
+                    "INSERT INTO day_stats (day, flow, count) VALUES (?1, 254, 2), (?1, 255, 1)",
+                    params![day],
+                )
+                .unwrap();
+            connection
+                .execute_batch("INSERT INTO part_values (kind, value_id, part_id) VALUES (2, 1, 1)")
+                .unwrap();
+            insert_version_2_exchange(&connection, "old-1", 5, "");
+            insert_version_2_exchange(&connection, "old-2", 0, "a=1");
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let details = store.request("old-2").unwrap().expect("migrated exchange");
+        assert_eq!(details.query, "a=1");
+        assert_eq!(details.user_agent.as_deref(), Some("agent/1"));
+        assert_eq!(details.row.path, "/old");
+        assert_eq!(details.row.duration_ms, Some(1.25));
+        assert!(store.request("old-1").unwrap().is_some());
+        let usage = store.usage().unwrap();
+        assert_eq!(usage.exchanges, 2);
+        assert_eq!(usage.oldest, Some(test_exchange("x", 0).ts));
+        let requests = store
+            .session_requests(
+                SessionId([7; 16]),
+                None,
+                &SessionFilter::default(),
+                RequestSort::default(),
+                &PageRequest::default(),
+            )
+            .unwrap();
+        let ids: Vec<&str> = requests
+            .requests
+            .iter()
+            .map(|row| row.id.as_str())
+            .collect();
+        assert_eq!(ids, ["old-2", "old-1"], "time order survives the move");
+        let by_host = store
+            .list_sessions(
+                &SessionFilter {
+                    hosts: vec!["h".to_string()],
+                    ..SessionFilter::default()
+                },
+                &PageRequest::default(),
+            )
+            .unwrap();
+        assert_eq!(by_host.sessions.len(), 1, "presence rows were moved");
+        let connection = Connection::open(&path).unwrap();
+        let old_table: i64 = connection
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name IN ('exchanges', 'exchange_ids', 'part_values')",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(old_table, 0);
+        drop(connection);
+        // The moved ids still count as stored.
+        let outcome = store
+            .append(&[test_exchange("old-1", 5), test_exchange("new-1", 6)])
+            .unwrap();
+        assert_eq!((outcome.inserted, outcome.duplicates), (1, 1));
+        assert_eq!(store.usage().unwrap().exchanges, 3);
+    }
+
+    #[test]
+    fn retention_inside_a_block_keeps_the_rest_findable() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&directory.path().join("store.db")).unwrap();
+        let batch: Vec<AnalyzedExchange> = (0..5)
+            .map(|second| test_exchange(&format!("k-{second}"), second))
+            .collect();
+        store.append(&batch).unwrap();
+        let outcome = store.apply_retention(batch[2].ts).unwrap();
+        assert_eq!((outcome.exchanges_removed, outcome.parts_removed), (2, 0));
+        for (index, exchange) in batch.iter().enumerate() {
+            let found = store.request(&exchange.id).unwrap();
+            assert_eq!(found.is_some(), index >= 2, "{}", exchange.id);
+        }
+        assert_eq!(store.usage().unwrap().oldest, Some(batch[2].ts));
+        // Kept ids stay duplicates; removed ones may be stored again.
+        let outcome = store.append(&batch).unwrap();
+        assert_eq!((outcome.inserted, outcome.duplicates), (2, 3));
+        let mut exported = Vec::new();
+        store
+            .export_requests(&SessionFilter::default(), &mut |row| {
+                exported.push(row.id);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(exported, ["k-0", "k-1", "k-2", "k-3", "k-4"]);
+    }
+
+    #[test]
+    fn ids_stay_unique_across_merged_id_chunks_and_reopening() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("store.db");
+        let exchanges: Vec<AnalyzedExchange> = (0..40)
+            .map(|second| test_exchange(&format!("c-{second}"), second))
+            .collect();
+        {
+            let store = SqliteStore::open(&path).unwrap();
+            // One batch per exchange: more chunk generations in the hour than are kept unmerged.
+            for exchange in &exchanges {
+                let outcome = store.append(std::slice::from_ref(exchange)).unwrap();
+                assert_eq!(outcome.inserted, 1);
+            }
+            let outcome = store.append(&exchanges[..5]).unwrap();
+            assert_eq!(outcome.duplicates, 5);
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        for exchange in &exchanges {
+            let details = store.request(&exchange.id).unwrap().expect("stored id");
+            assert_eq!(details.row.ts, exchange.ts);
+        }
+        assert!(store.request("c-unknown").unwrap().is_none());
+        let outcome = store.append(&exchanges).unwrap();
+        assert_eq!((outcome.inserted, outcome.duplicates), (0, 40));
+        assert_eq!(store.usage().unwrap().exchanges, 40);
     }
 
     #[test]

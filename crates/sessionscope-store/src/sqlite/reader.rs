@@ -2,7 +2,8 @@
 //! the exchanges of the rows on the page), a session's parts, statistics and requests, request
 //! details, exports and usage.
 
-use std::collections::{HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 
 use rusqlite::{params, Connection, OptionalExtension};
 use sessionscope_model::{
@@ -15,10 +16,12 @@ use crate::{StoreError, StoreUsage};
 
 use super::aggregate::{kind, PartAggregate};
 use super::backend_error;
-use super::filter::{template_may_match_path, Matcher, Names, StoredExchange, EXCHANGE_COLUMNS};
-use super::keys::{time_key_base, time_key_end};
+use super::block::{block_of_key, decode_block, load_exchange, BlockReader};
+use super::filter::{template_may_match_path, Matcher, Names, StoredExchange};
+use super::ids::find_exchange;
+use super::presence;
 use super::schema::{ALL_EXCHANGES, ALL_PARTS};
-use super::writer::{address_bytes, find_exchange, FastHasher};
+use super::writer::{address_bytes, FastHasher};
 
 /// Below this many candidate parts every candidate is verified on its exchanges, so `total` is exact.
 pub(crate) const VERIFY_ALL_LIMIT: usize = 500;
@@ -88,31 +91,52 @@ fn aggregate_applies(filter: &SessionFilter, part: &StoredPart) -> bool {
         && filter.contains_time(part.aggregate.last_ts)
 }
 
-/// Time-key range and time range of the filter's window: (key low, key high, from, to).
-fn key_window(filter: &SessionFilter) -> (i64, i64, i64, i64) {
-    let from = filter.from.unwrap_or(i64::MIN);
-    let to = filter.to.unwrap_or(i64::MAX);
-    let low = filter.from.map(time_key_base).unwrap_or(i64::MIN);
-    let high = filter.to.map(time_key_end).unwrap_or(i64::MAX);
-    (low, high, from, to)
+/// The earliest first time of a block that can hold exchanges of the filter's window: a block
+/// holds exchanges of one part, so of one UTC day, and cannot start before the day of `from`.
+fn first_block_start(filter: &SessionFilter) -> i64 {
+    match filter.from {
+        Some(from) => day_start_micros(day_of(from)),
+        None => i64::MIN,
+    }
 }
 
-/// The part's exchanges inside the filter's window, in time order.
+/// Time range of the filter's window: (from, to).
+fn time_window(filter: &SessionFilter) -> (i64, i64) {
+    (
+        filter.from.unwrap_or(i64::MIN),
+        filter.to.unwrap_or(i64::MAX),
+    )
+}
+
+/// The part's exchanges inside the filter's window, in time order (then arrival order).
 fn part_exchanges(
     connection: &Connection,
     part_id: i64,
     filter: &SessionFilter,
 ) -> rusqlite::Result<Vec<StoredExchange>> {
-    let (low, high, from, to) = key_window(filter);
-    let mut statement = connection.prepare_cached(&format!(
-        "SELECT {EXCHANGE_COLUMNS} FROM exchanges
-         WHERE part_id = ?1 AND seq >= ?2 AND seq < ?3 AND ts >= ?4 AND ts < ?5 ORDER BY seq"
-    ))?;
-    let rows = statement.query_map(
-        params![part_id, low, high, from, to],
-        StoredExchange::from_row,
+    let (from, to) = time_window(filter);
+    let mut statement = connection.prepare_cached(
+        "SELECT id, data FROM blocks WHERE part_id = ?1 AND first_ts < ?2 AND last_ts >= ?3",
     )?;
-    rows.collect()
+    let mut rows = statement.query(params![part_id, to, from])?;
+    let mut exchanges = Vec::new();
+    let mut block_count = 0;
+    while let Some(row) = rows.next()? {
+        let block_id: i64 = row.get(0)?;
+        let data = row.get_ref(1)?.as_blob()?;
+        let entries = decode_block(block_id, part_id, data)?;
+        exchanges.extend(
+            entries
+                .into_iter()
+                .filter(|exchange| exchange.ts >= from && exchange.ts < to),
+        );
+        block_count += 1;
+    }
+    if block_count > 1 {
+        // Blocks of later batches may hold earlier times (late arrivals).
+        exchanges.sort_by_key(|exchange| (exchange.ts, exchange.seq));
+    }
+    Ok(exchanges)
 }
 
 fn flow_index(flow: Flow) -> i64 {
@@ -398,7 +422,7 @@ type PartSet = HashSet<i64, std::hash::BuildHasherDefault<FastHasher>>;
 /// Past this many values of one field, candidates come from one scan of the field's kind.
 const MANY_VALUES: usize = 256;
 
-/// Candidate parts for the non-time fields, from `part_values` and the part/exchange id
+/// Candidate parts for the non-time fields, from `value_parts` and the part/exchange id
 /// look-ups; `None` when no such field is set (every part is a candidate).
 fn candidate_parts(
     connection: &Connection,
@@ -431,22 +455,24 @@ fn candidate_parts(
             // Many values (a wide network): one pass over the kind beats a look-up per value.
             let wanted: PartSet = values.iter().copied().collect();
             let mut statement = connection
-                .prepare_cached("SELECT value_id, part_id FROM part_values WHERE kind = ?1")?;
+                .prepare_cached("SELECT value_id, part_ids FROM value_parts WHERE kind = ?1")?;
             let mut rows = statement.query(params![value_kind])?;
             while let Some(row) = rows.next()? {
-                if wanted.contains(&row.get::<_, i64>(0)?) {
-                    parts.insert(row.get::<_, i64>(1)?);
+                let value_id: i64 = row.get(0)?;
+                if wanted.contains(&value_id) {
+                    let bytes = row.get_ref(1)?.as_blob()?;
+                    presence::decode_part_ids(value_kind, value_id, bytes, &mut parts)?;
                 }
             }
             return Ok(parts);
         }
         let mut statement = connection
-            .prepare_cached("SELECT part_id FROM part_values WHERE kind = ?1 AND value_id = ?2")?;
+            .prepare_cached("SELECT part_ids FROM value_parts WHERE kind = ?1 AND value_id = ?2")?;
         for value in values {
-            for part_id in
-                statement.query_map(params![value_kind, value], |row| row.get::<_, i64>(0))?
-            {
-                parts.insert(part_id?);
+            let mut rows = statement.query(params![value_kind, value])?;
+            while let Some(row) = rows.next()? {
+                let bytes = row.get_ref(0)?.as_blob()?;
+                presence::decode_part_ids(value_kind, *value, bytes, &mut parts)?;
             }
         }
         Ok(parts)
@@ -501,14 +527,15 @@ fn candidate_parts(
     if !filter.statuses.is_empty() {
         let mut parts = PartSet::default();
         let mut statement = connection.prepare_cached(
-            "SELECT part_id FROM part_values WHERE kind = ?1 AND value_id >= ?2 AND value_id <= ?3",
+            "SELECT value_id, part_ids FROM value_parts WHERE kind = ?1 AND value_id >= ?2 AND value_id <= ?3",
         )?;
         for status in &filter.statuses {
             let (low, high) = status.range();
-            for part_id in
-                statement.query_map(params![kind::STATUS, low, high], |row| row.get::<_, i64>(0))?
-            {
-                parts.insert(part_id?);
+            let mut rows = statement.query(params![kind::STATUS, low, high])?;
+            while let Some(row) = rows.next()? {
+                let value_id: i64 = row.get(0)?;
+                let bytes = row.get_ref(1)?.as_blob()?;
+                presence::decode_part_ids(kind::STATUS, value_id, bytes, &mut parts)?;
             }
         }
         narrow(parts);
@@ -561,10 +588,10 @@ fn candidate_parts(
     if !filter.request_ids.is_empty() {
         let mut parts = PartSet::default();
         for id in &filter.request_ids {
-            if let Some(seq) = find_exchange(connection, id)? {
+            if let Some(key) = find_exchange(connection, id)? {
                 let part_id: Option<i64> = connection
-                    .prepare_cached("SELECT part_id FROM exchanges WHERE seq = ?1")?
-                    .query_row(params![seq], |row| row.get(0))
+                    .prepare_cached("SELECT part_id FROM blocks WHERE id = ?1")?
+                    .query_row(params![block_of_key(key)], |row| row.get(0))
                     .optional()?;
                 parts.extend(part_id);
             }
@@ -582,38 +609,21 @@ fn address_ranges(network: &ipnet::IpNet) -> Vec<([u8; 16], [u8; 16])> {
     )]
 }
 
-/// Whether a part has at least one request in the window (the part overlaps it by its bounds).
-fn has_request_in_window(
+/// The flows of a part's requests inside the window; `None` when it has none there.
+fn flows_in_window(
     connection: &Connection,
     part_id: i64,
     filter: &SessionFilter,
-) -> rusqlite::Result<bool> {
-    let (low, high, from, to) = key_window(filter);
-    connection
-        .prepare_cached(
-            "SELECT 1 FROM exchanges WHERE part_id = ?1 AND seq >= ?2 AND seq < ?3 AND ts >= ?4 AND ts < ?5 LIMIT 1",
-        )?
-        .query_row(params![part_id, low, high, from, to], |_| Ok(()))
-        .optional()
-        .map(|found| found.is_some())
-}
-
-fn flows_mask_in_window(
-    connection: &Connection,
-    part_id: i64,
-    filter: &SessionFilter,
-) -> rusqlite::Result<u8> {
-    let (low, high, from, to) = key_window(filter);
-    let mut statement = connection.prepare_cached(
-        "SELECT flows FROM exchanges WHERE part_id = ?1 AND seq >= ?2 AND seq < ?3 AND ts >= ?4 AND ts < ?5",
-    )?;
-    let mut mask = 0u8;
-    for flows in statement.query_map(params![part_id, low, high, from, to], |row| {
-        row.get::<_, i64>(0)
-    })? {
-        mask |= flows? as u8;
+) -> rusqlite::Result<Option<u8>> {
+    let exchanges = part_exchanges(connection, part_id, filter)?;
+    if exchanges.is_empty() {
+        return Ok(None);
     }
-    Ok(mask)
+    Ok(Some(
+        exchanges
+            .iter()
+            .fold(0u8, |mask, exchange| mask | exchange.flows),
+    ))
 }
 
 /// Parts with a request in the time window and the flows they touched there, counted from the
@@ -691,10 +701,10 @@ fn count_time_window(
             let mask = if first_ts >= from && last_ts < to {
                 part_flows as u8
             } else {
-                if !has_request_in_window(connection, part_id, filter)? {
+                let Some(mask) = flows_in_window(connection, part_id, filter)? else {
                     continue;
-                }
-                flows_mask_in_window(connection, part_id, filter)?
+                };
+                mask
             };
             total += 1;
             for (index, flow_count) in flows.iter_mut().enumerate() {
@@ -768,7 +778,7 @@ fn flow_counts(flows: &[u64; 7], total: u64) -> Vec<Count> {
 }
 
 /// Session list. With only a time window (or nothing) rows come from the part aggregates and
-/// `total` is exact. With other fields, candidate parts come from `part_values`; when there are
+/// `total` is exact. With other fields, candidate parts come from `value_parts`; when there are
 /// more than `VERIFY_ALL_LIMIT` of them, `total` and `flows` are counted from the candidates'
 /// aggregates without checking that the matching values sit on one request, and `total_exact`
 /// is false; pages of such a filter verify at most `VERIFY_PER_PAGE` parts and may come back
@@ -1078,22 +1088,23 @@ pub(crate) fn session_stats(
     work().map_err(backend_error)
 }
 
+/// The row of a stored exchange; `session_part` is the part's day as text.
 fn request_row(
     names: &mut Names<'_>,
-    part: (SessionId, i32),
-    exchange: &StoredExchange,
+    session_id: SessionId,
+    session_part: String,
+    exchange: StoredExchange,
 ) -> rusqlite::Result<RequestRow> {
-    let (session_id, day) = part;
     let attacks: Vec<Attack> = exchange
         .attacks
         .as_deref()
         .and_then(|json| serde_json::from_str(json).ok())
         .unwrap_or_default();
     Ok(RequestRow {
-        id: exchange.id.clone(),
+        id: exchange.id,
         ts: exchange.ts,
         session_id,
-        session_part: format_day(day),
+        session_part,
         session_key: names.text(exchange.key_id)?.to_string(),
         client_ip: match exchange.address_id {
             Some(address_id) => names
@@ -1104,7 +1115,7 @@ fn request_row(
         app: names.text(exchange.app_id)?.to_string(),
         host: names.text(exchange.host_id)?.to_string(),
         method: names.text(exchange.method_id)?.to_string(),
-        path: exchange.path.clone(),
+        path: exchange.path,
         endpoint: names.text(exchange.template_id)?.to_string(),
         status: exchange.status,
         duration_ms: exchange.duration,
@@ -1179,8 +1190,13 @@ pub(crate) fn session_requests(
         });
         let total = matching.len();
         let mut requests = Vec::new();
-        for (exchange, part_day) in matching.iter().skip(offset).take(limit) {
-            requests.push(request_row(&mut names, (session_id, *part_day), exchange)?);
+        for (exchange, part_day) in matching.into_iter().skip(offset).take(limit) {
+            requests.push(request_row(
+                &mut names,
+                session_id,
+                format_day(part_day),
+                exchange,
+            )?);
         }
         let next = offset + requests.len();
         Ok(RequestPage {
@@ -1197,30 +1213,20 @@ pub(crate) fn request(
     id: &str,
 ) -> Result<Option<RequestDetails>, StoreError> {
     let work = || -> rusqlite::Result<Option<RequestDetails>> {
-        let Some(seq) = find_exchange(connection, id)? else {
+        let Some(key) = find_exchange(connection, id)? else {
             return Ok(None);
         };
-        let found = connection
-            .prepare_cached(&format!(
-                "SELECT {EXCHANGE_COLUMNS}, query, user_agent_id, context_id FROM exchanges WHERE seq = ?1"
-            ))?
-            .query_row(params![seq], |row| {
-                Ok((
-                    StoredExchange::from_row(row)?,
-                    row.get::<_, Option<String>>(19)?,
-                    row.get::<_, Option<i64>>(20)?,
-                    row.get::<_, Option<i64>>(21)?,
-                ))
-            })
-            .optional()?;
-        let Some((exchange, query, user_agent_id, context)) = found else {
+        let Some(exchange) = load_exchange(connection, key)? else {
             return Ok(None);
         };
+        let query = exchange.query.clone();
+        let user_agent_id = exchange.user_agent_id;
+        let context = exchange.context_id;
         let Some(part) = load_part(connection, exchange.part_id)? else {
             return Ok(None);
         };
         let mut names = Names::new(connection);
-        let row = request_row(&mut names, (part.session_id, part.day), &exchange)?;
+        let row = request_row(&mut names, part.session_id, format_day(part.day), exchange)?;
         let user_agent = match user_agent_id {
             Some(user_agent_id) => Some(names.text(user_agent_id)?.to_string()),
             None => None,
@@ -1239,8 +1245,12 @@ pub(crate) fn request(
     work().map_err(backend_error)
 }
 
-/// Every matching request in time order. Rows are streamed from the time index; only a bounded
-/// cache of part ids is kept, so memory stays constant however many rows there are.
+/// A block as an export reads it: (block id, part id, first time, data).
+type BlockRow = (i64, i64, i64, Vec<u8>);
+
+/// Every matching request in time order: a k-way merge over the blocks, read in order of their
+/// first time. A block is decoded only once the merge reaches its first time, so memory holds
+/// the blocks overlapping the current time, not the export.
 pub(crate) fn export_requests(
     connection: &Connection,
     filter: &SessionFilter,
@@ -1249,23 +1259,96 @@ pub(crate) fn export_requests(
     let candidates = candidate_parts(connection, filter).map_err(backend_error)?;
     let mut names = Names::new(connection);
     let mut matcher = Matcher::new(filter);
-    let mut parts: HashMap<i64, Option<(SessionId, i32)>> = HashMap::new();
+    // Part id → session and day text, so rows do not format the day each time.
+    let mut parts: HashMap<i64, Option<(SessionId, String)>> = HashMap::new();
     let mut written = 0u64;
-    let (low, high, from, to) = key_window(filter);
+    let (from, to) = time_window(filter);
     let mut statement = connection
-        .prepare(&format!(
-            "SELECT {EXCHANGE_COLUMNS} FROM exchanges WHERE seq >= ?1 AND seq < ?2 AND ts >= ?3 AND ts < ?4 ORDER BY seq"
-        ))
+        .prepare(
+            "SELECT id, part_id, first_ts, data FROM blocks INDEXED BY blocks_by_first
+             WHERE first_ts >= ?1 AND first_ts < ?2 AND last_ts >= ?3 ORDER BY first_ts",
+        )
         .map_err(backend_error)?;
     let mut rows = statement
-        .query(params![low, high, from, to])
+        .query(params![first_block_start(filter), to, from])
         .map_err(backend_error)?;
-    while let Some(row) = rows.next().map_err(backend_error)? {
-        let exchange = StoredExchange::from_row(row).map_err(backend_error)?;
-        if let Some(candidates) = &candidates {
-            if !candidates.contains(&exchange.part_id) {
+    let mut next_block = || -> rusqlite::Result<Option<BlockRow>> {
+        while let Some(row) = rows.next()? {
+            let part_id: i64 = row.get(1)?;
+            if candidates
+                .as_ref()
+                .is_some_and(|candidates| !candidates.contains(&part_id))
+            {
                 continue;
             }
+            return Ok(Some((row.get(0)?, part_id, row.get(2)?, row.get(3)?)));
+        }
+        Ok(None)
+    };
+    // The heap holds only (time, key, slot) of each open block's next entry; the entry stays
+    // in its block's slot, so sifting moves three integers, not whole exchanges. Blocks are
+    // decoded an entry at a time as the merge reaches them.
+    let mut heads: BinaryHeap<Reverse<(i64, i64, usize)>> = BinaryHeap::new();
+    let mut open_blocks: Vec<(BlockReader<Vec<u8>>, Option<StoredExchange>)> = Vec::new();
+    let mut free_slots: Vec<usize> = Vec::new();
+    let next_in_window =
+        |reader: &mut BlockReader<Vec<u8>>| -> Result<Option<StoredExchange>, StoreError> {
+            loop {
+                let entry = reader
+                    .next_entry()
+                    .map_err(|error| StoreError::Backend(error.to_string()))?;
+                match entry {
+                    Some(exchange) if exchange.ts < from => continue,
+                    // Entries are in time order: the rest of the block is past the window.
+                    Some(exchange) if exchange.ts >= to => return Ok(None),
+                    other => return Ok(other),
+                }
+            }
+        };
+    let mut upcoming = next_block().map_err(backend_error)?;
+    loop {
+        // Open every block that starts no later than the earliest pending entry.
+        while let Some((block_id, part_id, first_ts, data)) = upcoming.take() {
+            if heads
+                .peek()
+                .is_some_and(|Reverse((ts, _, _))| *ts < first_ts)
+            {
+                upcoming = Some((block_id, part_id, first_ts, data));
+                break;
+            }
+            let mut reader = BlockReader::new(block_id, part_id, data)
+                .map_err(|error| StoreError::Backend(error.to_string()))?;
+            if let Some(first) = next_in_window(&mut reader)? {
+                let head = (first.ts, first.seq);
+                let slot = match free_slots.pop() {
+                    Some(slot) => {
+                        open_blocks[slot] = (reader, Some(first));
+                        slot
+                    }
+                    None => {
+                        open_blocks.push((reader, Some(first)));
+                        open_blocks.len() - 1
+                    }
+                };
+                heads.push(Reverse((head.0, head.1, slot)));
+            }
+            upcoming = next_block().map_err(backend_error)?;
+        }
+        let Some(Reverse((_, _, slot))) = heads.pop() else {
+            break;
+        };
+        let Some((reader, head)) = open_blocks.get_mut(slot) else {
+            continue;
+        };
+        let Some(exchange) = head.take() else {
+            continue;
+        };
+        match next_in_window(reader)? {
+            Some(following) => {
+                heads.push(Reverse((following.ts, following.seq, slot)));
+                *head = Some(following);
+            }
+            None => free_slots.push(slot),
         }
         if !matcher
             .matches(&mut names, &exchange)
@@ -1277,17 +1360,19 @@ pub(crate) fn export_requests(
             parts.clear();
         }
         let part = match parts.get(&exchange.part_id) {
-            Some(part) => *part,
+            Some(part) => part.clone(),
             None => {
                 let part = load_part(connection, exchange.part_id)
                     .map_err(backend_error)?
-                    .map(|part| (part.session_id, part.day));
-                parts.insert(exchange.part_id, part);
+                    .map(|part| (part.session_id, format_day(part.day)));
+                parts.insert(exchange.part_id, part.clone());
                 part
             }
         };
-        let Some(part) = part else { continue };
-        sink(request_row(&mut names, part, &exchange).map_err(backend_error)?)?;
+        let Some((session_id, session_part)) = part else {
+            continue;
+        };
+        sink(request_row(&mut names, session_id, session_part, exchange).map_err(backend_error)?)?;
         written += 1;
     }
     Ok(written)
@@ -1324,19 +1409,11 @@ pub(crate) fn usage(connection: &Connection) -> Result<StoreUsage, StoreError> {
             params![ALL_EXCHANGES, ALL_PARTS],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )?;
-        // The first and last rows by time key; exact unless times outside 1828–2112 were stored.
-        let oldest: Option<i64> = connection
-            .query_row("SELECT ts FROM exchanges ORDER BY seq LIMIT 1", [], |row| {
-                row.get(0)
-            })
-            .optional()?;
-        let newest: Option<i64> = connection
-            .query_row(
-                "SELECT ts FROM exchanges ORDER BY seq DESC LIMIT 1",
-                [],
-                |row| row.get(0),
-            )
-            .optional()?;
+        // Both are index look-ups (blocks by first and by last time).
+        let oldest: Option<i64> =
+            connection.query_row("SELECT min(first_ts) FROM blocks", [], |row| row.get(0))?;
+        let newest: Option<i64> =
+            connection.query_row("SELECT max(last_ts) FROM blocks", [], |row| row.get(0))?;
         Ok(StoreUsage {
             bytes: 0,
             exchanges: exchanges.max(0) as u64,

@@ -2,7 +2,7 @@
 //! aggregates of parts that lost requests, and gives freed pages back to the file system
 //! (the file is created with incremental auto-vacuum).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use rusqlite::{params, Connection, TransactionBehavior};
 use sessionscope_model::{day_of, Micros};
@@ -11,10 +11,15 @@ use crate::{RetentionOutcome, StoreError};
 
 use super::aggregate::{kind, PartAggregate};
 use super::backend_error;
-use super::keys::{hour_of, id_slot, next_slot, time_key_end};
+use super::block::{decode_block, index_of_key, BlockEncoder, BlockEntry};
+use super::ids::remove_before;
+use super::keys::hour_of;
+use super::presence;
 use super::reader::rebuild_aggregate;
 use super::schema::{ALL_EXCHANGES, ALL_PARTS};
 use super::writer::apply_day_deltas;
+
+const MICROS_PER_HOUR: i64 = 3_600_000_000;
 
 struct AffectedPart {
     id: i64,
@@ -36,42 +41,6 @@ pub(crate) fn apply(
         let _ = connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
     }
     Ok(outcome)
-}
-
-/// Removes one exchange's id slot. A slot inside a probe chain becomes a tombstone (seq -1) so
-/// the ids after it stay reachable.
-fn remove_id_slot(connection: &Connection, id: &str, ts: i64, seq: i64) -> rusqlite::Result<()> {
-    let mut slot = id_slot(hour_of(ts), id);
-    loop {
-        let entry: Option<i64> = connection
-            .prepare_cached("SELECT seq FROM exchange_ids WHERE slot = ?1")?
-            .query_row(params![slot], |row| row.get(0))
-            .map(Some)
-            .or_else(|error| match error {
-                rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                other => Err(other),
-            })?;
-        let Some(stored_seq) = entry else {
-            return Ok(());
-        };
-        if stored_seq == seq {
-            let next_taken: bool = connection
-                .prepare_cached("SELECT count(*) FROM exchange_ids WHERE slot = ?1")?
-                .query_row(params![next_slot(slot)], |row| row.get::<_, i64>(0))?
-                > 0;
-            if next_taken {
-                connection
-                    .prepare_cached("UPDATE exchange_ids SET seq = -1 WHERE slot = ?1")?
-                    .execute(params![slot])?;
-            } else {
-                connection
-                    .prepare_cached("DELETE FROM exchange_ids WHERE slot = ?1")?
-                    .execute(params![slot])?;
-            }
-            return Ok(());
-        }
-        slot = next_slot(slot);
-    }
 }
 
 fn remove_in_transaction(
@@ -101,35 +70,63 @@ fn remove_in_transaction(
         transaction.commit()?;
         return Ok(outcome);
     }
-    // Id slots: whole hour buckets before the cutoff's hour go at once; inside that hour, the
-    // removed exchanges' slots go one by one.
+    // Ids: whole hours before the cutoff's hour go at once; inside that hour, the removed
+    // exchanges' keys are taken out of its chunks.
     let cutoff_hour = hour_of(cutoff);
-    transaction.execute(
-        "DELETE FROM exchange_ids WHERE slot < ?1",
-        params![cutoff_hour << 43],
-    )?;
-    let hour_start = cutoff_hour * 3_600_000_000;
-    {
-        let mut statement = transaction
-            .prepare("SELECT seq, id, ts FROM exchanges WHERE seq < ?1 AND ts >= ?2 AND ts < ?3")?;
-        let rows: Vec<(i64, String, i64)> = statement
-            .query_map(params![time_key_end(cutoff), hour_start, cutoff], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-            })?
-            .collect::<Result<_, _>>()?;
-        for (seq, id, ts) in rows {
-            if hour_of(ts) == cutoff_hour {
-                remove_id_slot(&transaction, &id, ts, seq)?;
+    let mut removed_in_cutoff_hour = HashSet::new();
+    let hour_start = cutoff_hour.saturating_mul(MICROS_PER_HOUR);
+    // Blocks with exchanges of the cutoff's hour before the cutoff: their slots, and the blocks
+    // that keep some exchanges, which are rewritten without the removed ones.
+    let edge_blocks: Vec<(i64, i64, Vec<u8>)> = {
+        let mut statement = transaction.prepare(
+            "SELECT id, part_id, data FROM blocks WHERE last_ts >= ?1 AND first_ts < ?2",
+        )?;
+        let rows = statement.query_map(params![hour_start.min(cutoff), cutoff], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for (block_id, part_id, data) in edge_blocks {
+        let entries = decode_block(block_id, part_id, &data)?;
+        let kept_from = entries.partition_point(|exchange| exchange.ts < cutoff);
+        for exchange in &entries[..kept_from] {
+            if hour_of(exchange.ts) == cutoff_hour {
+                removed_in_cutoff_hour.insert(exchange.seq);
             }
         }
+        let Some(first_kept) = entries.get(kept_from) else {
+            continue;
+        };
+        // Kept entries keep their keys: the block records the index of its first entry.
+        let mut encoder = BlockEncoder::new(index_of_key(first_kept.seq));
+        for exchange in &entries[kept_from..] {
+            encoder.push(&BlockEntry::of_stored(exchange));
+        }
+        transaction
+            .prepare_cached(
+                "UPDATE blocks SET first_ts = ?2, last_ts = ?3, count = ?4, data = ?5 WHERE id = ?1",
+            )?
+            .execute(params![
+                block_id,
+                encoder.first_ts(),
+                encoder.last_ts(),
+                encoder.len() as i64,
+                encoder.bytes()
+            ])?;
+        outcome.exchanges_removed += kept_from as u64;
     }
-    let removed = transaction.execute(
-        "DELETE FROM exchanges WHERE seq < ?1 AND ts < ?2",
-        params![time_key_end(cutoff), cutoff],
+    let whole_blocks: i64 = transaction.query_row(
+        "SELECT coalesce(sum(count), 0) FROM blocks WHERE last_ts < ?1",
+        params![cutoff],
+        |row| row.get(0),
     )?;
-    outcome.exchanges_removed = removed as u64;
+    transaction.execute("DELETE FROM blocks WHERE last_ts < ?1", params![cutoff])?;
+    remove_before(&transaction, cutoff_hour, &removed_in_cutoff_hour)?;
+    outcome.exchanges_removed += whole_blocks.max(0) as u64;
 
     let mut day_deltas: HashMap<(i32, i64), i64> = HashMap::new();
+    // (kind, value) → parts that no longer have it; each value's rows are rewritten once.
+    let mut lost_presence: HashMap<(u8, i64), HashSet<i64>> = HashMap::new();
     for part in affected {
         let old_counts = PartAggregate::decode_counts(&part.counts);
         let remaining = if part.last_ts < cutoff {
@@ -145,14 +142,14 @@ fn remove_in_transaction(
                 *day_deltas.entry((part.day, flow_index)).or_insert(0) -= 1;
             }
         }
-        let mut delete_presence = transaction.prepare_cached(
-            "DELETE FROM part_values WHERE kind = ?1 AND value_id = ?2 AND part_id = ?3",
-        )?;
         for (value_kind, value) in old_counts.keys() {
             if *value_kind != kind::ENDPOINT
                 && !remaining.counts.contains_key(&(*value_kind, *value))
             {
-                delete_presence.execute(params![value_kind, value, part.id])?;
+                lost_presence
+                    .entry((*value_kind, *value))
+                    .or_default()
+                    .insert(part.id);
             }
         }
         if remaining.requests == 0 {
@@ -176,6 +173,9 @@ fn remove_in_transaction(
                 remaining.flow_mask,
                 remaining.encode_counts()
             ])?;
+    }
+    for ((value_kind, value), parts) in &lost_presence {
+        presence::remove(&transaction, *value_kind, *value, parts)?;
     }
     apply_day_deltas(&transaction, &day_deltas)?;
     transaction.commit()?;

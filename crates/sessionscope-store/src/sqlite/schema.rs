@@ -6,15 +6,24 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use crate::StoreError;
 
 use super::backend_error;
+use super::block::{exchange_key, BlockEncoder, BlockEntry, MAX_BLOCK_ENTRIES};
+use super::filter::{StoredExchange, EXCHANGE_COLUMNS};
+use super::ids::{hash_of, write_chunk};
+use super::keys::hour_of;
+use super::presence;
 
-/// Page size chosen by measurement: small pages keep the write amplification of the randomly
-/// inserted indexes (part, time) and (id hash) down, which decides the append rate.
+/// Page size chosen by measurement (schema version 2, rows per exchange): small pages kept the
+/// write amplification of randomly inserted index entries down. Fixed for existing files.
 pub(crate) const PAGE_SIZE: u32 = 4096;
 
 type Migration = fn(&Transaction) -> rusqlite::Result<()>;
 
 /// Ordered migration steps; the schema version is their count.
-pub(crate) const MIGRATIONS: &[Migration] = &[create_version_1, add_day_statistics];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    create_version_1,
+    add_day_statistics,
+    move_exchanges_into_blocks,
+];
 
 pub(crate) fn current_version() -> i64 {
     MIGRATIONS.len() as i64
@@ -109,6 +118,139 @@ fn add_day_statistics(transaction: &Transaction) -> rusqlite::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// Version 3: exchanges live in blocks (see `block.rs`), one row per (part, batch) instead of one
+/// row per exchange. Rows of an older store are moved into blocks of up to `MAX_BLOCK_ENTRIES`
+/// per part, the id slots of `exchange_ids` are replaced by the id index of `ids.rs`, and the
+/// presence rows of `part_values` by the per-value part lists of `presence.rs`.
+fn move_exchanges_into_blocks(transaction: &Transaction) -> rusqlite::Result<()> {
+    transaction.execute_batch(
+        "
+        CREATE TABLE blocks (
+            id INTEGER PRIMARY KEY,
+            part_id INTEGER NOT NULL,
+            first_ts INTEGER NOT NULL,
+            last_ts INTEGER NOT NULL,
+            count INTEGER NOT NULL,
+            data BLOB NOT NULL
+        );
+        -- A part's blocks; exports merge blocks by first time (the last time in the index lets a
+        -- window skip blocks without reading them); usage reads the newest last time.
+        CREATE INDEX blocks_by_part ON blocks (part_id, first_ts, last_ts);
+        CREATE INDEX blocks_by_first ON blocks (first_ts, last_ts);
+        CREATE INDEX blocks_by_last ON blocks (last_ts);
+        -- The id index (see `ids.rs`): sorted (hash, key) pairs per (UTC hour, hash byte, chunk).
+        CREATE TABLE id_chunks (
+            id INTEGER PRIMARY KEY,
+            hour INTEGER NOT NULL,
+            prefix INTEGER NOT NULL,
+            chunk INTEGER NOT NULL,
+            entries BLOB NOT NULL
+        );
+        CREATE UNIQUE INDEX id_chunks_by_hour ON id_chunks (hour, prefix, chunk);
+        -- Presence of values in parts (see `presence.rs`), replacing `part_values`.
+        CREATE TABLE value_parts (
+            id INTEGER PRIMARY KEY,
+            kind INTEGER NOT NULL,
+            value_id INTEGER NOT NULL,
+            part_ids BLOB NOT NULL
+        );
+        CREATE INDEX value_parts_by_value ON value_parts (kind, value_id);
+        CREATE TEMP TABLE moved_ids (hour INTEGER NOT NULL, hash INTEGER NOT NULL, key INTEGER NOT NULL);
+        ",
+    )?;
+    {
+        let mut select = transaction.prepare(&format!(
+            "SELECT {EXCHANGE_COLUMNS} FROM exchanges ORDER BY part_id, seq"
+        ))?;
+        let mut insert_block = transaction.prepare(
+            "INSERT INTO blocks (id, part_id, first_ts, last_ts, count, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        let mut insert_id =
+            transaction.prepare("INSERT INTO moved_ids (hour, hash, key) VALUES (?1, ?2, ?3)")?;
+        let mut rows = select.query([])?;
+        let mut block_id = 0i64;
+        let mut part_id = i64::MIN;
+        let mut encoder = BlockEncoder::new(0);
+        let mut flush = |block_id: i64, part_id: i64, encoder: &BlockEncoder| {
+            if encoder.is_empty() {
+                return Ok(0);
+            }
+            insert_block.execute(params![
+                block_id,
+                part_id,
+                encoder.first_ts(),
+                encoder.last_ts(),
+                encoder.len() as i64,
+                encoder.bytes()
+            ])
+        };
+        while let Some(row) = rows.next()? {
+            let exchange = StoredExchange::from_row(row)?;
+            if exchange.part_id != part_id || encoder.len() == MAX_BLOCK_ENTRIES {
+                flush(block_id, part_id, &encoder)?;
+                block_id += 1;
+                part_id = exchange.part_id;
+                encoder = BlockEncoder::new(0);
+            }
+            insert_id.execute(params![
+                hour_of(exchange.ts),
+                hash_of(&exchange.id) as i64,
+                exchange_key(block_id, encoder.len())
+            ])?;
+            encoder.push(&BlockEntry::of_stored(&exchange));
+        }
+        flush(block_id, part_id, &encoder)?;
+    }
+    {
+        // One chunk per hour; the pairs are sorted here, as unsigned hashes.
+        let mut select =
+            transaction.prepare("SELECT hour, hash, key FROM moved_ids ORDER BY hour")?;
+        let mut rows = select.query([])?;
+        let mut hour = i64::MIN;
+        let mut entries: Vec<(u64, i64)> = Vec::new();
+        while let Some(row) = rows.next()? {
+            let row_hour: i64 = row.get(0)?;
+            if row_hour != hour {
+                entries.sort_unstable();
+                write_chunk(transaction, hour, 0, &entries)?;
+                entries.clear();
+                hour = row_hour;
+            }
+            entries.push((row.get::<_, i64>(1)? as u64, row.get(2)?));
+        }
+        entries.sort_unstable();
+        write_chunk(transaction, hour, 0, &entries)?;
+    }
+    {
+        // Presence rows in groups of up to `MAX_BLOCK_ENTRIES` parts per value.
+        let mut select = transaction.prepare(
+            "SELECT kind, value_id, part_id FROM part_values ORDER BY kind, value_id, part_id",
+        )?;
+        let mut rows = select.query([])?;
+        let mut group: Vec<(u8, i64, i64)> = Vec::new();
+        while let Some(row) = rows.next()? {
+            let triple: (u8, i64, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
+            let same_value = group
+                .first()
+                .is_some_and(|first| (first.0, first.1) == (triple.0, triple.1));
+            if !same_value || group.len() == MAX_BLOCK_ENTRIES {
+                presence::insert(transaction, &mut group)?;
+                group.clear();
+            }
+            group.push(triple);
+        }
+        presence::insert(transaction, &mut group)?;
+    }
+    transaction.execute_batch(
+        "
+        DROP TABLE part_values;
+        DROP TABLE moved_ids;
+        DROP TABLE exchange_ids;
+        DROP TABLE exchanges;
+        ",
+    )
 }
 
 /// The flow number under which `day_stats` keeps the count of all parts of a day.

@@ -5,15 +5,22 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
-use sessionscope_model::{day_of, AnalyzedExchange, AppendOutcome, Flow, Micros, SessionId};
+use sessionscope_model::{
+    day_of, AnalyzedExchange, AppendOutcome, ContextValue, Flow, Micros, SessionId,
+};
 
 use crate::{RetentionOutcome, StoreError};
 
 use super::aggregate::{kind, PartAggregate, SET_SEPARATOR};
 use super::backend_error;
-use super::keys::{
-    hour_of, hours_of_day, id_slot, next_slot, time_key_base, KEYS_PER_MICROSECOND, MAX_HOUR,
+use super::block::{
+    block_of_key, exchange_key, load_block, position_in_block, BlockEncoder, BlockEntry,
+    MAX_BLOCK_ENTRIES,
 };
+use super::filter::StoredExchange;
+use super::ids::IdIndex;
+use super::keys::hour_of;
+use super::presence;
 use super::schema::{ALL_EXCHANGES, ALL_PARTS};
 
 /// Upper bounds of the in-memory caches; past them a cache is cleared (it refills from the
@@ -21,11 +28,7 @@ use super::schema::{ALL_EXCHANGES, ALL_PARTS};
 const MAX_CACHED_STRINGS: usize = 200_000;
 const MAX_CACHED_ADDRESSES: usize = 200_000;
 const MAX_CACHED_PARTS: usize = 20_000;
-
-pub(crate) const INSERT_EXCHANGE: &str = "INSERT INTO exchanges (seq, part_id, ts, id, address_id, host_id, app_id, method_id,
-    template_id, path, query, status, duration, size, user_agent_id, user_id, role_set_id, key_id, flows,
-    attack_set_id, attacks, context_id)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)";
+const MAX_CACHED_CONTEXTS: usize = 50_000;
 
 /// 16 bytes, IPv4 mapped into IPv6, so that byte order is address order.
 pub(crate) fn address_bytes(address: IpAddr) -> [u8; 16] {
@@ -42,6 +45,19 @@ pub(crate) fn address_from_bytes(bytes: &[u8]) -> Option<IpAddr> {
         Some(v4) => IpAddr::V4(v4),
         None => IpAddr::V6(v6),
     })
+}
+
+fn context_hash(context: &[ContextValue]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = FastHasher::default();
+    for value in context {
+        value.name.hash(&mut hasher);
+        value.point.hash(&mut hasher);
+        value.kind.hash(&mut hasher);
+        value.stored_as.hash(&mut hasher);
+        value.value.hash(&mut hasher);
+    }
+    hasher.finish()
 }
 
 /// A fast non-cryptographic hasher for the writer's caches (the keys are our own ids and
@@ -118,9 +134,11 @@ struct Caches {
     next_string_id: i64,
     next_address_id: i64,
     next_part_id: i64,
-    /// Time key base → the next key to try, so exchanges sharing a microsecond (logs with
-    /// second resolution) do not probe from the start each time.
-    next_time_keys: FastMap<i64, i64>,
+    next_block_id: i64,
+    ids: IdIndex,
+    /// Hash of a context vector → the vector and its interned JSON id. Sessions repeat the same
+    /// context values, and hashing is far cheaper than serialising them again.
+    contexts: FastMap<u64, (Vec<ContextValue>, i64)>,
 }
 
 pub(crate) struct Writer {
@@ -158,6 +176,9 @@ impl Caches {
             next_string_id: max_id(connection, "SELECT max(id) FROM strings")? + 1,
             next_address_id: max_id(connection, "SELECT max(id) FROM addresses")? + 1,
             next_part_id: max_id(connection, "SELECT max(id) FROM parts")? + 1,
+            // A store opened below version 3 (only tests do) has no blocks table and cannot
+            // append; its counter does not matter.
+            next_block_id: max_id(connection, "SELECT max(id) FROM blocks").unwrap_or(0) + 1,
             ..Caches::default()
         })
     }
@@ -255,17 +276,103 @@ impl Caches {
         self.intern(connection, set_kind, &joined).map(Some)
     }
 
+    /// Dictionary ids of an exchange. Values equal to those of `previous` (the exchange before
+    /// it in the batch, usually of the same session) are taken from it without hashing: a
+    /// session repeats its host, app, client, user, roles, agent and key on every request.
     fn intern_exchange(
         &mut self,
         connection: &Connection,
         exchange: &AnalyzedExchange,
+        previous: Option<(&AnalyzedExchange, &mut Interned)>,
     ) -> rusqlite::Result<Interned> {
-        let address_id = match exchange.client_ip {
-            Some(address) => Some(self.intern_address(connection, address)?),
-            None => None,
+        let Some((before, reusable)) = previous else {
+            return self.intern_exchange_fully(connection, exchange);
         };
-        let host_id = self.intern(connection, kind::HOST, &exchange.host)?;
-        let app_id = self.intern(connection, kind::APP, &exchange.app)?;
+        let address_id = if exchange.client_ip == before.client_ip {
+            reusable.address_id
+        } else {
+            match exchange.client_ip {
+                Some(address) => Some(self.intern_address(connection, address)?),
+                None => None,
+            }
+        };
+        let host_id = if exchange.host == before.host {
+            reusable.host_id
+        } else {
+            self.intern(connection, kind::HOST, &exchange.host)?
+        };
+        let app_id = if exchange.app == before.app {
+            reusable.app_id
+        } else {
+            self.intern(connection, kind::APP, &exchange.app)?
+        };
+        let (raw_method_id, method_id, template_id, endpoint_id) =
+            if exchange.method == before.method && exchange.endpoint == before.endpoint {
+                (
+                    reusable.raw_method_id,
+                    reusable.method_id,
+                    reusable.template_id,
+                    reusable.endpoint_id,
+                )
+            } else {
+                self.intern_endpoint(connection, exchange)?
+            };
+        let user_agent_id = if exchange.user_agent == before.user_agent {
+            reusable.user_agent_id
+        } else {
+            match exchange.user_agent.as_deref() {
+                Some(agent) => Some(self.intern(connection, kind::USER_AGENT, agent)?),
+                None => None,
+            }
+        };
+        let user_id = if exchange.user == before.user {
+            reusable.user_id
+        } else {
+            match exchange.user.as_deref() {
+                Some(user) => Some(self.intern(connection, kind::USER, user)?),
+                None => None,
+            }
+        };
+        let (role_set_id, role_ids) = if exchange.roles == before.roles {
+            (reusable.role_set_id, std::mem::take(&mut reusable.role_ids))
+        } else {
+            self.intern_roles(connection, exchange)?
+        };
+        let key_id = if exchange.session_key == before.session_key {
+            reusable.key_id
+        } else {
+            self.intern(connection, kind::SESSION_KEY, &exchange.session_key)?
+        };
+        let (attack_set_id, attack_type_ids) =
+            if exchange.attacks.is_empty() && before.attacks.is_empty() {
+                (None, Vec::new())
+            } else {
+                self.intern_attacks(connection, exchange)?
+            };
+        Ok(Interned {
+            address_id,
+            host_id,
+            app_id,
+            raw_method_id,
+            method_id,
+            template_id,
+            endpoint_id,
+            user_agent_id,
+            user_id,
+            role_set_id,
+            role_ids,
+            key_id,
+            attack_set_id,
+            attack_type_ids,
+        })
+    }
+
+    /// (raw method, upper-case method, template, endpoint) ids.
+    fn intern_endpoint(
+        &mut self,
+        connection: &Connection,
+        exchange: &AnalyzedExchange,
+    ) -> rusqlite::Result<(i64, i64, i64, i64)> {
         let raw_method_id = self.intern(connection, kind::RAW_METHOD, &exchange.method)?;
         let method_id = match self.upper_methods.get(&raw_method_id) {
             Some(id) => *id,
@@ -293,14 +400,15 @@ impl Caches {
                 id
             }
         };
-        let user_agent_id = match exchange.user_agent.as_deref() {
-            Some(agent) => Some(self.intern(connection, kind::USER_AGENT, agent)?),
-            None => None,
-        };
-        let user_id = match exchange.user.as_deref() {
-            Some(user) => Some(self.intern(connection, kind::USER, user)?),
-            None => None,
-        };
+        Ok((raw_method_id, method_id, template_id, endpoint_id))
+    }
+
+    /// The role set id and the sorted ids of the single roles.
+    fn intern_roles(
+        &mut self,
+        connection: &Connection,
+        exchange: &AnalyzedExchange,
+    ) -> rusqlite::Result<(Option<i64>, Vec<i64>)> {
         let role_set_id = self.intern_set(
             connection,
             kind::ROLE_SET,
@@ -312,7 +420,15 @@ impl Caches {
         }
         role_ids.sort_unstable();
         role_ids.dedup();
-        let key_id = self.intern(connection, kind::SESSION_KEY, &exchange.session_key)?;
+        Ok((role_set_id, role_ids))
+    }
+
+    /// The attack type set id and the sorted ids of the single attack types.
+    fn intern_attacks(
+        &mut self,
+        connection: &Connection,
+        exchange: &AnalyzedExchange,
+    ) -> rusqlite::Result<(Option<i64>, Vec<i64>)> {
         let attack_set_id = self.intern_set(
             connection,
             kind::ATTACK_SET,
@@ -324,6 +440,33 @@ impl Caches {
         }
         attack_type_ids.sort_unstable();
         attack_type_ids.dedup();
+        Ok((attack_set_id, attack_type_ids))
+    }
+
+    fn intern_exchange_fully(
+        &mut self,
+        connection: &Connection,
+        exchange: &AnalyzedExchange,
+    ) -> rusqlite::Result<Interned> {
+        let address_id = match exchange.client_ip {
+            Some(address) => Some(self.intern_address(connection, address)?),
+            None => None,
+        };
+        let host_id = self.intern(connection, kind::HOST, &exchange.host)?;
+        let app_id = self.intern(connection, kind::APP, &exchange.app)?;
+        let (raw_method_id, method_id, template_id, endpoint_id) =
+            self.intern_endpoint(connection, exchange)?;
+        let user_agent_id = match exchange.user_agent.as_deref() {
+            Some(agent) => Some(self.intern(connection, kind::USER_AGENT, agent)?),
+            None => None,
+        };
+        let user_id = match exchange.user.as_deref() {
+            Some(user) => Some(self.intern(connection, kind::USER, user)?),
+            None => None,
+        };
+        let (role_set_id, role_ids) = self.intern_roles(connection, exchange)?;
+        let key_id = self.intern(connection, kind::SESSION_KEY, &exchange.session_key)?;
+        let (attack_set_id, attack_type_ids) = self.intern_attacks(connection, exchange)?;
         Ok(Interned {
             address_id,
             host_id,
@@ -339,6 +482,55 @@ impl Caches {
             key_id,
             attack_set_id,
             attack_type_ids,
+        })
+    }
+
+    /// The context's interned JSON id; `None` for no context.
+    fn intern_context(
+        &mut self,
+        connection: &Connection,
+        context: &[ContextValue],
+    ) -> rusqlite::Result<Option<i64>> {
+        if context.is_empty() {
+            return Ok(None);
+        }
+        let hash = context_hash(context);
+        if let Some((cached, id)) = self.contexts.get(&hash) {
+            if cached.as_slice() == context {
+                return Ok(Some(*id));
+            }
+        }
+        let Ok(json) = serde_json::to_string(context) else {
+            return Ok(None);
+        };
+        let id = self.intern(connection, kind::CONTEXT, &json)?;
+        if self.contexts.len() >= MAX_CACHED_CONTEXTS {
+            self.contexts.clear();
+        }
+        self.contexts.insert(hash, (context.to_vec(), id));
+        Ok(Some(id))
+    }
+
+    /// Starts a block for a part, loading the part first.
+    fn open_block(
+        &mut self,
+        connection: &Connection,
+        session_id: SessionId,
+        day: i32,
+    ) -> rusqlite::Result<OpenBlock> {
+        self.load_part(connection, session_id, day)?;
+        let (flow_mask_before, part_existed) = self
+            .parts
+            .get(&(session_id, day))
+            .map(|part| (part.aggregate.flow_mask, part.stored))
+            .unwrap_or((0, false));
+        Ok(OpenBlock {
+            block_id: self.next_block_id,
+            part: (session_id, day),
+            encoder: BlockEncoder::new(0),
+            positions: Vec::new(),
+            flow_mask_before,
+            part_existed,
         })
     }
 
@@ -393,107 +585,102 @@ impl Caches {
     }
 }
 
-/// Follows the probe chain of `id` in one hour bucket; returns (seq of the stored exchange, or
-/// the first free slot of the chain).
-pub(crate) fn probe_hour(
+/// The block a batch is filling for one part.
+struct OpenBlock {
+    block_id: i64,
+    part: (SessionId, i32),
+    encoder: BlockEncoder,
+    /// Batch positions of the entries, for id checks before the block is stored.
+    positions: Vec<u32>,
+    /// The part's flow mask and whether its row existed when the block was opened.
+    flow_mask_before: u8,
+    part_existed: bool,
+}
+
+/// What a batch changes besides blocks and parts: new presence rows and day statistics.
+#[derive(Default)]
+struct BatchTotals {
+    new_presence: Vec<(u8, i64, i64)>,
+    day_deltas: HashMap<(i32, i64), i64>,
+}
+
+/// Stores a filled block and its part's aggregate, and counts the day statistics it changes.
+/// The part row is written here, not at the end of the batch, so a part cache cleared by a
+/// later part of the batch cannot lose it.
+fn finish_block(
     connection: &Connection,
-    id: &str,
-    hour: i64,
-) -> rusqlite::Result<Result<i64, i64>> {
-    let mut slot = id_slot(hour, id);
-    loop {
-        let entry: Option<i64> = connection
-            .prepare_cached("SELECT seq FROM exchange_ids WHERE slot = ?1")?
-            .query_row(params![slot], |row| row.get(0))
-            .optional()?;
-        let Some(seq) = entry else {
-            return Ok(Err(slot));
-        };
-        // A negative seq is a tombstone left by retention inside a probe chain.
-        if seq >= 0 {
-            let stored_id: Option<String> = connection
-                .prepare_cached("SELECT id FROM exchanges WHERE seq = ?1")?
-                .query_row(params![seq], |row| row.get(0))
-                .optional()?;
-            if stored_id.as_deref() == Some(id) {
-                return Ok(Ok(seq));
-            }
+    caches: &mut Caches,
+    block: OpenBlock,
+    totals: &mut BatchTotals,
+) -> rusqlite::Result<()> {
+    if block.encoder.is_empty() {
+        return Ok(());
+    }
+    connection
+        .prepare_cached(
+            "INSERT INTO blocks (id, part_id, first_ts, last_ts, count, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            block.block_id,
+            caches.parts.get(&block.part).map(|part| part.id),
+            block.encoder.first_ts(),
+            block.encoder.last_ts(),
+            block.encoder.len() as i64,
+            block.encoder.bytes()
+        ])?;
+    caches.next_block_id = caches.next_block_id.max(block.block_id + 1);
+    let Some(part) = caches.parts.get_mut(&block.part) else {
+        return Ok(());
+    };
+    let (session_id, day) = block.part;
+    let counts = part.aggregate.encode_counts();
+    let aggregate = &part.aggregate;
+    if part.stored {
+        connection
+            .prepare_cached(
+                "UPDATE parts SET first_ts = ?2, last_ts = ?3, requests = ?4, attacks = ?5, flows = ?6, counts = ?7
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                part.id,
+                aggregate.first_ts,
+                aggregate.last_ts,
+                aggregate.requests as i64,
+                aggregate.attacks as i64,
+                aggregate.flow_mask,
+                counts
+            ])?;
+    } else {
+        connection
+            .prepare_cached(
+                "INSERT INTO parts (id, session_id, day, first_ts, last_ts, requests, attacks, flows, counts)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                part.id,
+                &session_id.0[..],
+                part.day,
+                aggregate.first_ts,
+                aggregate.last_ts,
+                aggregate.requests as i64,
+                aggregate.attacks as i64,
+                aggregate.flow_mask,
+                counts
+            ])?;
+        part.stored = true;
+    }
+    let deltas = &mut totals.day_deltas;
+    *deltas.entry((day, ALL_EXCHANGES)).or_insert(0) += block.encoder.len() as i64;
+    if !block.part_existed {
+        *deltas.entry((day, ALL_PARTS)).or_insert(0) += 1;
+    }
+    let gained = aggregate.flow_mask & !block.flow_mask_before;
+    for flow_index in 0..7i64 {
+        if gained & (1 << flow_index) != 0 {
+            *deltas.entry((day, flow_index)).or_insert(0) += 1;
         }
-        slot = next_slot(slot);
     }
-}
-
-/// Looks an exchange up by id alone: every hour bucket of every stored day is probed (a point
-/// look-up each, a few hundred at most).
-pub(crate) fn find_exchange(connection: &Connection, id: &str) -> rusqlite::Result<Option<i64>> {
-    let mut statement =
-        connection.prepare_cached("SELECT DISTINCT day FROM day_stats ORDER BY day DESC")?;
-    let days: Vec<i64> = statement
-        .query_map([], |row| row.get(0))?
-        .collect::<Result<_, _>>()?;
-    let mut hours: Vec<i64> = days.into_iter().flat_map(hours_of_day).collect();
-    // Times outside the key range share the edge buckets.
-    hours.push(0);
-    hours.push(MAX_HOUR);
-    hours.dedup();
-    for hour in hours {
-        if let Ok(seq) = probe_hour(connection, id, hour)? {
-            return Ok(Some(seq));
-        }
-    }
-    Ok(None)
-}
-
-/// Claims the id slot of a new exchange; `None` when the id is stored already for that hour.
-fn claim_exchange_id(
-    connection: &Connection,
-    id: &str,
-    ts: i64,
-    seq: i64,
-) -> rusqlite::Result<Option<i64>> {
-    let hour = hour_of(ts);
-    let slot = id_slot(hour, id);
-    let inserted = connection
-        .prepare_cached("INSERT OR IGNORE INTO exchange_ids (slot, seq) VALUES (?1, ?2)")?
-        .execute(params![slot, seq])?;
-    if inserted == 1 {
-        return Ok(Some(slot));
-    }
-    // Slow path, rare: the same id again, or another id with the same hash in this hour.
-    match probe_hour(connection, id, hour)? {
-        Ok(_) => Ok(None),
-        Err(free_slot) => {
-            connection
-                .prepare_cached("INSERT INTO exchange_ids (slot, seq) VALUES (?1, ?2)")?
-                .execute(params![free_slot, seq])?;
-            Ok(Some(free_slot))
-        }
-    }
-}
-
-fn is_constraint_violation(error: &rusqlite::Error) -> bool {
-    matches!(
-        error,
-        rusqlite::Error::SqliteFailure(failure, _) if failure.code == rusqlite::ErrorCode::ConstraintViolation
-    )
-}
-
-/// The first free time key at or after `candidate`, from the table.
-fn free_time_key(connection: &Connection, candidate: i64) -> rusqlite::Result<i64> {
-    let mut key = candidate;
-    loop {
-        let taken: Option<i64> = connection
-            .prepare_cached("SELECT max(seq) FROM exchanges WHERE seq >= ?1 AND seq < ?2")?
-            .query_row(
-                params![key, key.saturating_add(KEYS_PER_MICROSECOND)],
-                |row| row.get(0),
-            )?;
-        match taken {
-            None => return Ok(key),
-            Some(max) => key = max.saturating_add(1),
-        }
-        // Keys only ever grow here, and each round skips a taken block, so this ends.
-    }
+    Ok(())
 }
 
 fn flow_index(flow: Flow) -> i64 {
@@ -504,16 +691,17 @@ fn flow_index(flow: Flow) -> i64 {
 }
 
 /// Adds the exchange's values to a part aggregate; returns the (kind, value) pairs new to the part.
-pub(crate) fn add_to_aggregate(
+fn add_to_aggregate(
     aggregate: &mut PartAggregate,
     ts: Micros,
     status: Option<u16>,
     flows: sessionscope_model::FlowSet,
-    interned: &InternedValues,
+    interned: &Interned,
+    has_attacks: bool,
     new_values: &mut Vec<(u8, i64)>,
 ) {
     aggregate.add_time(ts);
-    if interned.has_attacks {
+    if has_attacks {
         aggregate.attacks += 1;
     }
     aggregate.flow_mask |= flows.0;
@@ -547,21 +735,6 @@ pub(crate) fn add_to_aggregate(
     for attack_type_id in &interned.attack_type_ids {
         add(kind::ATTACK_TYPE, *attack_type_id);
     }
-}
-
-/// The aggregate-relevant values of one exchange, as dictionary ids.
-pub(crate) struct InternedValues {
-    pub address_id: Option<i64>,
-    pub host_id: i64,
-    pub app_id: i64,
-    pub endpoint_id: i64,
-    pub template_id: i64,
-    pub method_id: i64,
-    pub user_id: Option<i64>,
-    pub role_ids: Vec<i64>,
-    pub key_id: i64,
-    pub attack_type_ids: Vec<i64>,
-    pub has_attacks: bool,
 }
 
 impl Writer {
@@ -598,187 +771,146 @@ impl Writer {
         let transaction =
             rusqlite::Transaction::new_unchecked(connection, TransactionBehavior::Immediate)?;
         let mut outcome = AppendOutcome::default();
-        // Parts touched by this batch, with their flow mask and existence before it.
-        let mut touched: FastMap<(SessionId, i32), (u8, bool)> = FastMap::default();
-        let mut new_presence: Vec<(u8, i64, i64)> = Vec::new();
+        let mut totals = BatchTotals::default();
+        // The part is the UTC day of the time itself, whatever the caller put in `day`, so a
+        // part never holds requests of another day. Sorting by (part, time) makes each part's
+        // exchanges of the batch one run, encoded into blocks in time order; the batch
+        // position keeps equal times in arrival order.
+        let mut order: Vec<(SessionId, i32, i64, u32)> = batch
+            .iter()
+            .enumerate()
+            .map(|(position, exchange)| {
+                (
+                    exchange.session_id,
+                    day_of(exchange.ts),
+                    exchange.ts,
+                    position as u32,
+                )
+            })
+            .collect();
+        order.sort_unstable();
+        let mut open: Option<OpenBlock> = None;
+        let mut last_loaded: Option<(i64, Vec<StoredExchange>)> = None;
+        // The last stored exchange and its ids, for `intern_exchange`.
+        let mut previous: Option<(u32, Interned)> = None;
         let mut new_values: Vec<(u8, i64)> = Vec::new();
-        let mut exchanges_per_day: HashMap<i32, i64> = HashMap::new();
-        {
-            let mut insert = transaction.prepare_cached(INSERT_EXCHANGE)?;
-            for exchange in batch {
-                let base = time_key_base(exchange.ts);
-                let mut seq = caches.next_time_keys.get(&base).copied().unwrap_or(base);
-                let Some(slot) = claim_exchange_id(&transaction, &exchange.id, exchange.ts, seq)?
-                else {
-                    outcome.duplicates += 1;
-                    continue;
-                };
-                // The part is the UTC day of the time itself, whatever the caller put in `day`,
-                // so a part never holds requests of another day.
-                let day = day_of(exchange.ts);
-                let interned = caches.intern_exchange(&transaction, exchange)?;
-                // Context values repeat across a session's requests, so they are interned.
-                let context_id = if exchange.context.is_empty() {
-                    None
-                } else {
-                    match serde_json::to_string(&exchange.context) {
-                        Ok(json) => Some(caches.intern(&transaction, kind::CONTEXT, &json)?),
-                        Err(_) => None,
+        for (session_id, day, _, position) in order {
+            let Some(exchange) = batch.get(position as usize) else {
+                continue;
+            };
+            let continues_block = open.as_ref().is_some_and(|block| {
+                block.part == (session_id, day) && block.encoder.len() < MAX_BLOCK_ENTRIES
+            });
+            if !continues_block {
+                if let Some(block) = open.take() {
+                    finish_block(&transaction, caches, block, &mut totals)?;
+                }
+                open = Some(caches.open_block(&transaction, session_id, day)?);
+            }
+            let Some(block) = open.as_mut() else {
+                continue;
+            };
+            let key = exchange_key(block.block_id, block.encoder.len());
+            let claimed = {
+                let pending: &OpenBlock = block;
+                let mut id_at_key = |key: i64, id: &str| -> rusqlite::Result<bool> {
+                    let block_id = block_of_key(key);
+                    if block_id == pending.block_id {
+                        // The block is still being built: its ids are in the batch.
+                        let index = (key - exchange_key(pending.block_id, 0)) as usize;
+                        return Ok(pending
+                            .positions
+                            .get(index)
+                            .and_then(|position| batch.get(*position as usize))
+                            .is_some_and(|stored| stored.id == id));
                     }
+                    // A resent batch asks for the entries of one block after another.
+                    if last_loaded
+                        .as_ref()
+                        .is_none_or(|(loaded, _)| *loaded != block_id)
+                    {
+                        last_loaded =
+                            load_block(&transaction, block_id)?.map(|entries| (block_id, entries));
+                    }
+                    Ok(last_loaded.as_ref().is_some_and(|(_, entries)| {
+                        position_in_block(entries, key)
+                            .and_then(|position| entries.get(position))
+                            .is_some_and(|entry| entry.id == id)
+                    }))
                 };
-                caches.load_part(&transaction, exchange.session_id, day)?;
-                let Some(part) = caches.parts.get_mut(&(exchange.session_id, day)) else {
-                    continue;
-                };
-                touched
-                    .entry((exchange.session_id, day))
-                    .or_insert((part.aggregate.flow_mask, part.stored));
-                let values = InternedValues {
-                    address_id: interned.address_id,
-                    host_id: interned.host_id,
-                    app_id: interned.app_id,
-                    endpoint_id: interned.endpoint_id,
-                    template_id: interned.template_id,
-                    method_id: interned.method_id,
-                    user_id: interned.user_id,
-                    role_ids: interned.role_ids,
-                    key_id: interned.key_id,
-                    attack_type_ids: interned.attack_type_ids,
-                    has_attacks: !exchange.attacks.is_empty(),
-                };
+                caches.ids.claim(
+                    &transaction,
+                    hour_of(exchange.ts),
+                    &exchange.id,
+                    key,
+                    &mut id_at_key,
+                )?
+            };
+            if !claimed {
+                outcome.duplicates += 1;
+                continue;
+            }
+            let previous_exchange = previous
+                .as_mut()
+                .and_then(|(position, interned)| Some((batch.get(*position as usize)?, interned)));
+            let interned = caches.intern_exchange(&transaction, exchange, previous_exchange)?;
+            let context_id = caches.intern_context(&transaction, &exchange.context)?;
+            // The part was loaded when its block was opened.
+            if let Some(part) = caches.parts.get_mut(&block.part) {
                 new_values.clear();
                 add_to_aggregate(
                     &mut part.aggregate,
                     exchange.ts,
                     exchange.status,
                     exchange.flows,
-                    &values,
+                    &interned,
+                    !exchange.attacks.is_empty(),
                     &mut new_values,
                 );
                 for (value_kind, value) in &new_values {
-                    new_presence.push((*value_kind, *value, part.id));
+                    totals.new_presence.push((*value_kind, *value, part.id));
                 }
-                *exchanges_per_day.entry(day).or_insert(0) += 1;
-                let query = if exchange.query.is_empty() {
-                    None
-                } else {
-                    Some(exchange.query.as_str())
-                };
-                let attacks = if exchange.attacks.is_empty() {
-                    None
-                } else {
-                    serde_json::to_string(&exchange.attacks).ok()
-                };
-                let mut attempt = 0;
-                loop {
-                    let result = insert.execute(params![
-                        seq,
-                        part.id,
-                        exchange.ts,
-                        exchange.id,
-                        interned.address_id,
-                        interned.host_id,
-                        interned.app_id,
-                        interned.raw_method_id,
-                        interned.template_id,
-                        exchange.path,
-                        query,
-                        exchange.status,
-                        exchange.duration_ms,
-                        exchange.size.map(|size| size.min(i64::MAX as u64) as i64),
-                        interned.user_agent_id,
-                        interned.user_id,
-                        interned.role_set_id,
-                        interned.key_id,
-                        exchange.flows.0,
-                        interned.attack_set_id,
-                        attacks,
-                        context_id,
-                    ]);
-                    match result {
-                        Ok(_) => break,
-                        Err(error) if is_constraint_violation(&error) && attempt < 3 => {
-                            // The key is taken (another exchange in the same microsecond).
-                            attempt += 1;
-                            seq = free_time_key(&transaction, seq)?;
-                            transaction
-                                .prepare_cached("UPDATE exchange_ids SET seq = ?2 WHERE slot = ?1")?
-                                .execute(params![slot, seq])?;
-                        }
-                        Err(error) => return Err(error),
-                    }
-                }
-                if caches.next_time_keys.len() >= MAX_CACHED_STRINGS {
-                    caches.next_time_keys.clear();
-                }
-                caches.next_time_keys.insert(base, seq + 1);
-                outcome.inserted += 1;
             }
-        }
-        // Day statistics: parts per day, parts per (day, flow), exchanges per day.
-        let mut day_deltas: HashMap<(i32, i64), i64> = HashMap::new();
-        for (day, count) in exchanges_per_day {
-            *day_deltas.entry((day, ALL_EXCHANGES)).or_insert(0) += count;
-        }
-        for ((session_id, day), (old_mask, existed)) in &touched {
-            let Some(part) = caches.parts.get_mut(&(*session_id, *day)) else {
-                continue;
-            };
-            let counts = part.aggregate.encode_counts();
-            let aggregate = &part.aggregate;
-            if part.stored {
-                transaction
-                    .prepare_cached(
-                        "UPDATE parts SET first_ts = ?2, last_ts = ?3, requests = ?4, attacks = ?5, flows = ?6, counts = ?7
-                         WHERE id = ?1",
-                    )?
-                    .execute(params![
-                        part.id,
-                        aggregate.first_ts,
-                        aggregate.last_ts,
-                        aggregate.requests as i64,
-                        aggregate.attacks as i64,
-                        aggregate.flow_mask,
-                        counts
-                    ])?;
+            let attacks = if exchange.attacks.is_empty() {
+                None
             } else {
-                transaction
-                    .prepare_cached(
-                        "INSERT INTO parts (id, session_id, day, first_ts, last_ts, requests, attacks, flows, counts)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                    )?
-                    .execute(params![
-                        part.id,
-                        &session_id.0[..],
-                        part.day,
-                        aggregate.first_ts,
-                        aggregate.last_ts,
-                        aggregate.requests as i64,
-                        aggregate.attacks as i64,
-                        aggregate.flow_mask,
-                        counts
-                    ])?;
-                part.stored = true;
-            }
-            if !existed {
-                *day_deltas.entry((*day, ALL_PARTS)).or_insert(0) += 1;
-            }
-            let gained = aggregate.flow_mask & !old_mask;
-            for flow_index in 0..7i64 {
-                if gained & (1 << flow_index) != 0 {
-                    *day_deltas.entry((*day, flow_index)).or_insert(0) += 1;
-                }
-            }
+                serde_json::to_string(&exchange.attacks).ok()
+            };
+            block.encoder.push(&BlockEntry {
+                ts: exchange.ts,
+                id: &exchange.id,
+                address_id: interned.address_id,
+                host_id: interned.host_id,
+                app_id: interned.app_id,
+                method_id: interned.raw_method_id,
+                template_id: interned.template_id,
+                path: &exchange.path,
+                query: (!exchange.query.is_empty()).then_some(exchange.query.as_str()),
+                status: exchange.status,
+                duration: exchange.duration_ms,
+                size: exchange.size.map(|size| size.min(i64::MAX as u64) as i64),
+                user_agent_id: interned.user_agent_id,
+                user_id: interned.user_id,
+                role_set_id: interned.role_set_id,
+                key_id: interned.key_id,
+                flows: exchange.flows.0,
+                attack_set_id: interned.attack_set_id,
+                attacks: attacks.as_deref(),
+                context_id,
+            });
+            block.positions.push(position);
+            previous = Some((position, interned));
+            outcome.inserted += 1;
         }
-        new_presence.sort_unstable();
-        {
-            let mut insert_presence = transaction.prepare_cached(
-                "INSERT OR IGNORE INTO part_values (kind, value_id, part_id) VALUES (?1, ?2, ?3)",
-            )?;
-            for (value_kind, value, part_id) in &new_presence {
-                insert_presence.execute(params![value_kind, value, part_id])?;
-            }
+        if let Some(block) = open.take() {
+            finish_block(&transaction, caches, block, &mut totals)?;
         }
+        let BatchTotals {
+            mut new_presence,
+            day_deltas,
+        } = totals;
+        caches.ids.write_added(&transaction)?;
+        presence::insert(&transaction, &mut new_presence)?;
         apply_day_deltas(&transaction, &day_deltas)?;
         transaction.commit()?;
         Ok(outcome)
