@@ -23,7 +23,7 @@ const ENTRY_BYTES: usize = 16;
 /// Chunk generations of one hour before the writer merges them into one.
 const MAX_CHUNKS_PER_HOUR: i64 = 16;
 /// Past this many cached ids the writer forgets every hour but the one it is working on.
-const MAX_CACHED_IDS: usize = 4_000_000;
+const MAX_CACHED_IDS: usize = 1_000_000;
 
 pub(crate) fn hash_of(id: &str) -> u64 {
     id_hash(id) as u64
