@@ -50,7 +50,7 @@ use writer::Writer;
 /// How many idle reader connections are kept.
 const IDLE_READERS: usize = 4;
 /// SQLite page cache of the writer, in KiB: the hot index pages of the active day fit.
-const WRITER_CACHE_KIB: i64 = 64 * 1024;
+const WRITER_CACHE_KIB: i64 = 32 * 1024;
 /// WAL pages between automatic checkpoints (measured: fewer checkpoints, faster appends).
 const WAL_CHECKPOINT_PAGES: i64 = 8192;
 /// The WAL file is truncated to this size after a checkpoint.
