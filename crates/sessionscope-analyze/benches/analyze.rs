@@ -4,20 +4,30 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use sessionscope_analyze::{endpoint_template, AnalysisSettings, Analyzer, ContextSetting, SessionState};
+use sessionscope_analyze::{
+    endpoint_template, AnalysisSettings, Analyzer, ContextSetting, SessionState,
+};
 use sessionscope_model::{Exchange, Headers, Request, Response};
 
 fn token() -> String {
     format!(
         "{}.{}.{}",
         URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#),
-        URL_SAFE_NO_PAD.encode(br#"{"sub":"user-4711","role":"customer","iat":1795000000,"exp":1795003600}"#),
+        URL_SAFE_NO_PAD
+            .encode(br#"{"sub":"user-4711","role":"customer","iat":1795000000,"exp":1795003600}"#),
         URL_SAFE_NO_PAD.encode([42u8; 32])
     )
 }
 
 fn typical_exchange(token: &str) -> Exchange {
-    let headers = |pairs: &[(&str, &str)]| Headers(pairs.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect());
+    let headers = |pairs: &[(&str, &str)]| {
+        Headers(
+            pairs
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect(),
+        )
+    };
     Exchange {
         id: "r-000001".into(),
         ts: 1_795_000_000_000_000,
@@ -87,7 +97,11 @@ fn bench_analyze(criterion: &mut Criterion) {
         })
     });
     criterion.bench_function("endpoint_template", |bencher| {
-        bencher.iter(|| endpoint_template(black_box("/v1/users/550e8400-e29b-41d4-a716-446655440000/orders/17")))
+        bencher.iter(|| {
+            endpoint_template(black_box(
+                "/v1/users/550e8400-e29b-41d4-a716-446655440000/orders/17",
+            ))
+        })
     });
 }
 

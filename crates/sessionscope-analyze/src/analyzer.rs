@@ -83,7 +83,11 @@ impl Analyzer {
         let mut block_key = [0u8; 64];
         block_key[..32].copy_from_slice(&installation_secret);
         let keyed_hmac = <HmacSha256 as Mac>::new(&block_key.into());
-        Analyzer { config, keyed_hmac, issued_token_finder: Finder::new(ISSUED_TOKEN_NEEDLE) }
+        Analyzer {
+            config,
+            keyed_hmac,
+            issued_token_finder: Finder::new(ISSUED_TOKEN_NEEDLE),
+        }
     }
 
     pub fn config(&self) -> &AnalysisConfig {
@@ -109,7 +113,12 @@ impl Analyzer {
 
     /// The stored form of one value of a point (PRODUCT.md C3, C4). Takes the value by ownership
     /// so a clear value is stored without a copy.
-    fn store_value(&self, value: String, storage: PointStorage, hashed: bool) -> (String, StoredAs) {
+    fn store_value(
+        &self,
+        value: String,
+        storage: PointStorage,
+        hashed: bool,
+    ) -> (String, StoredAs) {
         if storage == PointStorage::Masked {
             return (MASK.to_string(), StoredAs::Masked);
         }
@@ -127,7 +136,10 @@ impl Analyzer {
         if trimmed.len() == value.len() && value.len() <= MAX_CLEAR_VALUE_CHARS {
             return (value, StoredAs::Clear);
         }
-        (truncate_chars(trimmed, MAX_CLEAR_VALUE_CHARS), StoredAs::Clear)
+        (
+            truncate_chars(trimmed, MAX_CLEAR_VALUE_CHARS),
+            StoredAs::Clear,
+        )
     }
 
     /// The application: the exchange's own, else the first `[[apps]]` rule that matches.
@@ -136,7 +148,10 @@ impl Analyzer {
             return app.to_string();
         }
         for rule in &self.config.apps {
-            let path_matches = rule.path_glob.as_deref().is_none_or(|glob| glob_matches(glob, path));
+            let path_matches = rule
+                .path_glob
+                .as_deref()
+                .is_none_or(|glob| glob_matches(glob, path));
             if path_matches && glob_matches(&rule.host_glob, host) {
                 return rule.name.clone();
             }
@@ -192,14 +207,20 @@ impl Analyzer {
         let flows = flows_for(&method, &endpoint);
         let app = self.app_of(exchange, &host, raw_path);
 
-        let key = custom_key(&view, &self.config.keys).unwrap_or_else(|| builtin_key(&view, &host, &self.issued_token_finder));
+        let key = custom_key(&view, &self.config.keys)
+            .unwrap_or_else(|| builtin_key(&view, &host, &self.issued_token_finder));
         let session_id = self.session_id(&key.material);
 
         let response = exchange.response.as_ref();
         let size = response.and_then(|response| {
             response
                 .size
-                .or_else(|| response.headers.get("content-length").and_then(|length| length.trim().parse().ok()))
+                .or_else(|| {
+                    response
+                        .headers
+                        .get("content-length")
+                        .and_then(|length| length.trim().parse().ok())
+                })
                 .or_else(|| response.body.as_ref().map(|body| body.len() as u64))
         });
 
@@ -261,6 +282,11 @@ mod tests {
     #[test]
     fn long_clear_values_are_cut_on_a_character_boundary() {
         let value = "é".repeat(MAX_CLEAR_VALUE_CHARS + 10);
-        assert_eq!(truncate_chars(&value, MAX_CLEAR_VALUE_CHARS).chars().count(), MAX_CLEAR_VALUE_CHARS);
+        assert_eq!(
+            truncate_chars(&value, MAX_CLEAR_VALUE_CHARS)
+                .chars()
+                .count(),
+            MAX_CLEAR_VALUE_CHARS
+        );
     }
 }

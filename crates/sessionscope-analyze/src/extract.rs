@@ -36,7 +36,12 @@ fn push_text(text: &str, out: &mut Vec<String>) {
 }
 
 /// A text value, or the claim it holds as a JWT.
-fn from_text(view: &ExchangeView<'_>, text: Option<&str>, claim: Option<&JsonPath>, out: &mut Vec<String>) {
+fn from_text(
+    view: &ExchangeView<'_>,
+    text: Option<&str>,
+    claim: Option<&JsonPath>,
+    out: &mut Vec<String>,
+) {
     let Some(text) = text else {
         return;
     };
@@ -52,7 +57,12 @@ fn from_text(view: &ExchangeView<'_>, text: Option<&str>, claim: Option<&JsonPat
     }
 }
 
-fn from_json(view: &ExchangeView<'_>, node: Option<&Value>, claim: Option<&JsonPath>, out: &mut Vec<String>) {
+fn from_json(
+    view: &ExchangeView<'_>,
+    node: Option<&Value>,
+    claim: Option<&JsonPath>,
+    out: &mut Vec<String>,
+) {
     let Some(node) = node else {
         return;
     };
@@ -64,7 +74,10 @@ fn from_json(view: &ExchangeView<'_>, node: Option<&Value>, claim: Option<&JsonP
 }
 
 fn cookie<'a>(cookies: &[(&'a str, &'a str)], name: &str) -> Option<&'a str> {
-    cookies.iter().find(|(candidate, _)| *candidate == name).map(|(_, value)| *value)
+    cookies
+        .iter()
+        .find(|(candidate, _)| *candidate == name)
+        .map(|(_, value)| *value)
 }
 
 /// Pushes every value of a point present in the exchange (usually one; a JSON array gives each
@@ -76,26 +89,47 @@ pub(crate) fn extract(point: &Point, view: &ExchangeView<'_>, out: &mut Vec<Stri
                 out.push(ip.to_string());
             }
         }
-        Point::RequestHeader { name, claim } => from_text(view, view.request_header(name), claim.as_ref(), out),
-        Point::RequestCookie { name, claim } => {
-            from_text(view, cookie(view.request_cookies(), name), claim.as_ref(), out)
+        Point::RequestHeader { name, claim } => {
+            from_text(view, view.request_header(name), claim.as_ref(), out)
         }
-        Point::RequestQuery { name, claim } => from_text(view, view.query(name), claim.as_ref(), out),
+        Point::RequestCookie { name, claim } => from_text(
+            view,
+            cookie(view.request_cookies(), name),
+            claim.as_ref(),
+            out,
+        ),
+        Point::RequestQuery { name, claim } => {
+            from_text(view, view.query(name), claim.as_ref(), out)
+        }
         Point::RequestForm { name, claim } => from_text(view, view.form(name), claim.as_ref(), out),
-        Point::RequestJson { path, claim } => {
-            from_json(view, view.request_json().and_then(|root| path.resolve(root)), claim.as_ref(), out)
-        }
+        Point::RequestJson { path, claim } => from_json(
+            view,
+            view.request_json().and_then(|root| path.resolve(root)),
+            claim.as_ref(),
+            out,
+        ),
         Point::RequestGraphql { path, claim } => {
-            let found = view.graphql_variables().iter().find_map(|variables| path.resolve(variables));
+            let found = view
+                .graphql_variables()
+                .iter()
+                .find_map(|variables| path.resolve(variables));
             from_json(view, found, claim.as_ref(), out)
         }
-        Point::ResponseHeader { name, claim } => from_text(view, view.response_header(name), claim.as_ref(), out),
-        Point::ResponseCookie { name, claim } => {
-            from_text(view, cookie(view.response_cookies(), name), claim.as_ref(), out)
+        Point::ResponseHeader { name, claim } => {
+            from_text(view, view.response_header(name), claim.as_ref(), out)
         }
-        Point::ResponseJson { path, claim } => {
-            from_json(view, view.response_json().and_then(|root| path.resolve(root)), claim.as_ref(), out)
-        }
+        Point::ResponseCookie { name, claim } => from_text(
+            view,
+            cookie(view.response_cookies(), name),
+            claim.as_ref(),
+            out,
+        ),
+        Point::ResponseJson { path, claim } => from_json(
+            view,
+            view.response_json().and_then(|root| path.resolve(root)),
+            claim.as_ref(),
+            out,
+        ),
     }
 }
 

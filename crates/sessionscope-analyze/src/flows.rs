@@ -11,22 +11,24 @@ use crate::template::is_placeholder;
 fn flows_of_word(word: &str) -> &'static [Flow] {
     use Flow::*;
     match word {
-        "ai" | "llm" | "llms" | "genai" | "chat" | "chats" | "chatbot" | "completion" | "completions" | "embedding"
-        | "embeddings" | "prompt" | "prompts" | "assistant" | "assistants" | "gpt" | "inference" | "openai"
-        | "copilot" | "rag" | "moderation" | "moderations" => &[AiLlm],
-        "signup" | "register" | "registration" | "registrations" | "onboarding" | "onboard" | "enroll"
-        | "enrollment" | "createaccount" => &[AccountCreation],
-        "account" | "accounts" | "profile" | "profiles" | "password" | "passwords" | "settings" | "me" | "email"
-        | "emails" | "preferences" | "avatar" | "username" => &[AccountManagement],
+        "ai" | "llm" | "llms" | "genai" | "chat" | "chats" | "chatbot" | "completion"
+        | "completions" | "embedding" | "embeddings" | "prompt" | "prompts" | "assistant"
+        | "assistants" | "gpt" | "inference" | "openai" | "copilot" | "rag" | "moderation"
+        | "moderations" => &[AiLlm],
+        "signup" | "register" | "registration" | "registrations" | "onboarding" | "onboard"
+        | "enroll" | "enrollment" | "createaccount" => &[AccountCreation],
+        "account" | "accounts" | "profile" | "profiles" | "password" | "passwords" | "settings"
+        | "me" | "email" | "emails" | "preferences" | "avatar" | "username" => &[AccountManagement],
         "mfa" | "2fa" => &[AccountManagement, Authentication],
-        "admin" | "admins" | "administrator" | "administration" | "backoffice" | "internal" | "manage"
-        | "management" | "staff" | "console" | "superuser" | "sudo" => &[Admin],
-        "login" | "logout" | "logon" | "logoff" | "signin" | "signout" | "auth" | "oauth" | "oauth2" | "token"
-        | "tokens" | "session" | "sessions" | "sso" | "otp" | "verify" | "saml" | "oidc" | "authorize"
-        | "authenticate" | "jwt" | "refresh" => &[Authentication],
-        "billing" | "payment" | "payments" | "pay" | "invoice" | "invoices" | "checkout" | "subscription"
-        | "subscriptions" | "card" | "cards" | "charge" | "charges" | "refund" | "refunds" | "transfer"
-        | "transfers" | "wallet" | "purchase" | "purchases" | "payout" | "payouts" => &[Billing],
+        "admin" | "admins" | "administrator" | "administration" | "backoffice" | "internal"
+        | "manage" | "management" | "staff" | "console" | "superuser" | "sudo" => &[Admin],
+        "login" | "logout" | "logon" | "logoff" | "signin" | "signout" | "auth" | "oauth"
+        | "oauth2" | "token" | "tokens" | "session" | "sessions" | "sso" | "otp" | "verify"
+        | "saml" | "oidc" | "authorize" | "authenticate" | "jwt" | "refresh" => &[Authentication],
+        "billing" | "payment" | "payments" | "pay" | "invoice" | "invoices" | "checkout"
+        | "subscription" | "subscriptions" | "card" | "cards" | "charge" | "charges" | "refund"
+        | "refunds" | "transfer" | "transfers" | "wallet" | "purchase" | "purchases" | "payout"
+        | "payouts" => &[Billing],
         "sms" | "mms" | "twilio" | "smsc" => &[SmsGateway],
         _ => &[],
     }
@@ -38,10 +40,15 @@ fn flow_of_phrase(first: &str, second: &str) -> Option<Flow> {
     let flow = match (first, second) {
         ("sign", "up") | ("create", "account") | ("new", "account") => Flow::AccountCreation,
         ("sign", "in") | ("sign", "out") | ("log", "in") | ("log", "out") => Flow::Authentication,
-        ("otp", "send") | ("send", "otp") | ("send", "code") | ("send", "text") | ("text", "message")
-        | ("text", "messages") | ("phone", "verify") | ("verify", "phone") | ("phone", "verification") => {
-            Flow::SmsGateway
-        }
+        ("otp", "send")
+        | ("send", "otp")
+        | ("send", "code")
+        | ("send", "text")
+        | ("text", "message")
+        | ("text", "messages")
+        | ("phone", "verify")
+        | ("verify", "phone")
+        | ("phone", "verification") => Flow::SmsGateway,
         ("back", "office") => Flow::Admin,
         _ => return None,
     };
@@ -66,7 +73,10 @@ impl Word {
         if text.len() > MAX_KEYWORD_BYTES {
             return None;
         }
-        let mut word = Word { bytes: [0; MAX_KEYWORD_BYTES], length: text.len() };
+        let mut word = Word {
+            bytes: [0; MAX_KEYWORD_BYTES],
+            length: text.len(),
+        };
         for (slot, byte) in word.bytes.iter_mut().zip(text.bytes()) {
             *slot = byte.to_ascii_lowercase();
         }
@@ -102,15 +112,26 @@ pub fn flows_for(method: &str, template: &str) -> FlowSet {
             for flow in flows_of_word(word_text) {
                 flows.insert(*flow);
             }
-            if let Some(flow) = previous.as_ref().and_then(|previous| flow_of_phrase(previous.as_str(), word_text)) {
+            if let Some(flow) = previous
+                .as_ref()
+                .and_then(|previous| flow_of_phrase(previous.as_str(), word_text))
+            {
                 flows.insert(flow);
             }
             previous = Some(word);
             false
         });
     }
-    let last_segment = template.trim_end_matches('/').rsplit('/').next().unwrap_or("");
-    if method.eq_ignore_ascii_case("POST") && ACCOUNT_COLLECTIONS.iter().any(|name| last_segment.eq_ignore_ascii_case(name)) {
+    let last_segment = template
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("");
+    if method.eq_ignore_ascii_case("POST")
+        && ACCOUNT_COLLECTIONS
+            .iter()
+            .any(|name| last_segment.eq_ignore_ascii_case(name))
+    {
         flows.insert(Flow::AccountCreation);
     }
     flows
@@ -129,18 +150,30 @@ mod tests {
         let cases: &[(&str, &str, &[&str])] = &[
             ("POST", "/v1/chat/completions", &["ai_llm"]),
             ("POST", "/api/embeddings", &["ai_llm"]),
-            ("POST", "/auth/sign-up", &["account_creation", "authentication"]),
+            (
+                "POST",
+                "/auth/sign-up",
+                &["account_creation", "authentication"],
+            ),
             ("POST", "/users/register", &["account_creation"]),
             ("POST", "/v1/users", &["account_creation"]),
             ("GET", "/v1/users", &[]),
             ("GET", "/users/me", &["account_management"]),
-            ("PUT", "/users/{int}/changePassword", &["account_management"]),
+            (
+                "PUT",
+                "/users/{int}/changePassword",
+                &["account_management"],
+            ),
             ("GET", "/admin/users/{int}", &["admin"]),
             ("GET", "/internal/metrics", &["admin"]),
             ("POST", "/login", &["authentication"]),
             ("POST", "/oauth2/token", &["authentication"]),
             ("POST", "/api/log-in", &["authentication"]),
-            ("POST", "/api/mfa/verify", &["account_management", "authentication"]),
+            (
+                "POST",
+                "/api/mfa/verify",
+                &["account_management", "authentication"],
+            ),
             ("POST", "/checkout/payments/{uuid}/refund", &["billing"]),
             ("GET", "/invoices/{int}", &["billing"]),
             ("POST", "/sms/send", &["sms_gateway"]),

@@ -31,7 +31,10 @@ const TOKEN_PART_BYTES: [bool; 256] = {
     let mut byte = 0;
     while byte < 256 {
         let character = byte as u8;
-        table[byte] = character.is_ascii_alphanumeric() || character == b'-' || character == b'_' || character == b'=';
+        table[byte] = character.is_ascii_alphanumeric()
+            || character == b'-'
+            || character == b'_'
+            || character == b'=';
         byte += 1;
     }
     table
@@ -77,7 +80,9 @@ pub(crate) fn decode_checked_claims(token: &str) -> Option<Value> {
         // Five parts: an encrypted token, whose payload cannot be read.
         return None;
     }
-    let decoded = BASE64URL_ANY_PADDING.decode(payload.trim_end_matches('=')).ok()?;
+    let decoded = BASE64URL_ANY_PADDING
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
     match serde_json::from_slice::<Value>(&decoded) {
         Ok(claims @ Value::Object(_)) => Some(claims),
         _ => None,
@@ -118,14 +123,22 @@ pub(crate) mod tests {
 
     #[test]
     fn the_example_token_of_the_exchange_format_decodes() {
-        let claims = decode_claims("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI0MiIsInJvbGUiOiJ1c2VyIn0.c2ln").unwrap();
+        let claims =
+            decode_claims("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI0MiIsInJvbGUiOiJ1c2VyIn0.c2ln").unwrap();
         assert_eq!(claims["role"], "user");
         assert_eq!(session_claim(&claims), None);
     }
 
     #[test]
     fn non_tokens_are_rejected_without_panicking() {
-        for value in ["", "eyJ", "eyJhbGciOi.x", "abc.def.ghi", "eyJ!!!!!!!!!!!!!!!.a.b", "eyJhbGciOiJIUzI1NiJ9.%%%%.c2ln"] {
+        for value in [
+            "",
+            "eyJ",
+            "eyJhbGciOi.x",
+            "abc.def.ghi",
+            "eyJ!!!!!!!!!!!!!!!.a.b",
+            "eyJhbGciOiJIUzI1NiJ9.%%%%.c2ln",
+        ] {
             assert!(decode_claims(value).is_none(), "{value}");
         }
         assert!(decode_claims("eyJhbGciOiJIUzI1NiJ9.bm90IGpzb24.c2ln").is_none());

@@ -28,8 +28,8 @@ pub use identity::BUILTIN_KEYS;
 pub use names::{is_credential_name, is_masked_name, is_sensitive_query_name};
 pub use point::{JsonPath, PathStep, Point};
 pub use settings::{
-    AnalysisConfig, AnalysisSettings, AppSetting, ConfigProblem, ContextSetting, SessionKeySetting, MAX_CONTEXT_ITEMS,
-    MAX_KEY_POINTS,
+    AnalysisConfig, AnalysisSettings, AppSetting, ConfigProblem, ContextSetting, SessionKeySetting,
+    MAX_CONTEXT_ITEMS, MAX_KEY_POINTS,
 };
 pub use state::{SessionState, ESTABLISHED_HITS, FOLD_THRESHOLD, MAX_FOLD_POSITIONS};
 pub use template::{endpoint_template, FOLDED_PLACEHOLDER};

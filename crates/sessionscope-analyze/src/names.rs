@@ -70,7 +70,10 @@ struct Squashed {
 
 impl Squashed {
     fn new(name: &str) -> Squashed {
-        let mut squashed = Squashed { bytes: [0; SQUASHED_CAPACITY], length: 0 };
+        let mut squashed = Squashed {
+            bytes: [0; SQUASHED_CAPACITY],
+            length: 0,
+        };
         for byte in name.bytes() {
             if matches!(byte, b'-' | b'_' | b'.' | b' ') {
                 continue;
@@ -91,7 +94,11 @@ impl Squashed {
     /// Substring search; a plain window scan beats building a searcher on names this short.
     fn contains(&self, fragment: &str) -> bool {
         let fragment = fragment.as_bytes();
-        self.length >= fragment.len() && self.as_bytes().windows(fragment.len()).any(|window| window == fragment)
+        self.length >= fragment.len()
+            && self
+                .as_bytes()
+                .windows(fragment.len())
+                .any(|window| window == fragment)
     }
 }
 
@@ -132,14 +139,24 @@ pub(crate) fn any_word(name: &str, mut visit: impl FnMut(&str) -> bool) -> bool 
 }
 
 fn squashed_is_masked(name: &str, squashed: &Squashed) -> bool {
-    if MASKED_FRAGMENTS.iter().any(|fragment| squashed.contains(fragment)) {
+    if MASKED_FRAGMENTS
+        .iter()
+        .any(|fragment| squashed.contains(fragment))
+    {
         return true;
     }
-    any_word(name, |word| MASKED_WORDS.iter().any(|masked| word.eq_ignore_ascii_case(masked)))
+    any_word(name, |word| {
+        MASKED_WORDS
+            .iter()
+            .any(|masked| word.eq_ignore_ascii_case(masked))
+    })
 }
 
 fn squashed_is_credential(squashed: &Squashed) -> bool {
-    if CREDENTIAL_FRAGMENTS.iter().any(|fragment| squashed.contains(fragment)) {
+    if CREDENTIAL_FRAGMENTS
+        .iter()
+        .any(|fragment| squashed.contains(fragment))
+    {
         return true;
     }
     // `auth` covers authorization, oauth, x-auth; `author` (a person) is the one common word it
@@ -172,7 +189,9 @@ pub fn is_sensitive_query_name(name: &str) -> bool {
     if squashed_is_masked(name, &squashed) || squashed_is_credential(&squashed) {
         return true;
     }
-    QUERY_SECRET_NAMES.iter().any(|secret| name.eq_ignore_ascii_case(secret))
+    QUERY_SECRET_NAMES
+        .iter()
+        .any(|secret| name.eq_ignore_ascii_case(secret))
 }
 
 #[cfg(test)]
@@ -182,14 +201,34 @@ mod tests {
     #[test]
     fn masked_names_are_recognised_in_any_spelling() {
         let masked = [
-            "password", "Password", "new_password", "confirmPassword", "passwd", "pwd", "pass",
-            "old-pass", "secret", "client_secret", "CLIENT-SECRET", "pin", "userPin", "cvv", "cvc",
-            "card_number", "cardNumber", "card-number", "cardnumber", "pan", "passphrase",
+            "password",
+            "Password",
+            "new_password",
+            "confirmPassword",
+            "passwd",
+            "pwd",
+            "pass",
+            "old-pass",
+            "secret",
+            "client_secret",
+            "CLIENT-SECRET",
+            "pin",
+            "userPin",
+            "cvv",
+            "cvc",
+            "card_number",
+            "cardNumber",
+            "card-number",
+            "cardnumber",
+            "pan",
+            "passphrase",
         ];
         for name in masked {
             assert!(is_masked_name(name), "{name} should be masked");
         }
-        let clear = ["passport", "spinner", "company", "username", "email", "role", "sub", "compass"];
+        let clear = [
+            "passport", "spinner", "company", "username", "email", "role", "sub", "compass",
+        ];
         for name in clear {
             assert!(!is_masked_name(name), "{name} should not be masked");
         }
@@ -198,25 +237,49 @@ mod tests {
     #[test]
     fn credential_names_are_recognised() {
         let credentials = [
-            "access_token", "refreshToken", "x-session-id", "PHPSESSID", "api_key", "x-api-key",
-            "apikey", "auth", "x-auth", "Authorization", "oauth_state", "csrf_token", "jwt",
+            "access_token",
+            "refreshToken",
+            "x-session-id",
+            "PHPSESSID",
+            "api_key",
+            "x-api-key",
+            "apikey",
+            "auth",
+            "x-auth",
+            "Authorization",
+            "oauth_state",
+            "csrf_token",
+            "jwt",
         ];
         for name in credentials {
             assert!(is_credential_name(name), "{name} should be a credential");
         }
         let clear = ["author", "authors", "user", "page", "id", "sort"];
         for name in clear {
-            assert!(!is_credential_name(name), "{name} should not be a credential");
+            assert!(
+                !is_credential_name(name),
+                "{name} should not be a credential"
+            );
         }
     }
 
     #[test]
     fn query_names_add_signed_url_parameters() {
-        for name in ["key", "sig", "signature", "code", "access_token", "password"] {
+        for name in [
+            "key",
+            "sig",
+            "signature",
+            "code",
+            "access_token",
+            "password",
+        ] {
             assert!(is_sensitive_query_name(name), "{name} should be sensitive");
         }
         for name in ["keyword", "page", "q", "zip_code"] {
-            assert!(!is_sensitive_query_name(name), "{name} should not be sensitive");
+            assert!(
+                !is_sensitive_query_name(name),
+                "{name} should not be sensitive"
+            );
         }
     }
 

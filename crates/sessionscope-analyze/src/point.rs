@@ -46,7 +46,9 @@ impl JsonPath {
                 PathStep::Index(index) => write!(f, "[{index}]")?,
                 PathStep::Key(key) => {
                     let needs_quotes = key.is_empty()
-                        || key.chars().any(|c| matches!(c, '.' | '[' | ']') || c.is_whitespace() || c.is_control())
+                        || key.chars().any(|c| {
+                            matches!(c, '.' | '[' | ']') || c.is_whitespace() || c.is_control()
+                        })
                         || (quote_jwt_keys && position > 0 && key == "jwt");
                     if needs_quotes {
                         write!(f, "[\"{key}\"]")?;
@@ -91,22 +93,32 @@ fn parse_path_steps(text: &str) -> Result<Vec<ParsedStep>, String> {
                     let key = quoted
                         .strip_suffix('"')
                         .filter(|key| !key.contains('"'))
-                        .ok_or_else(|| format!("quoted key `[{inside}]` must look like `[\"name\"]`"))?;
-                    steps.push(ParsedStep { step: PathStep::Key(key.to_string()), quoted: true });
+                        .ok_or_else(|| {
+                            format!("quoted key `[{inside}]` must look like `[\"name\"]`")
+                        })?;
+                    steps.push(ParsedStep {
+                        step: PathStep::Key(key.to_string()),
+                        quoted: true,
+                    });
                 } else {
                     let index: usize = inside
                         .parse()
                         .ok()
                         .filter(|_| inside.bytes().all(|byte| byte.is_ascii_digit()))
                         .ok_or_else(|| format!("`[{inside}]` is not an array index; expected a number like `[0]` or a quoted key like `[\"a.b\"]`"))?;
-                    steps.push(ParsedStep { step: PathStep::Index(index), quoted: false });
+                    steps.push(ParsedStep {
+                        step: PathStep::Index(index),
+                        quoted: false,
+                    });
                 }
                 position = close + 1;
                 expect_key = false;
             }
             b'.' => {
                 if expect_key {
-                    return Err(format!("empty key at position {position}; keys are separated by single dots"));
+                    return Err(format!(
+                        "empty key at position {position}; keys are separated by single dots"
+                    ));
                 }
                 position += 1;
                 expect_key = true;
@@ -123,10 +135,19 @@ fn parse_path_steps(text: &str) -> Result<Vec<ParsedStep>, String> {
                     .map(|offset| position + offset)
                     .unwrap_or(text.len());
                 let key = &text[position..end];
-                if let Some(bad) = key.chars().find(|c| c.is_whitespace() || c.is_control() || matches!(c, ']' | '"')) {
-                    return Err(format!("key `{key}` contains `{}`; quote such keys like `[\"{key}\"]`", bad.escape_default()));
+                if let Some(bad) = key
+                    .chars()
+                    .find(|c| c.is_whitespace() || c.is_control() || matches!(c, ']' | '"'))
+                {
+                    return Err(format!(
+                        "key `{key}` contains `{}`; quote such keys like `[\"{key}\"]`",
+                        bad.escape_default()
+                    ));
                 }
-                steps.push(ParsedStep { step: PathStep::Key(key.to_string()), quoted: false });
+                steps.push(ParsedStep {
+                    step: PathStep::Key(key.to_string()),
+                    quoted: false,
+                });
                 position = end;
                 expect_key = false;
             }
@@ -136,8 +157,11 @@ fn parse_path_steps(text: &str) -> Result<Vec<ParsedStep>, String> {
 }
 
 fn parse_claim(text: &str) -> Result<JsonPath, String> {
-    let steps = parse_path_steps(text).map_err(|problem| format!("in the claim after `.jwt.`: {problem}"))?;
-    Ok(JsonPath(steps.into_iter().map(|parsed| parsed.step).collect()))
+    let steps = parse_path_steps(text)
+        .map_err(|problem| format!("in the claim after `.jwt.`: {problem}"))?;
+    Ok(JsonPath(
+        steps.into_iter().map(|parsed| parsed.step).collect(),
+    ))
 }
 
 /// A JSON path with its optional claim suffix: the first unquoted key `jwt` after the first step,
@@ -162,7 +186,10 @@ fn parse_json_point(text: &str) -> Result<(JsonPath, Option<JsonPath>), String> 
 /// Splits `name.jwt.claim` into the name and the claim; the first `.jwt.` after a non-empty name
 /// starts the claim (so a cookie named `jwt` is read with `request.cookie.jwt.jwt.sub`).
 fn split_name_and_claim(text: &str) -> Result<(&str, Option<JsonPath>), String> {
-    let marker = text.get(1..).and_then(|after_first| after_first.find(".jwt.")).map(|offset| offset + 1);
+    let marker = text
+        .get(1..)
+        .and_then(|after_first| after_first.find(".jwt."))
+        .map(|offset| offset + 1);
     match marker {
         None => Ok((text, None)),
         Some(position) => Ok((&text[..position], Some(parse_claim(&text[position + 5..])?))),
@@ -175,23 +202,50 @@ pub enum Point {
     /// `request.ip`: the client address.
     RequestIp,
     /// `request.header.<name>`; the name is stored lowercase.
-    RequestHeader { name: String, claim: Option<JsonPath> },
+    RequestHeader {
+        name: String,
+        claim: Option<JsonPath>,
+    },
     /// `request.cookie.<name>`; cookie names are case-sensitive.
-    RequestCookie { name: String, claim: Option<JsonPath> },
+    RequestCookie {
+        name: String,
+        claim: Option<JsonPath>,
+    },
     /// `request.query.<name>`: a query parameter, after percent-decoding.
-    RequestQuery { name: String, claim: Option<JsonPath> },
+    RequestQuery {
+        name: String,
+        claim: Option<JsonPath>,
+    },
     /// `request.form.<name>`: a field of a url-encoded or multipart form body.
-    RequestForm { name: String, claim: Option<JsonPath> },
+    RequestForm {
+        name: String,
+        claim: Option<JsonPath>,
+    },
     /// `request.json.<path>`: a property of a JSON request body.
-    RequestJson { path: JsonPath, claim: Option<JsonPath> },
+    RequestJson {
+        path: JsonPath,
+        claim: Option<JsonPath>,
+    },
     /// `request.graphql.<path>`: a GraphQL variable (JSON body `variables`, or the `variables` query parameter).
-    RequestGraphql { path: JsonPath, claim: Option<JsonPath> },
+    RequestGraphql {
+        path: JsonPath,
+        claim: Option<JsonPath>,
+    },
     /// `response.header.<name>`.
-    ResponseHeader { name: String, claim: Option<JsonPath> },
+    ResponseHeader {
+        name: String,
+        claim: Option<JsonPath>,
+    },
     /// `response.cookie.<name>`: a cookie set by `Set-Cookie`.
-    ResponseCookie { name: String, claim: Option<JsonPath> },
+    ResponseCookie {
+        name: String,
+        claim: Option<JsonPath>,
+    },
     /// `response.json.<path>`: a property of a JSON response body.
-    ResponseJson { path: JsonPath, claim: Option<JsonPath> },
+    ResponseJson {
+        path: JsonPath,
+        claim: Option<JsonPath>,
+    },
 }
 
 /// How values of a point are stored, decided by the point alone (PRODUCT.md C4).
@@ -224,7 +278,12 @@ impl Point {
 
     /// True for points read from the response.
     pub fn is_response(&self) -> bool {
-        matches!(self, Point::ResponseHeader { .. } | Point::ResponseCookie { .. } | Point::ResponseJson { .. })
+        matches!(
+            self,
+            Point::ResponseHeader { .. }
+                | Point::ResponseCookie { .. }
+                | Point::ResponseJson { .. }
+        )
     }
 
     /// The name that says what the value is: the claim when there is one, else the header,
@@ -241,9 +300,9 @@ impl Point {
             | Point::RequestForm { name, .. }
             | Point::ResponseHeader { name, .. }
             | Point::ResponseCookie { name, .. } => name,
-            Point::RequestJson { path, .. } | Point::RequestGraphql { path, .. } | Point::ResponseJson { path, .. } => {
-                path.last_key().unwrap_or("")
-            }
+            Point::RequestJson { path, .. }
+            | Point::RequestGraphql { path, .. }
+            | Point::ResponseJson { path, .. } => path.last_key().unwrap_or(""),
         }
     }
 
@@ -263,7 +322,9 @@ impl Point {
         let is_credential = match self {
             Point::RequestIp => false,
             Point::RequestCookie { .. } | Point::ResponseCookie { .. } => true,
-            Point::RequestHeader { name, .. } | Point::ResponseHeader { name, .. } => names::is_credential_header(name),
+            Point::RequestHeader { name, .. } | Point::ResponseHeader { name, .. } => {
+                names::is_credential_header(name)
+            }
             _ => names::is_credential_name(self.final_name()),
         };
         if is_credential {
@@ -282,14 +343,18 @@ fn check_plain_name(kind: &str, name: &str) -> Result<(), String> {
         return Err(format!("expected a {kind} name after `{kind}.`"));
     }
     if let Some(bad) = name.chars().find(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("{kind} name `{name}` contains `{}`", bad.escape_default()));
+        return Err(format!(
+            "{kind} name `{name}` contains `{}`",
+            bad.escape_default()
+        ));
     }
     Ok(())
 }
 
 fn parse_header_name(name: &str) -> Result<String, String> {
     check_plain_name("header", name)?;
-    let is_token_byte = |byte: u8| byte.is_ascii_alphanumeric() || b"!#$%&'*+-^_`|~".contains(&byte);
+    let is_token_byte =
+        |byte: u8| byte.is_ascii_alphanumeric() || b"!#$%&'*+-^_`|~".contains(&byte);
     if let Some(bad) = name.bytes().find(|byte| !is_token_byte(*byte)) {
         return Err(format!(
             "header name `{name}` contains `{}`; header names are letters, digits and `-` (read a JWT claim with `.jwt.<claim>`)",
@@ -309,14 +374,25 @@ impl FromStr for Point {
         } else if let Some(rest) = text.strip_prefix("response.") {
             (false, rest)
         } else {
-            return Err(problem("expected it to start with `request.` or `response.`".to_string()));
+            return Err(problem(
+                "expected it to start with `request.` or `response.`".to_string(),
+            ));
         };
         if is_request && rest == "ip" {
             return Ok(Point::RequestIp);
         }
         let (kind, detail) = rest.split_once('.').unwrap_or((rest, ""));
-        let expected_kinds = if is_request { REQUEST_KINDS } else { RESPONSE_KINDS };
-        if detail.is_empty() && matches!(kind, "header" | "cookie" | "query" | "form" | "json" | "graphql") {
+        let expected_kinds = if is_request {
+            REQUEST_KINDS
+        } else {
+            RESPONSE_KINDS
+        };
+        if detail.is_empty()
+            && matches!(
+                kind,
+                "header" | "cookie" | "query" | "form" | "json" | "graphql"
+            )
+        {
             return Err(problem(format!("expected a name or path after `{kind}.`")));
         }
         let side = if is_request { "request" } else { "response" };
@@ -425,7 +501,9 @@ mod tests {
             "response.json.data.user.id",
         ];
         for text in texts {
-            let point: Point = text.parse().unwrap_or_else(|problem| panic!("{text}: {problem}"));
+            let point: Point = text
+                .parse()
+                .unwrap_or_else(|problem| panic!("{text}: {problem}"));
             assert_eq!(point.to_string(), text, "round trip of {text}");
             let again: Point = point.to_string().parse().unwrap();
             assert_eq!(again, point);
@@ -435,7 +513,13 @@ mod tests {
     #[test]
     fn header_names_are_case_insensitive() {
         let point: Point = "request.header.X-Session-ID".parse().unwrap();
-        assert_eq!(point, Point::RequestHeader { name: "x-session-id".to_string(), claim: None });
+        assert_eq!(
+            point,
+            Point::RequestHeader {
+                name: "x-session-id".to_string(),
+                claim: None
+            }
+        );
         assert_eq!(point.to_string(), "request.header.x-session-id");
     }
 
@@ -450,12 +534,23 @@ mod tests {
             }
         );
         let first_key_named_jwt: Point = "request.json.jwt.sub".parse().unwrap();
-        assert_eq!(first_key_named_jwt, Point::RequestJson { path: JsonPath(vec![key("jwt"), key("sub")]), claim: None });
+        assert_eq!(
+            first_key_named_jwt,
+            Point::RequestJson {
+                path: JsonPath(vec![key("jwt"), key("sub")]),
+                claim: None
+            }
+        );
         let indexed: Point = "request.json.user.ids[2].name".parse().unwrap();
         assert_eq!(
             indexed,
             Point::RequestJson {
-                path: JsonPath(vec![key("user"), key("ids"), PathStep::Index(2), key("name")]),
+                path: JsonPath(vec![
+                    key("user"),
+                    key("ids"),
+                    PathStep::Index(2),
+                    key("name")
+                ]),
                 claim: None
             }
         );
@@ -483,7 +578,10 @@ mod tests {
         for (text, expected) in cases {
             let problem = text.parse::<Point>().unwrap_err();
             assert!(problem.contains(expected), "{text:?}: {problem}");
-            assert!(problem.contains(&format!("`{text}`")), "message names the point: {problem}");
+            assert!(
+                problem.contains(&format!("`{text}`")),
+                "message names the point: {problem}"
+            );
         }
     }
 
@@ -500,7 +598,10 @@ mod tests {
             ("response.cookie.sid", PointStorage::Hashed),
             ("response.json.access_token", PointStorage::Hashed),
             ("request.query.session", PointStorage::Hashed),
-            ("request.header.authorization.jwt.sub", PointStorage::AsConfigured),
+            (
+                "request.header.authorization.jwt.sub",
+                PointStorage::AsConfigured,
+            ),
             ("request.cookie.token.jwt.role", PointStorage::AsConfigured),
             ("request.json.user.email", PointStorage::AsConfigured),
             ("request.ip", PointStorage::AsConfigured),

@@ -1,9 +1,9 @@
 //! Recognising secret values by their shape, and masking them in the stored query string and path
 //! (DESIGN.md stage 9): whatever a point is called, a JWT or a card number is never stored in clear.
 
+use crate::jwt;
 use crate::names;
 use crate::view::decode_component;
-use crate::jwt;
 
 pub(crate) const MASK: &str = "***";
 
@@ -85,7 +85,11 @@ pub(crate) fn mask_path(path: &str) -> String {
         if position > 0 {
             stored.push('/');
         }
-        stored.push_str(if jwt::looks_like_jwt(segment) { MASK } else { segment });
+        stored.push_str(if jwt::looks_like_jwt(segment) {
+            MASK
+        } else {
+            segment
+        });
     }
     stored
 }
@@ -97,10 +101,22 @@ mod tests {
 
     #[test]
     fn card_numbers_pass_luhn_and_look_issued() {
-        for card in ["4111111111111111", "4111 1111 1111 1111", "5500-0000-0000-0004", "378282246310005"] {
+        for card in [
+            "4111111111111111",
+            "4111 1111 1111 1111",
+            "5500-0000-0000-0004",
+            "378282246310005",
+        ] {
             assert!(looks_like_card_number(card), "{card}");
         }
-        for other in ["4111111111111112", "1700000000000", "1234567812345670", "41111111111111x1", "12", ""] {
+        for other in [
+            "4111111111111112",
+            "1700000000000",
+            "1234567812345670",
+            "41111111111111x1",
+            "12",
+            "",
+        ] {
             assert!(!looks_like_card_number(other), "{other}");
         }
     }
@@ -112,8 +128,14 @@ mod tests {
         let cases = [
             ("page=2&sort=name", "page=2&sort=name".to_string()),
             ("api_key=abc&page=2", "api_key=***&page=2".to_string()),
-            ("q=caf%C3%A9&access%5Ftoken=x", "q=caf%C3%A9&access%5Ftoken=***".to_string()),
-            ("sig=abc&key=k&code=123&Password=hunter2", "sig=***&key=***&code=***&Password=***".to_string()),
+            (
+                "q=caf%C3%A9&access%5Ftoken=x",
+                "q=caf%C3%A9&access%5Ftoken=***".to_string(),
+            ),
+            (
+                "sig=abc&key=k&code=123&Password=hunter2",
+                "sig=***&key=***&code=***&Password=***".to_string(),
+            ),
             (token_query.as_str(), "t=***".to_string()),
             ("card=4111111111111111", "card=***".to_string()),
             ("flag&empty=&token=", "flag&empty=&token=".to_string()),
@@ -127,6 +149,9 @@ mod tests {
     fn paths_keep_everything_but_tokens() {
         let token = token_with_claims(r#"{"sub":"1"}"#);
         assert_eq!(mask_path("/v1/users/7"), "/v1/users/7");
-        assert_eq!(mask_path(&format!("/reset/{token}/confirm")), "/reset/***/confirm");
+        assert_eq!(
+            mask_path(&format!("/reset/{token}/confirm")),
+            "/reset/***/confirm"
+        );
     }
 }

@@ -78,7 +78,10 @@ pub struct ConfigProblem {
 
 impl ConfigProblem {
     fn new(location: impl Into<String>, message: impl Into<String>) -> ConfigProblem {
-        ConfigProblem { location: location.into(), message: message.into() }
+        ConfigProblem {
+            location: location.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -122,16 +125,34 @@ pub struct AnalysisConfig {
 impl Default for AnalysisConfig {
     /// No user keys, no context, no application rules: built-in keys only.
     fn default() -> AnalysisConfig {
-        AnalysisConfig { settings: AnalysisSettings::default(), keys: Vec::new(), context: Vec::new(), apps: Vec::new() }
+        AnalysisConfig {
+            settings: AnalysisSettings::default(),
+            keys: Vec::new(),
+            context: Vec::new(),
+            apps: Vec::new(),
+        }
     }
 }
 
 impl fmt::Debug for AnalysisConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AnalysisConfig")
-            .field("session_keys", &self.session_key_labels().collect::<Vec<_>>())
-            .field("context", &self.context.iter().map(|item| (&item.name, &item.point_text)).collect::<Vec<_>>())
-            .field("apps", &self.apps.iter().map(|app| &app.name).collect::<Vec<_>>())
+            .field(
+                "session_keys",
+                &self.session_key_labels().collect::<Vec<_>>(),
+            )
+            .field(
+                "context",
+                &self
+                    .context
+                    .iter()
+                    .map(|item| (&item.name, &item.point_text))
+                    .collect::<Vec<_>>(),
+            )
+            .field(
+                "apps",
+                &self.apps.iter().map(|app| &app.name).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -150,7 +171,9 @@ impl AnalysisConfig {
 
     /// `(name, point, kind)` of each context parameter, in configured order.
     pub fn context_points(&self) -> impl Iterator<Item = (&str, &Point, ParamKind)> {
-        self.context.iter().map(|item| (item.name.as_str(), &item.point, item.kind))
+        self.context
+            .iter()
+            .map(|item| (item.name.as_str(), &item.point, item.kind))
     }
 }
 
@@ -160,7 +183,9 @@ fn grouping_label(points: &[Point]) -> String {
 }
 
 fn masked_key_message(point: &Point) -> String {
-    format!("`{point}` is masked because it holds a secret; a masked point cannot be a grouping key")
+    format!(
+        "`{point}` is masked because it holds a secret; a masked point cannot be a grouping key"
+    )
 }
 
 fn parse_kind(text: &str) -> Option<ParamKind> {
@@ -177,7 +202,9 @@ fn check_glob(text: &str) -> Option<String> {
         return Some("must not be empty".to_string());
     }
     if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Some(format!("`{text}` contains whitespace; a glob uses `*` and `?` only"));
+        return Some(format!(
+            "`{text}` contains whitespace; a glob uses `*` and `?` only"
+        ));
     }
     None
 }
@@ -193,7 +220,10 @@ impl AnalysisSettings {
             if key.points.is_empty() || key.points.len() > MAX_KEY_POINTS {
                 problems.push(ConfigProblem::new(
                     &location,
-                    format!("a session key has 1 to {MAX_KEY_POINTS} points, found {}", key.points.len()),
+                    format!(
+                        "a session key has 1 to {MAX_KEY_POINTS} points, found {}",
+                        key.points.len()
+                    ),
                 ));
                 continue;
             }
@@ -202,21 +232,28 @@ impl AnalysisSettings {
                 let point_location = format!("{location}[{point_index}]");
                 match text.trim().parse::<Point>() {
                     Err(message) => problems.push(ConfigProblem::new(point_location, message)),
-                    Ok(point) if point.is_masked() => {
-                        problems.push(ConfigProblem::new(point_location, masked_key_message(&point)))
-                    }
+                    Ok(point) if point.is_masked() => problems.push(ConfigProblem::new(
+                        point_location,
+                        masked_key_message(&point),
+                    )),
                     Ok(point) => points.push(point),
                 }
             }
             if points.len() == key.points.len() {
-                keys.push(GroupingKey { label: grouping_label(&points), points });
+                keys.push(GroupingKey {
+                    label: grouping_label(&points),
+                    points,
+                });
             }
         }
 
         if self.context.len() > MAX_CONTEXT_ITEMS {
             problems.push(ConfigProblem::new(
                 "context",
-                format!("at most {MAX_CONTEXT_ITEMS} context parameters are allowed, found {}", self.context.len()),
+                format!(
+                    "at most {MAX_CONTEXT_ITEMS} context parameters are allowed, found {}",
+                    self.context.len()
+                ),
             ));
         }
         let mut context = Vec::new();
@@ -226,9 +263,15 @@ impl AnalysisSettings {
             let name = setting.name.trim();
             let mut item_is_valid = true;
             if name.is_empty() {
-                problems.push(ConfigProblem::new(format!("context[{index}].name"), "a context parameter needs a name"));
+                problems.push(ConfigProblem::new(
+                    format!("context[{index}].name"),
+                    "a context parameter needs a name",
+                ));
                 item_is_valid = false;
-            } else if seen_names.iter().any(|seen| seen.eq_ignore_ascii_case(name)) {
+            } else if seen_names
+                .iter()
+                .any(|seen| seen.eq_ignore_ascii_case(name))
+            {
                 problems.push(ConfigProblem::new(
                     format!("context[{index}].name"),
                     format!("the name `{name}` is used by an earlier context parameter"),
@@ -241,14 +284,20 @@ impl AnalysisSettings {
             if kind.is_none() {
                 problems.push(ConfigProblem::new(
                     format!("context[{index}].type"),
-                    format!("unknown type `{}`; expected none, user or role", setting.kind),
+                    format!(
+                        "unknown type `{}`; expected none, user or role",
+                        setting.kind
+                    ),
                 ));
                 item_is_valid = false;
             }
             let point = match setting.point.trim().parse::<Point>() {
                 Ok(point) => Some(point),
                 Err(message) => {
-                    problems.push(ConfigProblem::new(format!("context[{index}].point"), message));
+                    problems.push(ConfigProblem::new(
+                        format!("context[{index}].point"),
+                        message,
+                    ));
                     None
                 }
             };
@@ -256,14 +305,20 @@ impl AnalysisSettings {
                 continue;
             };
             if setting.group_by && point.is_masked() {
-                problems.push(ConfigProblem::new(format!("context[{index}].group_by"), masked_key_message(&point)));
+                problems.push(ConfigProblem::new(
+                    format!("context[{index}].group_by"),
+                    masked_key_message(&point),
+                ));
                 item_is_valid = false;
             }
             let (true, Some(kind)) = (item_is_valid, kind) else {
                 continue;
             };
             if setting.group_by {
-                grouping_context.push(GroupingKey { label: grouping_label(std::slice::from_ref(&point)), points: vec![point.clone()] });
+                grouping_context.push(GroupingKey {
+                    label: grouping_label(std::slice::from_ref(&point)),
+                    points: vec![point.clone()],
+                });
             }
             context.push(ContextItem {
                 name: name.to_string(),
@@ -280,7 +335,10 @@ impl AnalysisSettings {
         for (index, app) in self.apps.iter().enumerate() {
             let mut app_is_valid = true;
             if app.name.trim().is_empty() {
-                problems.push(ConfigProblem::new(format!("apps[{index}].name"), "an application needs a name"));
+                problems.push(ConfigProblem::new(
+                    format!("apps[{index}].name"),
+                    "an application needs a name",
+                ));
                 app_is_valid = false;
             }
             if let Some(message) = check_glob(&app.host) {
@@ -311,7 +369,12 @@ impl AnalysisSettings {
         if !problems.is_empty() {
             return Err(problems);
         }
-        Ok(AnalysisConfig { settings: self.clone(), keys, context, apps })
+        Ok(AnalysisConfig {
+            settings: self.clone(),
+            keys,
+            context,
+            apps,
+        })
     }
 }
 
@@ -320,7 +383,13 @@ mod tests {
     use super::*;
 
     fn context(name: &str, point: &str, kind: &str) -> ContextSetting {
-        ContextSetting { name: name.into(), point: point.into(), kind: kind.into(), hashed: false, group_by: false }
+        ContextSetting {
+            name: name.into(),
+            point: point.into(),
+            kind: kind.into(),
+            hashed: false,
+            group_by: false,
+        }
     }
 
     #[test]
@@ -368,25 +437,46 @@ mod tests {
             session_keys: vec![
                 SessionKeySetting { points: vec![] },
                 SessionKeySetting {
-                    points: vec!["request.ip".into(), "request.ip".into(), "request.ip".into(), "request.ip".into()],
+                    points: vec![
+                        "request.ip".into(),
+                        "request.ip".into(),
+                        "request.ip".into(),
+                        "request.ip".into(),
+                    ],
                 },
-                SessionKeySetting { points: vec!["request.form.password".into()] },
-                SessionKeySetting { points: vec!["request.hedaer.x".into()] },
+                SessionKeySetting {
+                    points: vec!["request.form.password".into()],
+                },
+                SessionKeySetting {
+                    points: vec!["request.hedaer.x".into()],
+                },
             ],
             context: vec![
                 context("", "request.ip", "none"),
                 context("user", "request.header.x-user", "admin"),
                 context("User", "request.header.x-user", "user"),
                 context("bad", "request.json.a..b", "none"),
-                ContextSetting { group_by: true, ..context("pw", "request.form.password", "none") },
+                ContextSetting {
+                    group_by: true,
+                    ..context("pw", "request.form.password", "none")
+                },
             ],
-            apps: vec![AppSetting { name: " ".into(), host: "".into(), path: Some("api/*".into()) }],
+            apps: vec![AppSetting {
+                name: " ".into(),
+                host: "".into(),
+                path: Some("api/*".into()),
+            }],
         };
         for index in 0..17 {
-            settings.context.push(context(&format!("extra{index}"), "request.ip", "none"));
+            settings
+                .context
+                .push(context(&format!("extra{index}"), "request.ip", "none"));
         }
         let problems = settings.validate().unwrap_err();
-        let locations: Vec<&str> = problems.iter().map(|problem| problem.location.as_str()).collect();
+        let locations: Vec<&str> = problems
+            .iter()
+            .map(|problem| problem.location.as_str())
+            .collect();
         assert_eq!(
             locations,
             vec![
@@ -405,12 +495,19 @@ mod tests {
                 "apps[0].path",
             ]
         );
-        let masked = problems.iter().find(|problem| problem.location == "session_keys[2].points[0]").unwrap();
+        let masked = problems
+            .iter()
+            .find(|problem| problem.location == "session_keys[2].points[0]")
+            .unwrap();
         assert_eq!(
             masked.to_string(),
             "session_keys[2].points[0]: `request.form.password` is masked because it holds a secret; a masked point cannot be a grouping key"
         );
-        assert!(problems[1].message.contains("found 4"), "{}", problems[1].message);
+        assert!(
+            problems[1].message.contains("found 4"),
+            "{}",
+            problems[1].message
+        );
     }
 
     #[test]

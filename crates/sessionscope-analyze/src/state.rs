@@ -85,7 +85,10 @@ impl std::fmt::Debug for SessionState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SessionState")
             .field("capacity", &self.capacity)
-            .field("remembered_sessions", &(self.recent.len() + self.older.len()))
+            .field(
+                "remembered_sessions",
+                &(self.recent.len() + self.older.len()),
+            )
             .field("fold_positions", &self.fold_positions.len())
             .finish()
     }
@@ -112,7 +115,12 @@ impl SessionState {
     /// remembered for the session, or remembers the exchange's own.
     pub fn complete(&mut self, exchange: &mut AnalyzedExchange) {
         let counts_as_evidence = exchange.status.is_none_or(|status| status < 400);
-        if let Some(folded) = self.fold(&exchange.host, &exchange.method, &exchange.endpoint, counts_as_evidence) {
+        if let Some(folded) = self.fold(
+            &exchange.host,
+            &exchange.method,
+            &exchange.endpoint,
+            counts_as_evidence,
+        ) {
             exchange.flows = flows_for(&exchange.method, &folded);
             exchange.endpoint = folded;
         }
@@ -121,7 +129,13 @@ impl SessionState {
 
     /// The folded template, or `None` when nothing folds. Error responses do not count as evidence
     /// of a variable segment: a scanner's 404s must not fold a host's real endpoints.
-    fn fold(&mut self, host: &str, method: &str, endpoint: &str, counts_as_evidence: bool) -> Option<String> {
+    fn fold(
+        &mut self,
+        host: &str,
+        method: &str,
+        endpoint: &str,
+        counts_as_evidence: bool,
+    ) -> Option<String> {
         let mut prefix = Fnv1a::default();
         host.hash(&mut prefix);
         method.hash(&mut prefix);
@@ -137,7 +151,11 @@ impl SessionState {
                 };
                 fold_here = self.observe(position_key, hash_of(segment), counts_as_evidence);
             }
-            let written = if fold_here { FOLDED_PLACEHOLDER } else { segment };
+            let written = if fold_here {
+                FOLDED_PLACEHOLDER
+            } else {
+                segment
+            };
             written.hash(&mut prefix);
             if fold_here && folded.is_none() {
                 let earlier: Vec<&str> = endpoint.split('/').take(position).collect();
@@ -261,15 +279,24 @@ mod tests {
     fn high_cardinality_segments_fold_after_the_threshold() {
         let mut state = SessionState::new(10);
         for index in 0..FOLD_THRESHOLD {
-            let done = completed(&mut state, exchange(1, &format!("/users/name{index}/orders")));
+            let done = completed(
+                &mut state,
+                exchange(1, &format!("/users/name{index}/orders")),
+            );
             assert_eq!(done.endpoint, format!("/users/name{index}/orders"));
         }
         let done = completed(&mut state, exchange(1, "/users/newcomer/orders"));
         assert_eq!(done.endpoint, "/users/{param}/orders");
         let done = completed(&mut state, exchange(1, "/users/name3/orders"));
-        assert_eq!(done.endpoint, "/users/{param}/orders", "earlier values fold too once the position folded");
+        assert_eq!(
+            done.endpoint, "/users/{param}/orders",
+            "earlier values fold too once the position folded"
+        );
         let done = completed(&mut state, exchange(1, "/accounts/name3/orders"));
-        assert_eq!(done.endpoint, "/accounts/name3/orders", "other prefixes are counted apart");
+        assert_eq!(
+            done.endpoint, "/accounts/name3/orders",
+            "other prefixes are counted apart"
+        );
     }
 
     #[test]
@@ -320,8 +347,14 @@ mod tests {
         let mut switch = exchange(1, "/c");
         switch.user = Some("bob".into());
         completed(&mut state, switch);
-        assert_eq!(completed(&mut state, exchange(1, "/d")).user.as_deref(), Some("bob"));
-        assert_eq!(completed(&mut state, exchange(1, "/d")).roles, vec!["admin".to_string()]);
+        assert_eq!(
+            completed(&mut state, exchange(1, "/d")).user.as_deref(),
+            Some("bob")
+        );
+        assert_eq!(
+            completed(&mut state, exchange(1, "/d")).roles,
+            vec!["admin".to_string()]
+        );
     }
 
     #[test]
@@ -333,7 +366,10 @@ mod tests {
             completed(&mut state, with_user);
         }
         assert!(state.recent.len() + state.older.len() <= 4);
-        assert_eq!(completed(&mut state, exchange(99, "/b")).user.as_deref(), Some("user99"));
+        assert_eq!(
+            completed(&mut state, exchange(99, "/b")).user.as_deref(),
+            Some("user99")
+        );
         assert_eq!(completed(&mut state, exchange(0, "/b")).user, None);
     }
 }

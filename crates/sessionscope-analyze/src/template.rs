@@ -30,10 +30,13 @@ fn is_float(segment: &str) -> bool {
 fn is_uuid(segment: &str) -> bool {
     let bytes = segment.as_bytes();
     bytes.len() == 36
-        && bytes.iter().enumerate().all(|(position, byte)| match position {
-            8 | 13 | 18 | 23 => *byte == b'-',
-            _ => byte.is_ascii_hexdigit(),
-        })
+        && bytes
+            .iter()
+            .enumerate()
+            .all(|(position, byte)| match position {
+                8 | 13 | 18 | 23 => *byte == b'-',
+                _ => byte.is_ascii_hexdigit(),
+            })
 }
 
 /// `2026-11-22`, optionally followed by a time (`2026-11-22T10:00:00Z`).
@@ -43,7 +46,12 @@ fn is_date(segment: &str) -> bool {
         return false;
     }
     let digits_at = |range: std::ops::Range<usize>| bytes[range].iter().all(u8::is_ascii_digit);
-    if !(digits_at(0..4) && bytes[4] == b'-' && digits_at(5..7) && bytes[7] == b'-' && digits_at(8..10)) {
+    if !(digits_at(0..4)
+        && bytes[4] == b'-'
+        && digits_at(5..7)
+        && bytes[7] == b'-'
+        && digits_at(8..10))
+    {
         return false;
     }
     let month = (bytes[5] - b'0') * 10 + (bytes[6] - b'0');
@@ -53,9 +61,9 @@ fn is_date(segment: &str) -> bool {
     }
     match bytes.get(10) {
         None => true,
-        Some(b'T') | Some(b't') => {
-            bytes[11..].iter().all(|byte| byte.is_ascii_digit() || matches!(byte, b':' | b'.' | b'+' | b'-' | b'Z' | b'z'))
-        }
+        Some(b'T') | Some(b't') => bytes[11..].iter().all(|byte| {
+            byte.is_ascii_digit() || matches!(byte, b':' | b'.' | b'+' | b'-' | b'Z' | b'z')
+        }),
         Some(_) => false,
     }
 }
@@ -80,7 +88,9 @@ fn is_email(segment: &str) -> bool {
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && domain.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'.' || byte == b'-')
+        && domain
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'.' || byte == b'-')
 }
 
 /// A long random-looking value: at least 16 characters of a token alphabet, mixing letters and
@@ -95,7 +105,9 @@ fn is_token(segment: &str) -> bool {
     if bytes.len() < 16 {
         return false;
     }
-    if !bytes.iter().all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'=' | b'.' | b'~' | b'+')) {
+    if !bytes.iter().all(|byte| {
+        byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'=' | b'.' | b'~' | b'+')
+    }) {
         return false;
     }
     let mut letter_digit_alternations = 0;
@@ -103,10 +115,15 @@ fn is_token(segment: &str) -> bool {
     let (mut has_letter, mut has_digit) = (false, false);
     for pair in bytes.windows(2) {
         let (first, second) = (pair[0], pair[1]);
-        if (first.is_ascii_alphabetic() && second.is_ascii_digit()) || (first.is_ascii_digit() && second.is_ascii_alphabetic()) {
+        if (first.is_ascii_alphabetic() && second.is_ascii_digit())
+            || (first.is_ascii_digit() && second.is_ascii_alphabetic())
+        {
             letter_digit_alternations += 1;
         }
-        if first.is_ascii_alphabetic() && second.is_ascii_alphabetic() && first.is_ascii_uppercase() != second.is_ascii_uppercase() {
+        if first.is_ascii_alphabetic()
+            && second.is_ascii_alphabetic()
+            && first.is_ascii_uppercase() != second.is_ascii_uppercase()
+        {
             case_flips += 1;
         }
     }
@@ -234,7 +251,10 @@ mod tests {
         let cases = [
             ("/v1/users/7", "/v1/users/{int}"),
             ("/v1/users/7/orders/12", "/v1/users/{int}/orders/{int}"),
-            ("/items/550e8400-e29b-41d4-a716-446655440000", "/items/{uuid}"),
+            (
+                "/items/550e8400-e29b-41d4-a716-446655440000",
+                "/items/{uuid}",
+            ),
             ("/commits/9f86d081884c7d65", "/commits/{hex}"),
             ("/prices/12.50", "/prices/{float}"),
             ("/geo/-3.25", "/geo/{float}"),

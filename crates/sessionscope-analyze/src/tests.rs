@@ -3,7 +3,9 @@
 
 use std::net::IpAddr;
 
-use sessionscope_model::{AnalyzedExchange, Exchange, Flow, Headers, ParamKind, Request, Response, StoredAs};
+use sessionscope_model::{
+    AnalyzedExchange, Exchange, Flow, Headers, ParamKind, Request, Response, StoredAs,
+};
 
 use crate::jwt::tests::token_with_claims;
 use crate::*;
@@ -18,7 +20,12 @@ fn exchange(method: &str, url: &str, headers: &[(&str, &str)]) -> Exchange {
         request: Request {
             method: method.into(),
             url: url.into(),
-            headers: Headers(headers.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect()),
+            headers: Headers(
+                headers
+                    .iter()
+                    .map(|(name, value)| (name.to_string(), value.to_string()))
+                    .collect(),
+            ),
             ..Request::default()
         },
         ..Exchange::default()
@@ -34,7 +41,12 @@ fn with_body(mut exchange: Exchange, content_type: &str, body: &str) -> Exchange
 fn with_response(mut exchange: Exchange, headers: &[(&str, &str)], body: &str) -> Exchange {
     exchange.response = Some(Response {
         status: 200,
-        headers: Headers(headers.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect()),
+        headers: Headers(
+            headers
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect(),
+        ),
         body: (!body.is_empty()).then(|| body.as_bytes().to_vec()),
         ..Response::default()
     });
@@ -53,14 +65,22 @@ fn keys(points: &[&[&str]]) -> AnalysisSettings {
     AnalysisSettings {
         session_keys: points
             .iter()
-            .map(|key| SessionKeySetting { points: key.iter().map(|point| point.to_string()).collect() })
+            .map(|key| SessionKeySetting {
+                points: key.iter().map(|point| point.to_string()).collect(),
+            })
             .collect(),
         ..AnalysisSettings::default()
     }
 }
 
 fn context_item(name: &str, point: &str, kind: &str) -> ContextSetting {
-    ContextSetting { name: name.into(), point: point.into(), kind: kind.into(), hashed: false, group_by: false }
+    ContextSetting {
+        name: name.into(),
+        point: point.into(),
+        kind: kind.into(),
+        hashed: false,
+        group_by: false,
+    }
 }
 
 fn label(analyzed: &AnalyzedExchange) -> &str {
@@ -76,43 +96,132 @@ fn each_builtin_key_is_found_and_the_earlier_one_wins() {
     // Each row adds one key that ranks above every key of the rows below it.
     let rows: Vec<(Exchange, &str)> = vec![
         (exchange("GET", "/", &[]), "builtin:none"),
-        (Exchange { client_ip: Some("203.0.113.7".parse().unwrap()), ..exchange("GET", "/", &[]) }, "builtin:ip"),
-        (exchange("GET", "/", &[("User-Agent", "curl/8")]), "builtin:ip+user-agent"),
         (
-            with_response(exchange("POST", "/login", &[("User-Agent", "curl/8")]), &[("Content-Type", "application/json")], r#"{"token":"t-1"}"#),
+            Exchange {
+                client_ip: Some("203.0.113.7".parse().unwrap()),
+                ..exchange("GET", "/", &[])
+            },
+            "builtin:ip",
+        ),
+        (
+            exchange("GET", "/", &[("User-Agent", "curl/8")]),
+            "builtin:ip+user-agent",
+        ),
+        (
+            with_response(
+                exchange("POST", "/login", &[("User-Agent", "curl/8")]),
+                &[("Content-Type", "application/json")],
+                r#"{"token":"t-1"}"#,
+            ),
             "builtin:response.token",
         ),
         (
-            with_response(exchange("POST", "/login", &[]), &[], r#"{"token":"t-1","id_token":"i-1"}"#),
+            with_response(
+                exchange("POST", "/login", &[]),
+                &[],
+                r#"{"token":"t-1","id_token":"i-1"}"#,
+            ),
             "builtin:response.id_token",
         ),
         (
-            with_response(exchange("POST", "/login", &[]), &[], r#"{"id_token":"i-1","access_token":"a-1"}"#),
+            with_response(
+                exchange("POST", "/login", &[]),
+                &[],
+                r#"{"id_token":"i-1","access_token":"a-1"}"#,
+            ),
             "builtin:response.access_token",
         ),
         (
-            with_response(exchange("POST", "/mcp", &[]), &[("Mcp-Session-Id", "m-1")], r#"{"access_token":"a-1"}"#),
+            with_response(
+                exchange("POST", "/mcp", &[]),
+                &[("Mcp-Session-Id", "m-1")],
+                r#"{"access_token":"a-1"}"#,
+            ),
             "builtin:response.header.mcp-session-id",
         ),
         (
-            with_response(exchange("POST", "/login", &[]), &[("Mcp-Session-Id", "m-1"), ("Set-Cookie", "PHPSESSID=p-1; Path=/")], ""),
+            with_response(
+                exchange("POST", "/login", &[]),
+                &[
+                    ("Mcp-Session-Id", "m-1"),
+                    ("Set-Cookie", "PHPSESSID=p-1; Path=/"),
+                ],
+                "",
+            ),
             "builtin:set-cookie.PHPSESSID",
         ),
         (
-            with_response(exchange("GET", "/", &[("Api-Key", "k-2")]), &[("Set-Cookie", "PHPSESSID=p-1")], ""),
+            with_response(
+                exchange("GET", "/", &[("Api-Key", "k-2")]),
+                &[("Set-Cookie", "PHPSESSID=p-1")],
+                "",
+            ),
             "builtin:header.api-key",
         ),
-        (exchange("GET", "/", &[("Api-Key", "k-2"), ("X-API-Key", "k-1")]), "builtin:header.x-api-key"),
-        (exchange("GET", "/", &[("X-API-Key", "k-1"), ("Authorization", &opaque_header)]), "builtin:bearer"),
-        (exchange("GET", "/", &[("Authorization", &bearer_header)]), "builtin:bearer.sid"),
-        (exchange("GET", "/", &[("Authorization", &bearer_header), ("Mcp-Session-Id", "m")]), "builtin:header.mcp-session-id"),
-        (exchange("GET", "/", &[("Mcp-Session-Id", "m"), ("X-Session-Token", "t")]), "builtin:header.x-session-token"),
-        (exchange("GET", "/", &[("X-Session-Token", "t"), ("x-session-id", "x")]), "builtin:header.x-session-id"),
-        (exchange("GET", "/", &[("x-session-id", "x"), ("Session-Id", "s")]), "builtin:header.session-id"),
-        (exchange("GET", "/", &[("Session-Id", "s"), ("Cookie", "theme=dark; sid=c-0")]), "builtin:cookie.sid"),
-        (exchange("GET", "/", &[("Cookie", "sid=c-0; connect.sid=c-1")]), "builtin:cookie.connect.sid"),
-        (exchange("GET", "/", &[("Cookie", "connect.sid=c-1; JSESSIONID=c-2")]), "builtin:cookie.JSESSIONID"),
-        (exchange("GET", "/", &[("Cookie", "JSESSIONID=c-2; phpsessid=c-3")]), "builtin:cookie.PHPSESSID"),
+        (
+            exchange("GET", "/", &[("Api-Key", "k-2"), ("X-API-Key", "k-1")]),
+            "builtin:header.x-api-key",
+        ),
+        (
+            exchange(
+                "GET",
+                "/",
+                &[("X-API-Key", "k-1"), ("Authorization", &opaque_header)],
+            ),
+            "builtin:bearer",
+        ),
+        (
+            exchange("GET", "/", &[("Authorization", &bearer_header)]),
+            "builtin:bearer.sid",
+        ),
+        (
+            exchange(
+                "GET",
+                "/",
+                &[("Authorization", &bearer_header), ("Mcp-Session-Id", "m")],
+            ),
+            "builtin:header.mcp-session-id",
+        ),
+        (
+            exchange(
+                "GET",
+                "/",
+                &[("Mcp-Session-Id", "m"), ("X-Session-Token", "t")],
+            ),
+            "builtin:header.x-session-token",
+        ),
+        (
+            exchange(
+                "GET",
+                "/",
+                &[("X-Session-Token", "t"), ("x-session-id", "x")],
+            ),
+            "builtin:header.x-session-id",
+        ),
+        (
+            exchange("GET", "/", &[("x-session-id", "x"), ("Session-Id", "s")]),
+            "builtin:header.session-id",
+        ),
+        (
+            exchange(
+                "GET",
+                "/",
+                &[("Session-Id", "s"), ("Cookie", "theme=dark; sid=c-0")],
+            ),
+            "builtin:cookie.sid",
+        ),
+        (
+            exchange("GET", "/", &[("Cookie", "sid=c-0; connect.sid=c-1")]),
+            "builtin:cookie.connect.sid",
+        ),
+        (
+            exchange("GET", "/", &[("Cookie", "connect.sid=c-1; JSESSIONID=c-2")]),
+            "builtin:cookie.JSESSIONID",
+        ),
+        (
+            exchange("GET", "/", &[("Cookie", "JSESSIONID=c-2; phpsessid=c-3")]),
+            "builtin:cookie.PHPSESSID",
+        ),
     ];
     let analyzer = builtin_only();
     for (index, (input, expected)) in rows.iter().enumerate() {
@@ -127,42 +236,94 @@ fn each_builtin_key_is_found_and_the_earlier_one_wins() {
 #[test]
 fn builtin_keys_skip_empty_and_deleted_values() {
     let analyzer = builtin_only();
-    let input = exchange("GET", "/", &[("Cookie", "PHPSESSID=; JSESSIONID=deleted"), ("X-Session-Id", "  "), ("User-Agent", "a")]);
+    let input = exchange(
+        "GET",
+        "/",
+        &[
+            ("Cookie", "PHPSESSID=; JSESSIONID=deleted"),
+            ("X-Session-Id", "  "),
+            ("User-Agent", "a"),
+        ],
+    );
     assert_eq!(label(&analyzer.analyze(&input)), "builtin:ip+user-agent");
-    let basic = exchange("GET", "/", &[("Authorization", "Basic YTpi"), ("User-Agent", "a")]);
+    let basic = exchange(
+        "GET",
+        "/",
+        &[("Authorization", "Basic YTpi"), ("User-Agent", "a")],
+    );
     assert_eq!(label(&analyzer.analyze(&basic)), "builtin:ip+user-agent");
 }
 
 #[test]
 fn user_keys_come_before_builtin_keys_in_their_order() {
-    let analyzer = analyzer(keys(&[&["request.header.x-tenant-session"], &["request.query.sess"]]));
-    let both = exchange("GET", "/?sess=q1", &[("X-Tenant-Session", "h1"), ("Cookie", "PHPSESSID=p")]);
-    assert_eq!(label(&analyzer.analyze(&both)), "custom:request.header.x-tenant-session");
+    let analyzer = analyzer(keys(&[
+        &["request.header.x-tenant-session"],
+        &["request.query.sess"],
+    ]));
+    let both = exchange(
+        "GET",
+        "/?sess=q1",
+        &[("X-Tenant-Session", "h1"), ("Cookie", "PHPSESSID=p")],
+    );
+    assert_eq!(
+        label(&analyzer.analyze(&both)),
+        "custom:request.header.x-tenant-session"
+    );
     let query_only = exchange("GET", "/?sess=q1", &[("Cookie", "PHPSESSID=p")]);
-    assert_eq!(label(&analyzer.analyze(&query_only)), "custom:request.query.sess");
+    assert_eq!(
+        label(&analyzer.analyze(&query_only)),
+        "custom:request.query.sess"
+    );
     let neither = exchange("GET", "/", &[("Cookie", "PHPSESSID=p")]);
-    assert_eq!(label(&analyzer.analyze(&neither)), "builtin:cookie.PHPSESSID");
+    assert_eq!(
+        label(&analyzer.analyze(&neither)),
+        "builtin:cookie.PHPSESSID"
+    );
 }
 
 #[test]
 fn group_by_context_items_are_keys_after_session_keys() {
     let mut settings = keys(&[&["request.header.x-a"]]);
-    settings.context.push(ContextSetting { group_by: true, ..context_item("tenant", "request.header.x-tenant", "none") });
+    settings.context.push(ContextSetting {
+        group_by: true,
+        ..context_item("tenant", "request.header.x-tenant", "none")
+    });
     let analyzer = analyzer(settings);
     let tenant_only = exchange("GET", "/", &[("X-Tenant", "acme")]);
-    assert_eq!(label(&analyzer.analyze(&tenant_only)), "custom:request.header.x-tenant");
+    assert_eq!(
+        label(&analyzer.analyze(&tenant_only)),
+        "custom:request.header.x-tenant"
+    );
     let both = exchange("GET", "/", &[("X-Tenant", "acme"), ("X-A", "1")]);
     assert_eq!(label(&analyzer.analyze(&both)), "custom:request.header.x-a");
 }
 
 #[test]
 fn composite_keys_match_only_when_every_point_is_present() {
-    let analyzer = analyzer(keys(&[&["request.header.x-device", "request.query.tenant", "request.ip"]]));
-    let complete = exchange("GET", "/?tenant=acme", &[("X-Device", "d1"), ("User-Agent", "a")]);
+    let analyzer = analyzer(keys(&[&[
+        "request.header.x-device",
+        "request.query.tenant",
+        "request.ip",
+    ]]));
+    let complete = exchange(
+        "GET",
+        "/?tenant=acme",
+        &[("X-Device", "d1"), ("User-Agent", "a")],
+    );
     let analyzed = analyzer.analyze(&complete);
-    assert_eq!(label(&analyzed), "custom:request.header.x-device+request.query.tenant+request.ip");
-    let other_tenant = exchange("GET", "/?tenant=beta", &[("X-Device", "d1"), ("User-Agent", "a")]);
-    assert_ne!(analyzer.analyze(&other_tenant).session_id, analyzed.session_id);
+    assert_eq!(
+        label(&analyzed),
+        "custom:request.header.x-device+request.query.tenant+request.ip"
+    );
+    let other_tenant = exchange(
+        "GET",
+        "/?tenant=beta",
+        &[("X-Device", "d1"), ("User-Agent", "a")],
+    );
+    assert_ne!(
+        analyzer.analyze(&other_tenant).session_id,
+        analyzed.session_id
+    );
     let missing = exchange("GET", "/", &[("X-Device", "d1"), ("User-Agent", "a")]);
     assert_eq!(label(&analyzer.analyze(&missing)), "builtin:ip+user-agent");
 }
@@ -181,11 +342,22 @@ fn a_token_issued_at_login_and_sent_later_makes_one_session() {
     let token = token_with_claims(r#"{"sub":"42","role":"user"}"#);
     let login_body = format!(r#"{{"access_token":"{token}","expires_in":3600}}"#);
     let login = with_response(
-        with_body(exchange("POST", "/v1/login", &[("User-Agent", "app/1")]), "application/json", r#"{"email":"ann@example.com","password":"hunter2"}"#),
+        with_body(
+            exchange("POST", "/v1/login", &[("User-Agent", "app/1")]),
+            "application/json",
+            r#"{"email":"ann@example.com","password":"hunter2"}"#,
+        ),
         &[("Content-Type", "application/json")],
         &login_body,
     );
-    let later = exchange("GET", "/v1/orders", &[("Authorization", &format!("Bearer {token}")), ("User-Agent", "app/1")]);
+    let later = exchange(
+        "GET",
+        "/v1/orders",
+        &[
+            ("Authorization", &format!("Bearer {token}")),
+            ("User-Agent", "app/1"),
+        ],
+    );
     let analyzer = builtin_only();
     let login = analyzer.analyze(&login);
     let later = analyzer.analyze(&later);
@@ -204,9 +376,21 @@ fn a_jwt_with_a_sid_claim_normalizes_to_the_sid() {
     let first = token_with_claims(r#"{"sub":"42","sid":"sess-1","iat":1}"#);
     let refreshed = token_with_claims(r#"{"sub":"42","sid":"sess-1","iat":2}"#);
     let analyzer = analyzer(keys(&[&["request.cookie.auth"]]));
-    let by_bearer = analyzer.analyze(&exchange("GET", "/", &[("Authorization", &format!("Bearer {first}"))]));
-    let by_refreshed = analyzer.analyze(&exchange("GET", "/", &[("Authorization", &format!("bearer {refreshed}"))]));
-    let by_cookie = analyzer.analyze(&exchange("GET", "/", &[("Cookie", &format!("auth={refreshed}"))]));
+    let by_bearer = analyzer.analyze(&exchange(
+        "GET",
+        "/",
+        &[("Authorization", &format!("Bearer {first}"))],
+    ));
+    let by_refreshed = analyzer.analyze(&exchange(
+        "GET",
+        "/",
+        &[("Authorization", &format!("bearer {refreshed}"))],
+    ));
+    let by_cookie = analyzer.analyze(&exchange(
+        "GET",
+        "/",
+        &[("Cookie", &format!("auth={refreshed}"))],
+    ));
     let by_plain_sid = analyzer.analyze(&exchange("GET", "/", &[("X-Session-Id", "sess-1")]));
     assert_eq!(by_bearer.session_key, "builtin:bearer.sid");
     assert_eq!(by_cookie.session_key, "custom:request.cookie.auth");
@@ -264,7 +448,9 @@ fn session_ids_are_the_documented_hmac() {
 /// Every point kind, previewed against one exchange that holds them all.
 #[test]
 fn every_point_kind_extracts_its_value() {
-    let token = token_with_claims(r#"{"sub":"42","realm":{"roles":["admin","ops"]},"email":"ann@example.com"}"#);
+    let token = token_with_claims(
+        r#"{"sub":"42","realm":{"roles":["admin","ops"]},"email":"ann@example.com"}"#,
+    );
     let cookie_token = token_with_claims(r#"{"sub":"cookie-user"}"#);
     let query_token = token_with_claims(r#"{"sub":"query-user"}"#);
     let input = with_response(
@@ -290,8 +476,14 @@ fn every_point_kind_extracts_its_value() {
         ("request.header.x-request-tenant", Some("acme")),
         ("request.header.X-REQUEST-TENANT", Some("acme")),
         ("request.header.authorization.jwt.sub", Some("42")),
-        ("request.header.authorization.jwt.realm.roles", Some("admin")),
-        ("request.header.authorization.jwt.email", Some("ann@example.com")),
+        (
+            "request.header.authorization.jwt.realm.roles",
+            Some("admin"),
+        ),
+        (
+            "request.header.authorization.jwt.email",
+            Some("ann@example.com"),
+        ),
         ("request.cookie.id_token.jwt.sub", Some("cookie-user")),
         ("request.query.name", Some("café au lait")),
         ("request.query.empty", None),
@@ -310,9 +502,17 @@ fn every_point_kind_extracts_its_value() {
     for (text, expected) in cases {
         let point: Point = text.parse().unwrap();
         let preview = analyzer.preview(&point, &input);
-        assert_eq!(preview.as_ref().map(|(value, _)| value.as_str()), *expected, "{text}");
+        assert_eq!(
+            preview.as_ref().map(|(value, _)| value.as_str()),
+            *expected,
+            "{text}"
+        );
         if expected.is_some() {
-            assert_eq!(preview.map(|(_, stored_as)| stored_as), Some(StoredAs::Clear), "{text}");
+            assert_eq!(
+                preview.map(|(_, stored_as)| stored_as),
+                Some(StoredAs::Clear),
+                "{text}"
+            );
         }
     }
     // Cookies are credentials: found, but hashed.
@@ -320,43 +520,83 @@ fn every_point_kind_extracts_its_value() {
     let (value, stored_as) = analyzer.preview(&point, &input).unwrap();
     assert_eq!((value.len(), stored_as), (32, StoredAs::Hashed));
     let point: Point = "response.cookie.theme".parse().unwrap();
-    assert_eq!(analyzer.preview(&point, &input).unwrap().1, StoredAs::Hashed);
+    assert_eq!(
+        analyzer.preview(&point, &input).unwrap().1,
+        StoredAs::Hashed
+    );
 }
 
 #[test]
 fn form_fields_are_read_from_url_encoded_bodies() {
-    let input = with_body(exchange("POST", "/login", &[]), "application/x-www-form-urlencoded", "username=ann%40example.com&remember=on+please");
+    let input = with_body(
+        exchange("POST", "/login", &[]),
+        "application/x-www-form-urlencoded",
+        "username=ann%40example.com&remember=on+please",
+    );
     let analyzer = builtin_only();
-    let preview = |text: &str| analyzer.preview(&text.parse().unwrap(), &input).map(|(value, _)| value);
-    assert_eq!(preview("request.form.username").as_deref(), Some("ann@example.com"));
-    assert_eq!(preview("request.form.remember").as_deref(), Some("on please"));
+    let preview = |text: &str| {
+        analyzer
+            .preview(&text.parse().unwrap(), &input)
+            .map(|(value, _)| value)
+    };
+    assert_eq!(
+        preview("request.form.username").as_deref(),
+        Some("ann@example.com")
+    );
+    assert_eq!(
+        preview("request.form.remember").as_deref(),
+        Some("on please")
+    );
     assert_eq!(preview("request.json.username"), None);
 }
 
 #[test]
 fn users_roles_and_context_come_from_context_items() {
-    let token = token_with_claims(r#"{"sub":"42","roles":["viewer","admin","viewer"],"org":"acme"}"#);
+    let token =
+        token_with_claims(r#"{"sub":"42","roles":["viewer","admin","viewer"],"org":"acme"}"#);
     let settings = AnalysisSettings {
         context: vec![
             context_item("missing user", "request.header.x-user", "user"),
             context_item("user", "request.header.authorization.jwt.sub", "user"),
             context_item("roles", "request.header.authorization.jwt.roles", "role"),
-            ContextSetting { hashed: true, ..context_item("org", "request.header.authorization.jwt.org", "role") },
+            ContextSetting {
+                hashed: true,
+                ..context_item("org", "request.header.authorization.jwt.org", "role")
+            },
         ],
         ..AnalysisSettings::default()
     };
     let analyzer = analyzer(settings);
-    let analyzed = analyzer.analyze(&exchange("GET", "/", &[("Authorization", &format!("Bearer {token}"))]));
+    let analyzed = analyzer.analyze(&exchange(
+        "GET",
+        "/",
+        &[("Authorization", &format!("Bearer {token}"))],
+    ));
     assert_eq!(analyzed.user.as_deref(), Some("42"));
-    let hashed_org = analyzed.context.iter().find(|value| value.name == "org").unwrap();
+    let hashed_org = analyzed
+        .context
+        .iter()
+        .find(|value| value.name == "org")
+        .unwrap();
     assert_eq!(hashed_org.stored_as, StoredAs::Hashed);
     assert_eq!(hashed_org.value.len(), 32);
-    let mut expected_roles = vec!["admin".to_string(), "viewer".to_string(), hashed_org.value.clone()];
+    let mut expected_roles = vec![
+        "admin".to_string(),
+        "viewer".to_string(),
+        hashed_org.value.clone(),
+    ];
     expected_roles.sort();
     assert_eq!(analyzed.roles, expected_roles);
-    let names: Vec<&str> = analyzed.context.iter().map(|value| value.name.as_str()).collect();
+    let names: Vec<&str> = analyzed
+        .context
+        .iter()
+        .map(|value| value.name.as_str())
+        .collect();
     assert_eq!(names, vec!["user", "roles", "roles", "roles", "org"]);
-    assert_eq!(analyzed.context[0].point, "request.header.authorization.jwt.sub");
+    assert_eq!(
+        analyzed.context[0].point,
+        "request.header.authorization.jwt.sub"
+    );
     assert_eq!(analyzed.context[0].kind, ParamKind::User);
 }
 
@@ -411,10 +651,16 @@ fn secrets_never_appear_in_the_analyzed_exchange() {
         "pa55word",
     ] {
         assert!(!debug.contains(secret), "`{secret}` leaked into {debug}");
-        assert!(!serialized.contains(secret), "`{secret}` leaked into {serialized}");
+        assert!(
+            !serialized.contains(secret),
+            "`{secret}` leaked into {serialized}"
+        );
     }
-    let stored_as: Vec<(&str, StoredAs)> =
-        analyzed.context.iter().map(|value| (value.name.as_str(), value.stored_as)).collect();
+    let stored_as: Vec<(&str, StoredAs)> = analyzed
+        .context
+        .iter()
+        .map(|value| (value.name.as_str(), value.stored_as))
+        .collect();
     assert_eq!(
         stored_as,
         vec![
@@ -444,14 +690,26 @@ fn secrets_never_appear_in_the_analyzed_exchange() {
 fn request_fields_are_filled_as_documented() {
     let settings = AnalysisSettings {
         apps: vec![
-            AppSetting { name: "admin".into(), host: "*.example.com".into(), path: Some("/admin/*".into()) },
-            AppSetting { name: "shop".into(), host: "*.Example.com".into(), path: None },
+            AppSetting {
+                name: "admin".into(),
+                host: "*.example.com".into(),
+                path: Some("/admin/*".into()),
+            },
+            AppSetting {
+                name: "shop".into(),
+                host: "*.Example.com".into(),
+                path: None,
+            },
         ],
         ..AnalysisSettings::default()
     };
     let analyzer = analyzer(settings);
     let mut input = with_response(
-        exchange("get", "https://API.Example.com:443/v1/users/7/Orders?expand=1", &[("User-Agent", "app/2")]),
+        exchange(
+            "get",
+            "https://API.Example.com:443/v1/users/7/Orders?expand=1",
+            &[("User-Agent", "app/2")],
+        ),
         &[("Content-Length", "1234")],
         "",
     );
@@ -466,7 +724,10 @@ fn request_fields_are_filled_as_documented() {
     assert_eq!(analyzed.status, Some(200));
     assert_eq!(analyzed.size, Some(1234));
     assert_eq!(analyzed.user_agent.as_deref(), Some("app/2"));
-    assert_eq!(analyzed.client_ip, Some("203.0.113.7".parse::<IpAddr>().unwrap()));
+    assert_eq!(
+        analyzed.client_ip,
+        Some("203.0.113.7".parse::<IpAddr>().unwrap())
+    );
     assert!(analyzed.attacks.is_empty());
 
     input.request.url = "/admin/users".into();
@@ -476,7 +737,10 @@ fn request_fields_are_filled_as_documented() {
         response.duration_ms = Some(4.5);
     }
     let analyzed = analyzer.analyze(&input);
-    assert_eq!((analyzed.host.as_str(), analyzed.app.as_str()), ("shop.example.com", "admin"));
+    assert_eq!(
+        (analyzed.host.as_str(), analyzed.app.as_str()),
+        ("shop.example.com", "admin")
+    );
     assert_eq!((analyzed.size, analyzed.duration_ms), (Some(9), Some(4.5)));
     assert!(analyzed.flows.contains(Flow::Admin));
 
@@ -484,7 +748,10 @@ fn request_fields_are_filled_as_documented() {
     input.request.headers.push("Host", "other.test");
     input.app = Some("given".into());
     let analyzed = analyzer.analyze(&input);
-    assert_eq!((analyzed.host.as_str(), analyzed.app.as_str()), ("other.test", "given"));
+    assert_eq!(
+        (analyzed.host.as_str(), analyzed.app.as_str()),
+        ("other.test", "given")
+    );
 
     input.response.as_mut().unwrap().body = Some(b"abc".to_vec());
     input.response.as_mut().unwrap().size = None;
@@ -498,13 +765,21 @@ fn analysis_is_pure_and_shareable() {
     assert_send_sync::<Analyzer>();
     assert_send_sync::<AnalysisConfig>();
     let token = token_with_claims(r#"{"sub":"1"}"#);
-    let input = exchange("GET", "/v1/x?a=1", &[("Authorization", &format!("Bearer {token}"))]);
+    let input = exchange(
+        "GET",
+        "/v1/x?a=1",
+        &[("Authorization", &format!("Bearer {token}"))],
+    );
     let analyzer = builtin_only();
     let first = analyzer.analyze(&input);
-    let from_thread = std::thread::scope(|scope| scope.spawn(|| analyzer.analyze(&input)).join().unwrap());
+    let from_thread =
+        std::thread::scope(|scope| scope.spawn(|| analyzer.analyze(&input)).join().unwrap());
     assert_eq!(first, from_thread);
     let debug = format!("{analyzer:?}");
-    assert!(!debug.contains("7, 7"), "the secret must not be printed: {debug}");
+    assert!(
+        !debug.contains("7, 7"),
+        "the secret must not be printed: {debug}"
+    );
 }
 
 #[test]
@@ -519,12 +794,39 @@ fn hostile_input_does_not_panic() {
         ..AnalysisSettings::default()
     });
     let weird = [
-        "", "?", "??&&==", "http://", "https://@:443", "/%", "/%zz?%=%", "//", "*", "/é/ü?ä=ö",
-        "https://[::1", "/a\u{0}b", "/eyJ.eyJ.x",
+        "",
+        "?",
+        "??&&==",
+        "http://",
+        "https://@:443",
+        "/%",
+        "/%zz?%=%",
+        "//",
+        "*",
+        "/é/ü?ä=ö",
+        "https://[::1",
+        "/a\u{0}b",
+        "/eyJ.eyJ.x",
     ];
     for url in weird {
-        for body in ["", "{", "[", "\u{0}", "{\"a\":[{\"b\":null}]}", "=&=", "--b\r\n"] {
-            let mut input = with_body(exchange("GET", url, &[("Authorization", "Bearer eyJ.eyJ.x"), ("Cookie", ";;=;a")]), "multipart/form-data; boundary=b", body);
+        for body in [
+            "",
+            "{",
+            "[",
+            "\u{0}",
+            "{\"a\":[{\"b\":null}]}",
+            "=&=",
+            "--b\r\n",
+        ] {
+            let mut input = with_body(
+                exchange(
+                    "GET",
+                    url,
+                    &[("Authorization", "Bearer eyJ.eyJ.x"), ("Cookie", ";;=;a")],
+                ),
+                "multipart/form-data; boundary=b",
+                body,
+            );
             input.request.method = String::new();
             let analyzed = analyzer.analyze(&input);
             assert!(!analyzed.endpoint.is_empty());

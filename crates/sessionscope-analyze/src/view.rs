@@ -7,8 +7,8 @@ use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
 
 use percent_encoding::percent_decode_str;
-use sessionscope_model::{Exchange, Headers};
 use serde_json::Value;
+use sessionscope_model::{Exchange, Headers};
 
 use crate::jwt;
 
@@ -32,15 +32,22 @@ pub(crate) fn split_url(url: &str) -> UrlParts<'_> {
     let mut authority = None;
     let mut rest = url;
     // A scheme is short; look for `://` only among the first bytes (and without building a searcher).
-    let scheme_end = url.bytes().take(16).position(|byte| byte == b':').filter(|colon| url[colon + 1..].starts_with("//"));
+    let scheme_end = url
+        .bytes()
+        .take(16)
+        .position(|byte| byte == b':')
+        .filter(|colon| url[colon + 1..].starts_with("//"));
     if let Some(scheme_end) = scheme_end {
         let scheme = &url[..scheme_end];
         let is_scheme = !scheme.is_empty()
             && scheme.as_bytes()[0].is_ascii_alphabetic()
-            && scheme.bytes().all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'-' | b'.'));
+            && scheme
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'-' | b'.'));
         if is_scheme {
             let after_scheme = &url[scheme_end + 3..];
-            let authority_end = memchr::memchr3(b'/', b'?', b'#', after_scheme.as_bytes()).unwrap_or(after_scheme.len());
+            let authority_end = memchr::memchr3(b'/', b'?', b'#', after_scheme.as_bytes())
+                .unwrap_or(after_scheme.len());
             authority = Some(&after_scheme[..authority_end]);
             rest = &after_scheme[authority_end..];
         }
@@ -54,8 +61,16 @@ pub(crate) fn split_url(url: &str) -> UrlParts<'_> {
             (&rest[..question], Some(&after[..query_end]))
         }
     };
-    let path = if path.is_empty() && authority.is_some() { "/" } else { path };
-    UrlParts { authority, path, query }
+    let path = if path.is_empty() && authority.is_some() {
+        "/"
+    } else {
+        path
+    };
+    UrlParts {
+        authority,
+        path,
+        query,
+    }
 }
 
 /// Decodes one `application/x-www-form-urlencoded` component: `+` is a space, `%XX` a byte;
@@ -81,10 +96,17 @@ pub(crate) fn parse_pairs(text: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
     pairs
 }
 
-fn owned_pairs(pairs: Vec<(Cow<'_, str>, Cow<'_, str>)>) -> Vec<(Cow<'static, str>, Cow<'static, str>)> {
+fn owned_pairs(
+    pairs: Vec<(Cow<'_, str>, Cow<'_, str>)>,
+) -> Vec<(Cow<'static, str>, Cow<'static, str>)> {
     pairs
         .into_iter()
-        .map(|(name, value)| (Cow::Owned(name.into_owned()), Cow::Owned(value.into_owned())))
+        .map(|(name, value)| {
+            (
+                Cow::Owned(name.into_owned()),
+                Cow::Owned(value.into_owned()),
+            )
+        })
         .collect()
 }
 
@@ -154,7 +176,11 @@ fn parse_response_cookies(headers: &Headers) -> Vec<(&str, &str)> {
 }
 
 /// Parses a body as JSON when it says it is JSON or looks like an object or array, and is small enough.
-pub(crate) fn parse_json_body(body: &[u8], content_type: Option<&str>, limit: usize) -> Option<Value> {
+pub(crate) fn parse_json_body(
+    body: &[u8],
+    content_type: Option<&str>,
+    limit: usize,
+) -> Option<Value> {
     if body.is_empty() || body.len() > limit {
         return None;
     }
@@ -202,10 +228,16 @@ fn parse_multipart(body: &[u8], boundary: &str) -> Vec<(Cow<'static, str>, Cow<'
         };
         let head = String::from_utf8_lossy(&part[..header_end.0]);
         let mut content = &part[header_end.0 + header_end.1..];
-        content = content.strip_suffix(b"\r\n").or_else(|| content.strip_suffix(b"\n")).unwrap_or(content);
+        content = content
+            .strip_suffix(b"\r\n")
+            .or_else(|| content.strip_suffix(b"\n"))
+            .unwrap_or(content);
         let disposition = head
             .lines()
-            .find_map(|line| line.split_once(':').filter(|(name, _)| name.trim().eq_ignore_ascii_case("content-disposition")))
+            .find_map(|line| {
+                line.split_once(':')
+                    .filter(|(name, _)| name.trim().eq_ignore_ascii_case("content-disposition"))
+            })
             .map(|(_, value)| value.trim().to_string());
         let Some(disposition) = disposition else {
             continue;
@@ -216,7 +248,10 @@ fn parse_multipart(body: &[u8], boundary: &str) -> Vec<(Cow<'static, str>, Cow<'
         let Some(name) = header_parameter(&disposition, "name") else {
             continue;
         };
-        fields.push((Cow::Owned(name.to_string()), Cow::Owned(String::from_utf8_lossy(content).into_owned())));
+        fields.push((
+            Cow::Owned(name.to_string()),
+            Cow::Owned(String::from_utf8_lossy(content).into_owned()),
+        ));
     }
     fields
 }
@@ -261,27 +296,36 @@ impl<'a> ExchangeView<'a> {
     }
 
     pub fn request_cookies(&self) -> &[(&'a str, &'a str)] {
-        self.request_cookies.get_or_init(|| parse_request_cookies(&self.exchange.request.headers))
+        self.request_cookies
+            .get_or_init(|| parse_request_cookies(&self.exchange.request.headers))
     }
 
     pub fn response_cookies(&self) -> &[(&'a str, &'a str)] {
-        self.response_cookies.get_or_init(|| match &self.exchange.response {
-            Some(response) => parse_response_cookies(&response.headers),
-            None => Vec::new(),
-        })
+        self.response_cookies
+            .get_or_init(|| match &self.exchange.response {
+                Some(response) => parse_response_cookies(&response.headers),
+                None => Vec::new(),
+            })
     }
 
     pub fn query_pairs(&self) -> &[(Cow<'a, str>, Cow<'a, str>)] {
-        self.query_pairs.get_or_init(|| self.url.query.map(parse_pairs).unwrap_or_default())
+        self.query_pairs
+            .get_or_init(|| self.url.query.map(parse_pairs).unwrap_or_default())
     }
 
     pub fn query(&self, name: &str) -> Option<&str> {
-        self.query_pairs().iter().find(|(candidate, _)| candidate == name).map(|(_, value)| value.as_ref())
+        self.query_pairs()
+            .iter()
+            .find(|(candidate, _)| candidate == name)
+            .map(|(_, value)| value.as_ref())
     }
 
     pub fn form(&self, name: &str) -> Option<&str> {
         let pairs = self.form_pairs.get_or_init(|| self.parse_form());
-        pairs.iter().find(|(candidate, _)| candidate == name).map(|(_, value)| value.as_ref())
+        pairs
+            .iter()
+            .find(|(candidate, _)| candidate == name)
+            .map(|(_, value)| value.as_ref())
     }
 
     fn parse_form(&self) -> Vec<(Cow<'a, str>, Cow<'a, str>)> {
@@ -300,7 +344,10 @@ impl<'a> ExchangeView<'a> {
         // Without a content type, a body that is not JSON but has `name=value` is read as a form.
         let undeclared_form = content_type.is_empty()
             && body.contains(&b'=')
-            && !matches!(body.iter().find(|byte| !byte.is_ascii_whitespace()), Some(b'{') | Some(b'['));
+            && !matches!(
+                body.iter().find(|byte| !byte.is_ascii_whitespace()),
+                Some(b'{') | Some(b'[')
+            );
         if !declared_form && !undeclared_form {
             return Vec::new();
         }
@@ -315,7 +362,11 @@ impl<'a> ExchangeView<'a> {
             .get_or_init(|| {
                 let request = &self.exchange.request;
                 let body = request.body.as_deref()?;
-                parse_json_body(body, request.headers.get("content-type"), MAX_JSON_BODY_BYTES)
+                parse_json_body(
+                    body,
+                    request.headers.get("content-type"),
+                    MAX_JSON_BODY_BYTES,
+                )
             })
             .as_ref()
     }
@@ -325,7 +376,11 @@ impl<'a> ExchangeView<'a> {
             .get_or_init(|| {
                 let response = self.exchange.response.as_ref()?;
                 let body = response.body.as_deref()?;
-                parse_json_body(body, response.headers.get("content-type"), MAX_JSON_BODY_BYTES)
+                parse_json_body(
+                    body,
+                    response.headers.get("content-type"),
+                    MAX_JSON_BODY_BYTES,
+                )
             })
             .as_ref()
     }
@@ -393,24 +448,54 @@ mod tests {
     #[test]
     fn urls_split_into_authority_path_and_query() {
         let cases = [
-            ("https://api.example.com/v1/users/7?expand=1", Some("api.example.com"), "/v1/users/7", Some("expand=1")),
-            ("https://api.example.com", Some("api.example.com"), "/", None),
-            ("http://user:pw@h:8080?x=1#frag", Some("user:pw@h:8080"), "/", Some("x=1")),
+            (
+                "https://api.example.com/v1/users/7?expand=1",
+                Some("api.example.com"),
+                "/v1/users/7",
+                Some("expand=1"),
+            ),
+            (
+                "https://api.example.com",
+                Some("api.example.com"),
+                "/",
+                None,
+            ),
+            (
+                "http://user:pw@h:8080?x=1#frag",
+                Some("user:pw@h:8080"),
+                "/",
+                Some("x=1"),
+            ),
             ("/v1/users?", None, "/v1/users", Some("")),
             ("/a/b#top", None, "/a/b", None),
             ("*", None, "*", None),
-            ("/redirect?to=https://x.example/", None, "/redirect", Some("to=https://x.example/")),
+            (
+                "/redirect?to=https://x.example/",
+                None,
+                "/redirect",
+                Some("to=https://x.example/"),
+            ),
         ];
         for (url, authority, path, query) in cases {
-            assert_eq!(split_url(url), UrlParts { authority, path, query }, "{url}");
+            assert_eq!(
+                split_url(url),
+                UrlParts {
+                    authority,
+                    path,
+                    query
+                },
+                "{url}"
+            );
         }
     }
 
     #[test]
     fn pairs_are_percent_and_plus_decoded() {
         let pairs = parse_pairs("q=a+b%20c&name=%C3%A9t%C3%A9&flag&=x&bad=%ZZ");
-        let pairs: Vec<(String, String)> =
-            pairs.into_iter().map(|(name, value)| (name.into_owned(), value.into_owned())).collect();
+        let pairs: Vec<(String, String)> = pairs
+            .into_iter()
+            .map(|(name, value)| (name.into_owned(), value.into_owned()))
+            .collect();
         assert_eq!(
             pairs,
             vec![
@@ -426,9 +511,15 @@ mod tests {
     #[test]
     fn folded_set_cookie_headers_are_split_but_dates_are_not() {
         let mut headers = Headers::default();
-        headers.push("Set-Cookie", "a=1; Expires=Thu, 01 Jan 2026 00:00:00 GMT; Path=/, b=2; HttpOnly");
+        headers.push(
+            "Set-Cookie",
+            "a=1; Expires=Thu, 01 Jan 2026 00:00:00 GMT; Path=/, b=2; HttpOnly",
+        );
         headers.push("set-cookie", "c=\"3\"");
-        assert_eq!(parse_response_cookies(&headers), vec![("a", "1"), ("b", "2"), ("c", "3")]);
+        assert_eq!(
+            parse_response_cookies(&headers),
+            vec![("a", "1"), ("b", "2"), ("c", "3")]
+        );
     }
 
     #[test]
@@ -438,7 +529,10 @@ mod tests {
             request: Request {
                 method: "POST".into(),
                 url: "/upload".into(),
-                headers: Headers(vec![("Content-Type".into(), "multipart/form-data; boundary=XyZ".into())]),
+                headers: Headers(vec![(
+                    "Content-Type".into(),
+                    "multipart/form-data; boundary=XyZ".into(),
+                )]),
                 body: Some(body.to_vec()),
                 ..Request::default()
             },
@@ -455,7 +549,10 @@ mod tests {
             request: Request {
                 method: "POST".into(),
                 url: "/graphql?variables=%7B%22c%22%3A3%7D".into(),
-                body: Some(br#"[{"query":"q","variables":{"a":1}},{"query":"q","variables":"{\"b\":2}"}]"#.to_vec()),
+                body: Some(
+                    br#"[{"query":"q","variables":{"a":1}},{"query":"q","variables":"{\"b\":2}"}]"#
+                        .to_vec(),
+                ),
                 ..Request::default()
             },
             response: Some(Response::default()),

@@ -282,8 +282,11 @@ impl Generator {
         // Paced on what is left: the requests not yet emitted over the time not yet used, so
         // an early misestimate of session lengths is corrected and the traffic ends near the
         // span's end instead of hours before or after it.
-        let remaining_requests = self.world.requests.saturating_sub(self.emitted) as f64 * (1.0 - PARTNER_SHARE);
-        let remaining_time = (self.end - self.next_arrival).max(self.world.span / 50).max(1) as f64;
+        let remaining_requests =
+            self.world.requests.saturating_sub(self.emitted) as f64 * (1.0 - PARTNER_SHARE);
+        let remaining_time = (self.end - self.next_arrival)
+            .max(self.world.span / 50)
+            .max(1) as f64;
         let rate_per_micro = remaining_requests / remaining_time / self.mix.expected_length();
         let mean_gap = if rate_per_micro > 0.0 {
             1.0 / (rate_per_micro * PEAK)

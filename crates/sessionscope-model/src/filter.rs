@@ -29,7 +29,9 @@ impl StatusFilter {
             return None;
         }
         let code: u16 = text.parse().ok()?;
-        (100..=599).contains(&code).then_some(StatusFilter::Code(code))
+        (100..=599)
+            .contains(&code)
+            .then_some(StatusFilter::Code(code))
     }
 
     pub fn matches(self, status: u16) -> bool {

@@ -84,7 +84,9 @@ impl FlowSet {
     }
 
     pub fn iter(self) -> impl Iterator<Item = Flow> {
-        Flow::ALL.into_iter().filter(move |flow| self.contains(*flow))
+        Flow::ALL
+            .into_iter()
+            .filter(move |flow| self.contains(*flow))
     }
 
     pub fn ids(self) -> Vec<String> {

@@ -13,17 +13,16 @@ pub use exchange::{
     StoredAs,
 };
 pub use filter::{
-    glob_matches, RequestSort, SessionFilter, SortDirection, SortField,
-    StatusFilter,
+    glob_matches, RequestSort, SessionFilter, SortDirection, SortField, StatusFilter,
 };
 pub use flow::{Flow, FlowSet};
-pub use read::{rfc3339,
-    AppendOutcome, Count, PageRequest, RequestDetails, RequestPage, RequestRow, SessionPage,
-    SessionStats, SessionSummary,
+pub use read::{
+    rfc3339, AppendOutcome, Count, PageRequest, RequestDetails, RequestPage, RequestRow,
+    SessionPage, SessionStats, SessionSummary,
 };
 pub use time::{
-    day_of, day_start_micros, format_day, format_rfc3339, parse_day, parse_rfc3339, parse_time_spec, Micros,
-    MICROS_PER_DAY, MICROS_PER_SECOND,
+    day_of, day_start_micros, format_day, format_rfc3339, parse_day, parse_rfc3339,
+    parse_time_spec, Micros, MICROS_PER_DAY, MICROS_PER_SECOND,
 };
 
 use std::fmt;

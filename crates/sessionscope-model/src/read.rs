@@ -25,8 +25,16 @@ pub struct Count {
 
 impl Count {
     pub fn new(value: impl Into<String>, count: u64, total: u64) -> Count {
-        let share = if total == 0 { 0.0 } else { count as f64 / total as f64 };
-        Count { value: value.into(), count, share }
+        let share = if total == 0 {
+            0.0
+        } else {
+            count as f64 / total as f64
+        };
+        Count {
+            value: value.into(),
+            count,
+            share,
+        }
     }
 }
 
@@ -39,7 +47,10 @@ pub struct PageRequest {
 
 impl Default for PageRequest {
     fn default() -> Self {
-        PageRequest { limit: 50, cursor: None }
+        PageRequest {
+            limit: 50,
+            cursor: None,
+        }
     }
 }
 
@@ -47,13 +58,19 @@ pub mod rfc3339 {
     //! Serde helpers writing `Micros` as RFC 3339 UTC strings.
     use crate::{format_rfc3339, parse_rfc3339, Micros};
 
-    pub fn serialize<S: serde::Serializer>(micros: &Micros, serializer: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: serde::Serializer>(
+        micros: &Micros,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&format_rfc3339(*micros))
     }
 
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Micros, D::Error> {
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Micros, D::Error> {
         let text = <String as serde::Deserialize>::deserialize(deserializer)?;
-        parse_rfc3339(&text).ok_or_else(|| serde::de::Error::custom(format!("invalid time `{text}`")))
+        parse_rfc3339(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("invalid time `{text}`")))
     }
 }
 

@@ -84,7 +84,9 @@ pub fn parse_time_spec(text: &str, now: Micros) -> Result<Micros, String> {
         _ => {}
     }
     if let Some(relative) = text.strip_prefix('-').or_else(|| text.strip_prefix("now-")) {
-        let split = relative.find(|c: char| !c.is_ascii_digit()).unwrap_or(relative.len());
+        let split = relative
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(relative.len());
         let (number, unit) = relative.split_at(split);
         let amount: i64 = number
             .parse()
@@ -95,7 +97,11 @@ pub fn parse_time_spec(text: &str, now: Micros) -> Result<Micros, String> {
             "h" => 3_600 * MICROS_PER_SECOND,
             "d" => MICROS_PER_DAY,
             "w" => 7 * MICROS_PER_DAY,
-            _ => return Err(format!("invalid time unit in `{text}`; use s, m, h, d or w")),
+            _ => {
+                return Err(format!(
+                    "invalid time unit in `{text}`; use s, m, h, d or w"
+                ))
+            }
         };
         return Ok(now - amount.saturating_mul(unit_micros));
     }
@@ -111,10 +117,22 @@ mod time_spec_tests {
     #[test]
     fn relative_and_named_times_count_back_from_now() {
         let now = parse_rfc3339("2026-11-22T10:30:00Z").unwrap();
-        assert_eq!(parse_time_spec("-1h", now).unwrap(), now - 3_600 * MICROS_PER_SECOND);
-        assert_eq!(parse_time_spec("now-15m", now).unwrap(), now - 900 * MICROS_PER_SECOND);
-        assert_eq!(format_rfc3339(parse_time_spec("today", now).unwrap()), "2026-11-22T00:00:00.000Z");
-        assert_eq!(format_rfc3339(parse_time_spec("yesterday", now).unwrap()), "2026-11-21T00:00:00.000Z");
+        assert_eq!(
+            parse_time_spec("-1h", now).unwrap(),
+            now - 3_600 * MICROS_PER_SECOND
+        );
+        assert_eq!(
+            parse_time_spec("now-15m", now).unwrap(),
+            now - 900 * MICROS_PER_SECOND
+        );
+        assert_eq!(
+            format_rfc3339(parse_time_spec("today", now).unwrap()),
+            "2026-11-22T00:00:00.000Z"
+        );
+        assert_eq!(
+            format_rfc3339(parse_time_spec("yesterday", now).unwrap()),
+            "2026-11-21T00:00:00.000Z"
+        );
         assert!(parse_time_spec("-1y", now).unwrap_err().contains("unit"));
         assert!(parse_time_spec("tomorrow", now).is_err());
     }

@@ -21,7 +21,12 @@ fn peak_rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     for line in status.lines() {
         if let Some(rest) = line.strip_prefix("VmHWM:") {
-            let kib: f64 = rest.trim().trim_end_matches("kB").trim().parse().unwrap_or(0.0);
+            let kib: f64 = rest
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse()
+                .unwrap_or(0.0);
             return kib / 1024.0;
         }
     }
@@ -33,7 +38,13 @@ fn exchange(index: u64, start: i64) -> AnalyzedExchange {
     let session = (index % 5_000) as u32;
     let mut session_bytes = [0u8; 16];
     session_bytes[..4].copy_from_slice(&session.to_be_bytes());
-    let endpoints = ["/v1/users/{int}", "/v1/orders", "/v1/login", "/v1/catalog/{int}", "/v2/search"];
+    let endpoints = [
+        "/v1/users/{int}",
+        "/v1/orders",
+        "/v1/login",
+        "/v1/catalog/{int}",
+        "/v2/search",
+    ];
     let endpoint = endpoints[(index % 5) as usize];
     AnalyzedExchange {
         id: format!("m-{index:09}"),
@@ -62,7 +73,10 @@ fn exchange(index: u64, start: i64) -> AnalyzedExchange {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let rows: u64 = std::env::args().nth(1).and_then(|text| text.parse().ok()).unwrap_or(200_000);
+    let rows: u64 = std::env::args()
+        .nth(1)
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(200_000);
     let directory = tempfile::tempdir().expect("temp dir");
     let store = SqliteStore::open(&directory.path().join("measure.db")).expect("open store");
     let start = parse_rfc3339("2026-11-22T00:00:00Z").unwrap_or_default();
@@ -76,16 +90,30 @@ async fn main() {
         }
     }
     store.append(&batch).expect("append");
-    store.create_token(&token_hash(TOKEN), "measure", Role::Admin).expect("token");
-    println!("seeded {rows} exchanges in {:.1} s; peak rss {:.0} MiB", seeding.elapsed().as_secs_f64(), peak_rss_mib());
+    store
+        .create_token(&token_hash(TOKEN), "measure", Role::Admin)
+        .expect("token");
+    println!(
+        "seeded {rows} exchanges in {:.1} s; peak rss {:.0} MiB",
+        seeding.elapsed().as_secs_f64(),
+        peak_rss_mib()
+    );
 
     let state = AppState::new(Arc::new(store));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("address"));
     tokio::spawn(serve(listener, state, std::future::pending()));
     let client = reqwest::Client::new();
 
-    for query in ["", "endpoint=/v1/users/*", "status=5xx", "user=user-7", "from=2026-11-22T01:00:00Z&to=2026-11-22T01:10:00Z"] {
+    for query in [
+        "",
+        "endpoint=/v1/users/*",
+        "status=5xx",
+        "user=user-7",
+        "from=2026-11-22T01:00:00Z&to=2026-11-22T01:10:00Z",
+    ] {
         let mut times = Vec::new();
         for _ in 0..15 {
             let began = Instant::now();
@@ -99,7 +127,11 @@ async fn main() {
             times.push(began.elapsed().as_secs_f64() * 1000.0);
         }
         times.sort_by(|left, right| left.total_cmp(right));
-        println!("session list `{query}`: median {:.1} ms, max {:.1} ms", times[times.len() / 2], times[times.len() - 1]);
+        println!(
+            "session list `{query}`: median {:.1} ms, max {:.1} ms",
+            times[times.len() / 2],
+            times[times.len() - 1]
+        );
     }
 
     for format in ["ndjson", "csv"] {

@@ -79,7 +79,10 @@ where
         let token = bearer_token(parts)?;
         let hash = token_hash(token);
         if let Some(record) = state.token_cache.get(&hash) {
-            return Ok(Caller { name: record.name, role: record.role });
+            return Ok(Caller {
+                name: record.name,
+                role: record.role,
+            });
         }
         let lookup_hash = hash.clone();
         let found = run_blocking(&state, move |store| store.token(&lookup_hash)).await?;
@@ -87,7 +90,10 @@ where
             return Err(ApiError::unauthorized("unknown api token"));
         };
         state.token_cache.put(hash, record.clone());
-        Ok(Caller { name: record.name, role: record.role })
+        Ok(Caller {
+            name: record.name,
+            role: record.role,
+        })
     }
 }
 
@@ -112,18 +118,26 @@ where
 
 fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
     let Some(header) = parts.headers.get(AUTHORIZATION) else {
-        return Err(ApiError::unauthorized("missing `authorization: bearer <token>` header"));
+        return Err(ApiError::unauthorized(
+            "missing `authorization: bearer <token>` header",
+        ));
     };
     let Ok(text) = header.to_str() else {
-        return Err(ApiError::unauthorized("authorization header is not valid text"));
+        return Err(ApiError::unauthorized(
+            "authorization header is not valid text",
+        ));
     };
     let text = text.trim();
     // The scheme name is case-insensitive (RFC 9110).
     let Some((scheme, token)) = text.split_once(' ') else {
-        return Err(ApiError::unauthorized("authorization header must be `bearer <token>`"));
+        return Err(ApiError::unauthorized(
+            "authorization header must be `bearer <token>`",
+        ));
     };
     if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(ApiError::unauthorized("authorization header must use the bearer scheme"));
+        return Err(ApiError::unauthorized(
+            "authorization header must use the bearer scheme",
+        ));
     }
     let token = token.trim();
     if token.is_empty() {
@@ -147,9 +161,20 @@ mod tests {
 
     #[test]
     fn bearer_tokens_are_read_from_the_authorization_header() {
-        assert_eq!(bearer_token(&parts_with(Some("Bearer sst_abc"))).unwrap(), "sst_abc");
-        assert_eq!(bearer_token(&parts_with(Some("bearer  sst_abc "))).unwrap(), "sst_abc");
-        for bad in [None, Some("Basic dXNlcjpwYXNz"), Some("Bearer "), Some("sst_abc")] {
+        assert_eq!(
+            bearer_token(&parts_with(Some("Bearer sst_abc"))).unwrap(),
+            "sst_abc"
+        );
+        assert_eq!(
+            bearer_token(&parts_with(Some("bearer  sst_abc "))).unwrap(),
+            "sst_abc"
+        );
+        for bad in [
+            None,
+            Some("Basic dXNlcjpwYXNz"),
+            Some("Bearer "),
+            Some("sst_abc"),
+        ] {
             let error = bearer_token(&parts_with(bad)).unwrap_err();
             assert_eq!(error.code, "unauthorized", "{bad:?}");
         }
@@ -159,11 +184,21 @@ mod tests {
     fn cache_forgets_tokens_when_full() {
         let cache = TokenCache::default();
         for index in 0..TOKEN_CACHE_CAPACITY + 5 {
-            cache.put(format!("hash-{index}"), TokenRecord { name: format!("t{index}"), role: Role::Admin, created: 0 });
+            cache.put(
+                format!("hash-{index}"),
+                TokenRecord {
+                    name: format!("t{index}"),
+                    role: Role::Admin,
+                    created: 0,
+                },
+            );
         }
         assert!(cache.entries.lock().unwrap().len() <= TOKEN_CACHE_CAPACITY);
         let last = format!("hash-{}", TOKEN_CACHE_CAPACITY + 4);
-        assert_eq!(cache.get(&last).map(|record| record.role), Some(Role::Admin));
+        assert_eq!(
+            cache.get(&last).map(|record| record.role),
+            Some(Role::Admin)
+        );
         assert!(cache.get("never-seen").is_none());
     }
 }

@@ -29,19 +29,35 @@ struct ErrorBody<'a> {
 
 impl ApiError {
     pub fn bad_request(message: impl Into<String>) -> ApiError {
-        ApiError { status: StatusCode::BAD_REQUEST, code: "bad_request", message: message.into() }
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "bad_request",
+            message: message.into(),
+        }
     }
 
     pub fn unauthorized(message: impl Into<String>) -> ApiError {
-        ApiError { status: StatusCode::UNAUTHORIZED, code: "unauthorized", message: message.into() }
+        ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            code: "unauthorized",
+            message: message.into(),
+        }
     }
 
     pub fn forbidden(message: impl Into<String>) -> ApiError {
-        ApiError { status: StatusCode::FORBIDDEN, code: "forbidden", message: message.into() }
+        ApiError {
+            status: StatusCode::FORBIDDEN,
+            code: "forbidden",
+            message: message.into(),
+        }
     }
 
     pub fn not_found(message: impl Into<String>) -> ApiError {
-        ApiError { status: StatusCode::NOT_FOUND, code: "not_found", message: message.into() }
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            code: "not_found",
+            message: message.into(),
+        }
     }
 
     pub fn method_not_allowed(message: impl Into<String>) -> ApiError {
@@ -73,9 +89,10 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> ApiError {
         match error {
             // A cursor comes from the client, so a bad one is the client's mistake.
-            StoreError::InvalidCursor(cursor) => {
-                ApiError::bad_request(format!("invalid value `{}` for parameter `cursor`", shorten(&cursor)))
-            }
+            StoreError::InvalidCursor(cursor) => ApiError::bad_request(format!(
+                "invalid value `{}` for parameter `cursor`",
+                shorten(&cursor)
+            )),
             other => ApiError::internal(other),
         }
     }
@@ -83,12 +100,17 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { code: self.code, message: &self.message };
-        let json = serde_json::to_vec(&body).unwrap_or_else(|_| b"{\"code\":\"internal\",\"message\":\"\"}".to_vec());
+        let body = ErrorBody {
+            code: self.code,
+            message: &self.message,
+        };
+        let json = serde_json::to_vec(&body)
+            .unwrap_or_else(|_| b"{\"code\":\"internal\",\"message\":\"\"}".to_vec());
         let mut response = (self.status, json).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         if self.status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
@@ -115,7 +137,9 @@ mod tests {
 
     #[test]
     fn internal_errors_hide_their_detail() {
-        let error = ApiError::from(StoreError::Backend(String::from("disk I/O error at /var/lib/secret.db")));
+        let error = ApiError::from(StoreError::Backend(String::from(
+            "disk I/O error at /var/lib/secret.db",
+        )));
         assert_eq!(error.status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(error.code, "internal");
         assert!(!error.message.contains("secret.db"));

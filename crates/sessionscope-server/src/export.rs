@@ -75,7 +75,9 @@ pub fn write_request_csv(out: &mut csv::Writer<impl Write>, row: &RequestRow) ->
         row.method.clone(),
         row.path.clone(),
         row.endpoint.clone(),
-        row.status.map(|status| status.to_string()).unwrap_or_default(),
+        row.status
+            .map(|status| status.to_string())
+            .unwrap_or_default(),
         row.duration_ms.map(format_number).unwrap_or_default(),
         row.size.map(|size| size.to_string()).unwrap_or_default(),
         row.user.clone().unwrap_or_default(),
@@ -91,7 +93,10 @@ pub fn write_sessions_csv_header(out: &mut csv::Writer<impl Write>) -> csv::Resu
     out.write_record(SESSION_CSV_COLUMNS)
 }
 
-pub fn write_session_csv(out: &mut csv::Writer<impl Write>, session: &SessionSummary) -> csv::Result<()> {
+pub fn write_session_csv(
+    out: &mut csv::Writer<impl Write>,
+    session: &SessionSummary,
+) -> csv::Result<()> {
     let record: [String; 15] = [
         session.session_id.to_hex(),
         session.part.clone(),
@@ -165,9 +170,24 @@ mod tests {
             roles: vec![String::from("admin"), String::from("user")],
             flows: vec![],
             attacks: vec![
-                Attack { kind: "sqli".into(), point: "q".into(), payload: "1' or 1=1".into(), rule: "r1".into() },
-                Attack { kind: "xss".into(), point: "q".into(), payload: "<script>".into(), rule: "r2".into() },
-                Attack { kind: "sqli".into(), point: "p".into(), payload: "union".into(), rule: "r3".into() },
+                Attack {
+                    kind: "sqli".into(),
+                    point: "q".into(),
+                    payload: "1' or 1=1".into(),
+                    rule: "r1".into(),
+                },
+                Attack {
+                    kind: "xss".into(),
+                    point: "q".into(),
+                    payload: "<script>".into(),
+                    rule: "r2".into(),
+                },
+                Attack {
+                    kind: "sqli".into(),
+                    point: "p".into(),
+                    payload: "union".into(),
+                    rule: "r3".into(),
+                },
             ],
             bots: vec![String::from("scraping")],
         }
@@ -197,7 +217,9 @@ mod tests {
         let mut out = csv::Writer::from_writer(Vec::new());
         write_request_csv(&mut out, &row).unwrap();
         let bytes = out.into_inner().unwrap();
-        let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(bytes.as_slice());
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(bytes.as_slice());
         let record = reader.records().next().unwrap().unwrap();
         assert_eq!(record.len(), REQUEST_CSV_COLUMNS.len());
         assert_eq!(&record[9], "/a,b\"c");

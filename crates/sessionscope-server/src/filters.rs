@@ -11,8 +11,9 @@ use std::str::FromStr;
 
 use ipnet::IpNet;
 use sessionscope_model::{
-    day_of, day_start_micros, format_rfc3339, parse_day, parse_time_spec, Flow, Micros, RequestSort,
-    SessionFilter, SessionId, SortDirection, SortField, StatusFilter, MICROS_PER_DAY, MICROS_PER_SECOND,
+    day_of, day_start_micros, format_rfc3339, parse_day, parse_time_spec, Flow, Micros,
+    RequestSort, SessionFilter, SessionId, SortDirection, SortField, StatusFilter, MICROS_PER_DAY,
+    MICROS_PER_SECOND,
 };
 
 use crate::error::shorten;
@@ -37,7 +38,16 @@ pub const FILTER_PARAMETERS: &[(&str, &str)] = &[
 ];
 
 /// The preset time windows of the `window` parameter (PRODUCT.md E2).
-pub const WINDOW_PRESETS: &[&str] = &["15m", "30m", "1h", "6h", "12h", "today", "yesterday", "last_week"];
+pub const WINDOW_PRESETS: &[&str] = &[
+    "15m",
+    "30m",
+    "1h",
+    "6h",
+    "12h",
+    "today",
+    "yesterday",
+    "last_week",
+];
 
 pub const DEFAULT_PAGE_LIMIT: u32 = 50;
 pub const MAX_PAGE_LIMIT: u32 = 500;
@@ -48,7 +58,11 @@ pub enum FilterError {
     #[error("unknown parameter `{parameter}`; expected one of {expected}")]
     UnknownParameter { parameter: String, expected: String },
     #[error("invalid value `{value}` for parameter `{parameter}`: {reason}")]
-    InvalidValue { parameter: String, value: String, reason: String },
+    InvalidValue {
+        parameter: String,
+        value: String,
+        reason: String,
+    },
     #[error("parameter `{parameter}` may be given only once")]
     Repeated { parameter: String },
     #[error("parameter `{parameter}` cannot be combined with `{other}`")]
@@ -115,7 +129,11 @@ pub fn parse_filter_allowing(
                 for value in alternatives(raw_value) {
                     let flow = Flow::from_id(value).ok_or_else(|| {
                         let known: Vec<&str> = Flow::ALL.iter().map(|flow| flow.id()).collect();
-                        FilterError::invalid(key, value, format!("expected one of {}", known.join(", ")))
+                        FilterError::invalid(
+                            key,
+                            value,
+                            format!("expected one of {}", known.join(", ")),
+                        )
                     })?;
                     filter.flows.push(flow);
                 }
@@ -143,22 +161,31 @@ pub fn parse_filter_allowing(
             "status" => {
                 for value in alternatives(raw_value) {
                     let status = StatusFilter::parse(value).ok_or_else(|| {
-                        FilterError::invalid(key, value, "expected a code 100-599 or a class like 4xx")
+                        FilterError::invalid(
+                            key,
+                            value,
+                            "expected a code 100-599 or a class like 4xx",
+                        )
                     })?;
                     filter.statuses.push(status);
                 }
             }
             "session_id" => {
                 for value in alternatives(raw_value) {
-                    let session_id = SessionId::from_str(value)
-                        .map_err(|_| FilterError::invalid(key, value, "expected 32 hex characters"))?;
+                    let session_id = SessionId::from_str(value).map_err(|_| {
+                        FilterError::invalid(key, value, "expected 32 hex characters")
+                    })?;
                     filter.session_ids.push(session_id);
                 }
             }
             "request_id" => {
                 for value in alternatives(raw_value) {
                     if value.chars().count() > 128 {
-                        return Err(FilterError::invalid(key, value, "longer than 128 characters"));
+                        return Err(FilterError::invalid(
+                            key,
+                            value,
+                            "longer than 128 characters",
+                        ));
                     }
                     filter.request_ids.push(value.to_string());
                 }
@@ -166,7 +193,11 @@ pub fn parse_filter_allowing(
             "endpoint" => {
                 for value in alternatives(raw_value) {
                     if value.chars().count() > 1024 {
-                        return Err(FilterError::invalid(key, value, "longer than 1024 characters"));
+                        return Err(FilterError::invalid(
+                            key,
+                            value,
+                            "longer than 1024 characters",
+                        ));
                     }
                     filter.endpoints.push(value.to_string());
                 }
@@ -174,7 +205,9 @@ pub fn parse_filter_allowing(
             "attack_type" => {
                 for value in alternatives(raw_value) {
                     let well_formed = value.len() <= 64
-                        && value.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_');
+                        && value.bytes().all(|byte| {
+                            byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_'
+                        });
                     if !well_formed {
                         return Err(FilterError::invalid(
                             key,
@@ -191,20 +224,32 @@ pub fn parse_filter_allowing(
 
     if let Some(window) = window_text {
         if from_text.is_some() {
-            return Err(FilterError::Conflict { parameter: "window".into(), other: "from".into() });
+            return Err(FilterError::Conflict {
+                parameter: "window".into(),
+                other: "from".into(),
+            });
         }
         if to_text.is_some() {
-            return Err(FilterError::Conflict { parameter: "window".into(), other: "to".into() });
+            return Err(FilterError::Conflict {
+                parameter: "window".into(),
+                other: "to".into(),
+            });
         }
         let (from, to) = window_bounds(window, now)?;
         filter.from = Some(from);
         filter.to = to;
     }
     if let Some(text) = from_text {
-        filter.from = Some(parse_time_spec(text, now).map_err(|reason| FilterError::invalid("from", text, reason))?);
+        filter.from = Some(
+            parse_time_spec(text, now)
+                .map_err(|reason| FilterError::invalid("from", text, reason))?,
+        );
     }
     if let Some(text) = to_text {
-        filter.to = Some(parse_time_spec(text, now).map_err(|reason| FilterError::invalid("to", text, reason))?);
+        filter.to = Some(
+            parse_time_spec(text, now)
+                .map_err(|reason| FilterError::invalid("to", text, reason))?,
+        );
     }
     if let (Some(from), Some(to)) = (filter.from, filter.to) {
         if from >= to {
@@ -274,15 +319,22 @@ impl SplitQuery {
 
 /// Takes the parameters a route handles itself out of the query, leaving the filter parameters.
 /// Each route parameter may appear once.
-pub fn split_parameters(pairs: &[(String, String)], route_parameters: &[&str]) -> Result<SplitQuery, FilterError> {
-    let mut own: Vec<(String, Option<String>)> =
-        route_parameters.iter().map(|name| (name.to_string(), None)).collect();
+pub fn split_parameters(
+    pairs: &[(String, String)],
+    route_parameters: &[&str],
+) -> Result<SplitQuery, FilterError> {
+    let mut own: Vec<(String, Option<String>)> = route_parameters
+        .iter()
+        .map(|name| (name.to_string(), None))
+        .collect();
     let mut rest = Vec::new();
     for (key, value) in pairs {
         match own.iter_mut().find(|(name, _)| name == key) {
             Some((_, slot)) => {
                 if slot.is_some() {
-                    return Err(FilterError::Repeated { parameter: key.clone() });
+                    return Err(FilterError::Repeated {
+                        parameter: key.clone(),
+                    });
                 }
                 // An empty value means "not given", as for filters.
                 if !value.trim().is_empty() {
@@ -292,7 +344,10 @@ pub fn split_parameters(pairs: &[(String, String)], route_parameters: &[&str]) -
             None => rest.push((key.clone(), value.clone())),
         }
     }
-    Ok(SplitQuery { route_values: own, filter_pairs: rest })
+    Ok(SplitQuery {
+        route_values: own,
+        filter_pairs: rest,
+    })
 }
 
 /// `limit`: 1–500, default 50.
@@ -302,7 +357,11 @@ pub fn parse_limit(value: Option<&str>) -> Result<u32, FilterError> {
     };
     match text.trim().parse::<u32>() {
         Ok(limit) if (1..=MAX_PAGE_LIMIT).contains(&limit) => Ok(limit),
-        _ => Err(FilterError::invalid("limit", text, format!("expected a number from 1 to {MAX_PAGE_LIMIT}"))),
+        _ => Err(FilterError::invalid(
+            "limit",
+            text,
+            format!("expected a number from 1 to {MAX_PAGE_LIMIT}"),
+        )),
     }
 }
 
@@ -340,13 +399,19 @@ pub fn parse_part(value: Option<&str>) -> Result<Option<i32>, FilterError> {
         .ok_or_else(|| FilterError::invalid("part", text, "expected a UTC day as YYYY-MM-DD"))
 }
 
-fn set_once<'a>(slot: &mut Option<&'a str>, parameter: &str, value: &'a str) -> Result<(), FilterError> {
+fn set_once<'a>(
+    slot: &mut Option<&'a str>,
+    parameter: &str,
+    value: &'a str,
+) -> Result<(), FilterError> {
     let value = value.trim();
     if value.is_empty() {
         return Ok(());
     }
     if slot.is_some() {
-        return Err(FilterError::Repeated { parameter: parameter.to_string() });
+        return Err(FilterError::Repeated {
+            parameter: parameter.to_string(),
+        });
     }
     *slot = Some(value);
     Ok(())
@@ -354,7 +419,9 @@ fn set_once<'a>(slot: &mut Option<&'a str>, parameter: &str, value: &'a str) -> 
 
 /// The comma-separated alternatives of one value, trimmed, empty ones dropped.
 fn alternatives(raw: &str) -> impl Iterator<Item = &str> {
-    raw.split(',').map(str::trim).filter(|value| !value.is_empty())
+    raw.split(',')
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
 }
 
 fn parse_client_ip(value: &str) -> Result<IpNet, FilterError> {
@@ -379,7 +446,11 @@ fn parse_method(value: &str) -> Result<String, FilterError> {
             .bytes()
             .all(|byte| byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte));
     if !is_token {
-        return Err(FilterError::invalid("method", value, "expected an HTTP method such as GET"));
+        return Err(FilterError::invalid(
+            "method",
+            value,
+            "expected an HTTP method such as GET",
+        ));
     }
     Ok(value.to_ascii_uppercase())
 }
@@ -404,7 +475,10 @@ mod tests {
     }
 
     fn pairs(query: &[(&str, &str)]) -> Vec<(String, String)> {
-        query.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect()
+        query
+            .iter()
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .collect()
     }
 
     fn parse(query: &[(&str, &str)]) -> Result<SessionFilter, FilterError> {
@@ -417,7 +491,13 @@ mod tests {
 
     #[test]
     fn repeated_and_comma_separated_values_are_alternatives() {
-        let filter = parse(&[("user", "ann,bob"), ("user", "carl"), ("user", "ann"), ("method", "get, post")]).unwrap();
+        let filter = parse(&[
+            ("user", "ann,bob"),
+            ("user", "carl"),
+            ("user", "ann"),
+            ("method", "get, post"),
+        ])
+        .unwrap();
         assert_eq!(filter.users, vec!["ann", "bob", "carl"]);
         assert_eq!(filter.methods, vec!["GET", "POST"]);
     }
@@ -443,10 +523,19 @@ mod tests {
         assert_eq!(filter.roles, vec!["admin"]);
         assert_eq!(
             filter.client_ips,
-            vec!["203.0.113.7/32".parse::<IpNet>().unwrap(), "198.51.100.0/24".parse::<IpNet>().unwrap()]
+            vec![
+                "203.0.113.7/32".parse::<IpNet>().unwrap(),
+                "198.51.100.0/24".parse::<IpNet>().unwrap()
+            ]
         );
-        assert_eq!(filter.statuses, vec![StatusFilter::Code(404), StatusFilter::Class(5)]);
-        assert_eq!(filter.session_ids[0].to_hex(), "00112233445566778899aabbccddeeff");
+        assert_eq!(
+            filter.statuses,
+            vec![StatusFilter::Code(404), StatusFilter::Class(5)]
+        );
+        assert_eq!(
+            filter.session_ids[0].to_hex(),
+            "00112233445566778899aabbccddeeff"
+        );
         assert_eq!(filter.request_ids, vec!["r-1"]);
         assert_eq!(filter.endpoints, vec!["/v1/users/*"]);
         assert_eq!(filter.attack_types, vec!["sqli"]);
@@ -475,7 +564,11 @@ mod tests {
             ("6h", "2026-11-22T04:30:00Z", None),
             ("12h", "2026-11-21T22:30:00Z", None),
             ("today", "2026-11-22T00:00:00Z", None),
-            ("yesterday", "2026-11-21T00:00:00Z", Some("2026-11-22T00:00:00Z")),
+            (
+                "yesterday",
+                "2026-11-21T00:00:00Z",
+                Some("2026-11-22T00:00:00Z"),
+            ),
             ("last_week", "2026-11-15T10:30:00Z", None),
         ];
         for (preset, from, to) in cases {
@@ -512,7 +605,9 @@ mod tests {
         let message = parse(&[("usr", "ann")]).unwrap_err().to_string();
         assert!(message.starts_with("unknown parameter `usr`"), "{message}");
         assert!(message.contains("user"), "{message}");
-        let message = parse_filter_allowing(&pairs(&[("lmit", "5")]), now(), &["limit"]).unwrap_err().to_string();
+        let message = parse_filter_allowing(&pairs(&[("lmit", "5")]), now(), &["limit"])
+            .unwrap_err()
+            .to_string();
         assert!(message.contains("limit"), "{message}");
         assert!(parse_filter_allowing(&pairs(&[("limit", "5")]), now(), &["limit"]).is_ok());
     }
@@ -523,8 +618,14 @@ mod tests {
             parse(&[("from", "-1h"), ("to", "-2h")]),
             Err(FilterError::InvalidValue { parameter, .. }) if parameter == "to"
         ));
-        assert!(matches!(parse(&[("window", "1h"), ("from", "-2h")]), Err(FilterError::Conflict { .. })));
-        assert!(matches!(parse(&[("from", "-1h"), ("from", "-2h")]), Err(FilterError::Repeated { .. })));
+        assert!(matches!(
+            parse(&[("window", "1h"), ("from", "-2h")]),
+            Err(FilterError::Conflict { .. })
+        ));
+        assert!(matches!(
+            parse(&[("from", "-1h"), ("from", "-2h")]),
+            Err(FilterError::Repeated { .. })
+        ));
     }
 
     #[test]
@@ -542,15 +643,27 @@ mod tests {
         assert_eq!(parse_limit(None).unwrap(), 50);
         assert_eq!(parse_limit(Some("500")).unwrap(), 500);
         for bad in ["0", "501", "-1", "ten"] {
-            assert!(parse_limit(Some(bad)).unwrap_err().to_string().contains(&format!("`{bad}`")));
+            assert!(parse_limit(Some(bad))
+                .unwrap_err()
+                .to_string()
+                .contains(&format!("`{bad}`")));
         }
         assert_eq!(
             parse_sort(Some("-duration")).unwrap(),
-            RequestSort { field: SortField::Duration, direction: SortDirection::Desc }
+            RequestSort {
+                field: SortField::Duration,
+                direction: SortDirection::Desc
+            }
         );
-        assert_eq!(parse_sort(Some("size")).unwrap().direction, SortDirection::Asc);
+        assert_eq!(
+            parse_sort(Some("size")).unwrap().direction,
+            SortDirection::Asc
+        );
         assert!(parse_sort(Some("speed")).is_err());
         assert_eq!(parse_part(Some("2026-11-22")).unwrap(), Some(day_of(now())));
-        assert!(parse_part(Some("22.11.2026")).unwrap_err().to_string().contains("`part`"));
+        assert!(parse_part(Some("22.11.2026"))
+            .unwrap_err()
+            .to_string()
+            .contains("`part`"));
     }
 }

@@ -71,7 +71,9 @@ pub async fn serve(
     if let Ok(address) = listener.local_addr() {
         tracing::info!(%address, "serving the rest api");
     }
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Runs a blocking store call on tokio's blocking pool.
@@ -83,6 +85,8 @@ where
     let store = Arc::clone(&state.store);
     match tokio::task::spawn_blocking(move || call(store.as_ref())).await {
         Ok(result) => result.map_err(ApiError::from),
-        Err(join_error) => Err(ApiError::internal(format!("store task failed: {join_error}"))),
+        Err(join_error) => Err(ApiError::internal(format!(
+            "store task failed: {join_error}"
+        ))),
     }
 }

@@ -163,7 +163,10 @@ fn request_export_response() -> Value {
 fn with_errors(mut responses: Value, codes: &[&str]) -> Value {
     if let Some(map) = responses.as_object_mut() {
         for code in codes.iter().chain(std::iter::once(&"500")) {
-            map.insert(code.to_string(), json!({"$ref": format!("#/components/responses/{code}")}));
+            map.insert(
+                code.to_string(),
+                json!({"$ref": format!("#/components/responses/{code}")}),
+            );
         }
     }
     responses
@@ -198,7 +201,9 @@ fn parameter_components() -> Value {
         if !single {
             parameter["style"] = json!("form");
             parameter["explode"] = json!(true);
-            parameter["description"] = json!(format!("{description}; repeatable, comma-separated alternatives"));
+            parameter["description"] = json!(format!(
+                "{description}; repeatable, comma-separated alternatives"
+            ));
         }
         components.insert(name.to_string(), parameter);
     }
@@ -344,10 +349,16 @@ mod tests {
         let documented: Vec<&String> = document["paths"].as_object().unwrap().keys().collect();
         let routed = routed_paths();
         for path in &routed {
-            assert!(document["paths"][*path]["get"].is_object(), "route `{path}` is missing from the openapi document");
+            assert!(
+                document["paths"][*path]["get"].is_object(),
+                "route `{path}` is missing from the openapi document"
+            );
         }
         for path in documented {
-            assert!(routed.contains(&path.as_str()), "openapi documents `{path}`, which is not routed");
+            assert!(
+                routed.contains(&path.as_str()),
+                "openapi documents `{path}`, which is not routed"
+            );
         }
     }
 
@@ -359,7 +370,10 @@ mod tests {
         assert!(references.len() > 20);
         for reference in references {
             let pointer = reference.trim_start_matches('#');
-            assert!(document.pointer(pointer).is_some(), "dangling reference `{reference}`");
+            assert!(
+                document.pointer(pointer).is_some(),
+                "dangling reference `{reference}`"
+            );
         }
     }
 

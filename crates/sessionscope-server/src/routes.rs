@@ -14,7 +14,9 @@ use sessionscope_model::{PageRequest, SessionFilter, SessionId, SessionPage, Ses
 
 use crate::auth::{Caller, SessionReader};
 use crate::error::{shorten, ApiError};
-use crate::filters::{parse_filter_allowing, parse_limit, parse_part, parse_sort, split_parameters, SplitQuery};
+use crate::filters::{
+    parse_filter_allowing, parse_limit, parse_part, parse_sort, split_parameters, SplitQuery,
+};
 use crate::stream::{export_response, ExportFormat, ExportKind};
 use crate::{openapi, run_blocking, AppState};
 
@@ -40,24 +42,29 @@ impl Routes {
 }
 
 fn api_routes() -> Routes {
-    Routes { router: Router::new(), paths: Vec::new() }
-        .get("/healthz", healthz)
-        .get("/api/v1/openapi.json", openapi_json)
-        .get("/api/v1/me", me)
-        .get("/api/v1/sessions", list_sessions)
-        .get("/api/v1/sessions/{id}", session_parts)
-        .get("/api/v1/sessions/{id}/stats", session_stats)
-        .get("/api/v1/sessions/{id}/requests", session_requests)
-        .get("/api/v1/sessions/{id}/export", session_export)
-        .get("/api/v1/requests/{id}", request_details)
-        .get("/api/v1/export/requests", export_requests)
-        .get("/api/v1/export/sessions", export_sessions)
+    Routes {
+        router: Router::new(),
+        paths: Vec::new(),
+    }
+    .get("/healthz", healthz)
+    .get("/api/v1/openapi.json", openapi_json)
+    .get("/api/v1/me", me)
+    .get("/api/v1/sessions", list_sessions)
+    .get("/api/v1/sessions/{id}", session_parts)
+    .get("/api/v1/sessions/{id}/stats", session_stats)
+    .get("/api/v1/sessions/{id}/requests", session_requests)
+    .get("/api/v1/sessions/{id}/export", session_export)
+    .get("/api/v1/requests/{id}", request_details)
+    .get("/api/v1/export/requests", export_requests)
+    .get("/api/v1/export/sessions", export_sessions)
 }
 
 /// The API routes, not yet given their state; merge other routers into it, then `with_state`.
 /// Unknown paths under `/api/v1/` answer a JSON 404.
 pub fn api_router() -> Router<AppState> {
-    api_routes().router.route("/api/v1/{*rest}", any(unknown_api_path))
+    api_routes()
+        .router
+        .route("/api/v1/{*rest}", any(unknown_api_path))
 }
 
 /// Every path `api_router` serves (besides the 404 catch-all), in OpenAPI path syntax.
@@ -80,10 +87,14 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<QueryPairs, ApiError> {
-        let parsed: Result<Query<Vec<(String, String)>>, QueryRejection> = Query::try_from_uri(&parts.uri);
+        let parsed: Result<Query<Vec<(String, String)>>, QueryRejection> =
+            Query::try_from_uri(&parts.uri);
         match parsed {
             Ok(Query(pairs)) => Ok(QueryPairs(pairs)),
-            Err(rejection) => Err(ApiError::bad_request(format!("malformed query string: {}", rejection.body_text()))),
+            Err(rejection) => Err(ApiError::bad_request(format!(
+                "malformed query string: {}",
+                rejection.body_text()
+            ))),
         }
     }
 }
@@ -95,7 +106,11 @@ struct RouteQuery {
 }
 
 impl RouteQuery {
-    fn parse(state: &AppState, pairs: &[(String, String)], route_parameters: &[&str]) -> Result<RouteQuery, ApiError> {
+    fn parse(
+        state: &AppState,
+        pairs: &[(String, String)],
+        route_parameters: &[&str],
+    ) -> Result<RouteQuery, ApiError> {
         let split = split_parameters(pairs, route_parameters)?;
         let filter = parse_filter_allowing(&split.filter_pairs, state.now(), route_parameters)?;
         Ok(RouteQuery { split, filter })
@@ -116,7 +131,10 @@ impl RouteQuery {
 fn path_text(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
     match path {
         Ok(Path(text)) => Ok(text),
-        Err(rejection) => Err(ApiError::bad_request(format!("malformed path: {}", rejection.body_text()))),
+        Err(rejection) => Err(ApiError::bad_request(format!(
+            "malformed path: {}",
+            rejection.body_text()
+        ))),
     }
 }
 
@@ -154,7 +172,11 @@ struct MeBody {
 }
 
 async fn me(caller: Caller) -> Json<MeBody> {
-    Json(MeBody { name: caller.name, role: caller.role.to_string(), can_read_sessions: caller.role.can_read_sessions() })
+    Json(MeBody {
+        name: caller.name,
+        role: caller.role.to_string(),
+        can_read_sessions: caller.role.can_read_sessions(),
+    })
 }
 
 async fn list_sessions(
@@ -184,9 +206,14 @@ async fn session_parts(
     let session_id = parse_session_id(&path_text(path)?)?;
     let query = RouteQuery::parse(&state, &pairs, &[])?;
     let filter = query.filter;
-    let parts = run_blocking(&state, move |store| store.session_parts(session_id, &filter)).await?;
+    let parts = run_blocking(&state, move |store| {
+        store.session_parts(session_id, &filter)
+    })
+    .await?;
     if parts.is_empty() {
-        return Err(ApiError::not_found(format!("no session `{session_id}` with requests matching the filter")));
+        return Err(ApiError::not_found(format!(
+            "no session `{session_id}` with requests matching the filter"
+        )));
     }
     Ok(Json(SessionBody { session_id, parts }))
 }
@@ -201,7 +228,10 @@ async fn session_stats(
     let query = RouteQuery::parse(&state, &pairs, &["part"])?;
     let part = parse_part(query.value("part"))?;
     let filter = query.filter;
-    let stats = run_blocking(&state, move |store| store.session_stats(session_id, part, &filter)).await?;
+    let stats = run_blocking(&state, move |store| {
+        store.session_stats(session_id, part, &filter)
+    })
+    .await?;
     Ok(Json(stats).into_response())
 }
 
@@ -217,8 +247,10 @@ async fn session_requests(
     let sort = parse_sort(query.value("sort"))?;
     let page = query.page()?;
     let filter = query.filter;
-    let requests =
-        run_blocking(&state, move |store| store.session_requests(session_id, part, &filter, sort, &page)).await?;
+    let requests = run_blocking(&state, move |store| {
+        store.session_requests(session_id, part, &filter, sort, &page)
+    })
+    .await?;
     Ok(Json(requests).into_response())
 }
 
@@ -241,7 +273,14 @@ async fn session_export(
         filter.from = Some(0);
         filter.to = Some(0);
     }
-    export_response(&state, filter, ExportKind::Requests, format, &format!("session-{session_id}")).await
+    export_response(
+        &state,
+        filter,
+        ExportKind::Requests,
+        format,
+        &format!("session-{session_id}"),
+    )
+    .await
 }
 
 /// Intersects the filter's time window with one UTC day.
@@ -270,7 +309,10 @@ async fn request_details(
     let details = run_blocking(&state, move |store| store.request(&lookup_id)).await?;
     match details {
         Some(details) => Ok(Json(details).into_response()),
-        None => Err(ApiError::not_found(format!("no request with id `{}`", shorten(&id)))),
+        None => Err(ApiError::not_found(format!(
+            "no request with id `{}`",
+            shorten(&id)
+        ))),
     }
 }
 
@@ -281,7 +323,14 @@ async fn export_requests(
 ) -> Result<Response, ApiError> {
     let query = RouteQuery::parse(&state, &pairs, &["format"])?;
     let format = ExportFormat::parse(query.value("format"))?;
-    export_response(&state, query.filter, ExportKind::Requests, format, "requests").await
+    export_response(
+        &state,
+        query.filter,
+        ExportKind::Requests,
+        format,
+        "requests",
+    )
+    .await
 }
 
 async fn export_sessions(
@@ -291,5 +340,12 @@ async fn export_sessions(
 ) -> Result<Response, ApiError> {
     let query = RouteQuery::parse(&state, &pairs, &["format"])?;
     let format = ExportFormat::parse(query.value("format"))?;
-    export_response(&state, query.filter, ExportKind::Sessions, format, "sessions").await
+    export_response(
+        &state,
+        query.filter,
+        ExportKind::Sessions,
+        format,
+        "sessions",
+    )
+    .await
 }

@@ -84,8 +84,12 @@ pub(crate) async fn export_response(
     tokio::task::spawn_blocking(move || {
         let outcome = ChunkWriter::new(format, kind, sender.clone()).and_then(|mut writer| {
             match kind {
-                ExportKind::Requests => store.export_requests(&filter, &mut |row| writer.request(&row))?,
-                ExportKind::Sessions => store.export_sessions(&filter, &mut |session| writer.session(&session))?,
+                ExportKind::Requests => {
+                    store.export_requests(&filter, &mut |row| writer.request(&row))?
+                }
+                ExportKind::Sessions => {
+                    store.export_sessions(&filter, &mut |session| writer.session(&session))?
+                }
             };
             writer.finish()
         });
@@ -105,10 +109,16 @@ pub(crate) async fn export_response(
         Some(Err(reason)) => return Err(ApiError::internal(format!("export failed: {reason}"))),
     };
     let body = Body::from_stream(ChunkStream { first, receiver });
-    let disposition = format!("attachment; filename=\"{file_stem}.{}\"", format.extension());
+    let disposition = format!(
+        "attachment; filename=\"{file_stem}.{}\"",
+        format.extension()
+    );
     let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
     if let Ok(value) = HeaderValue::from_str(&disposition) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
@@ -158,37 +168,58 @@ enum ChunkWriter {
 }
 
 impl ChunkWriter {
-    fn new(format: ExportFormat, kind: ExportKind, sender: mpsc::Sender<Chunk>) -> Result<ChunkWriter, StoreError> {
-        let channel = ChannelWriter { buffer: Vec::with_capacity(CHUNK_BYTES), sender };
+    fn new(
+        format: ExportFormat,
+        kind: ExportKind,
+        sender: mpsc::Sender<Chunk>,
+    ) -> Result<ChunkWriter, StoreError> {
+        let channel = ChannelWriter {
+            buffer: Vec::with_capacity(CHUNK_BYTES),
+            sender,
+        };
         if format == ExportFormat::Ndjson {
             return Ok(ChunkWriter::Ndjson(channel));
         }
         let mut csv = csv::Writer::from_writer(channel);
         match kind {
-            ExportKind::Requests => export::write_requests_csv_header(&mut csv).map_err(sink_error)?,
-            ExportKind::Sessions => export::write_sessions_csv_header(&mut csv).map_err(sink_error)?,
+            ExportKind::Requests => {
+                export::write_requests_csv_header(&mut csv).map_err(sink_error)?
+            }
+            ExportKind::Sessions => {
+                export::write_sessions_csv_header(&mut csv).map_err(sink_error)?
+            }
         }
         Ok(ChunkWriter::Csv(Box::new(csv)))
     }
 
     fn request(&mut self, row: &sessionscope_model::RequestRow) -> Result<(), StoreError> {
         match self {
-            ChunkWriter::Csv(csv) => export::write_request_csv(csv.as_mut(), row).map_err(sink_error),
-            ChunkWriter::Ndjson(channel) => export::write_request_ndjson(channel, row).map_err(sink_error),
+            ChunkWriter::Csv(csv) => {
+                export::write_request_csv(csv.as_mut(), row).map_err(sink_error)
+            }
+            ChunkWriter::Ndjson(channel) => {
+                export::write_request_ndjson(channel, row).map_err(sink_error)
+            }
         }
     }
 
     fn session(&mut self, session: &sessionscope_model::SessionSummary) -> Result<(), StoreError> {
         match self {
-            ChunkWriter::Csv(csv) => export::write_session_csv(csv.as_mut(), session).map_err(sink_error),
-            ChunkWriter::Ndjson(channel) => export::write_session_ndjson(channel, session).map_err(sink_error),
+            ChunkWriter::Csv(csv) => {
+                export::write_session_csv(csv.as_mut(), session).map_err(sink_error)
+            }
+            ChunkWriter::Ndjson(channel) => {
+                export::write_session_ndjson(channel, session).map_err(sink_error)
+            }
         }
     }
 
     /// Sends what is still buffered.
     fn finish(self) -> Result<(), StoreError> {
         let mut channel = match self {
-            ChunkWriter::Csv(csv) => csv.into_inner().map_err(|error| sink_error(error.error()))?,
+            ChunkWriter::Csv(csv) => csv
+                .into_inner()
+                .map_err(|error| sink_error(error.error()))?,
             ChunkWriter::Ndjson(channel) => channel,
         };
         channel.send_buffer().map_err(sink_error)

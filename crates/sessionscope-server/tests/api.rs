@@ -16,8 +16,8 @@ use std::sync::Arc;
 use reqwest::StatusCode;
 use serde_json::Value;
 use sessionscope_model::{
-    day_of, parse_rfc3339, AnalyzedExchange, Attack, ContextValue, Flow, FlowSet, Micros, ParamKind, RequestRow,
-    Role, SessionId, StoredAs,
+    day_of, parse_rfc3339, AnalyzedExchange, Attack, ContextValue, Flow, FlowSet, Micros,
+    ParamKind, RequestRow, Role, SessionId, StoredAs,
 };
 use sessionscope_server::export::{REQUEST_CSV_COLUMNS, SESSION_CSV_COLUMNS};
 use sessionscope_server::{routed_paths, serve, AppState};
@@ -62,13 +62,38 @@ struct Seed {
 
 fn analyzed(seed: &Seed) -> AnalyzedExchange {
     let ts = time(seed.ts);
-    let (user, roles, ip, host, app): (Option<&str>, Vec<&str>, &str, &str, &str) = match seed.session {
-        'A' => (Some("ann"), vec!["user"], "203.0.113.7", "api.shop.example", "shop"),
-        'B' => (Some("bob"), vec!["admin"], "203.0.113.20", "admin.shop.example", "backoffice"),
-        'C' => (None, vec![], "198.51.100.9", "api.shop.example", "shop"),
-        'D' => (Some("carl"), vec!["support", "user"], "2001:db8::5", "api.shop.example", "shop"),
-        _ => (Some("dora"), vec!["user"], "192.0.2.50", "api.shop.example", "shop"),
-    };
+    let (user, roles, ip, host, app): (Option<&str>, Vec<&str>, &str, &str, &str) =
+        match seed.session {
+            'A' => (
+                Some("ann"),
+                vec!["user"],
+                "203.0.113.7",
+                "api.shop.example",
+                "shop",
+            ),
+            'B' => (
+                Some("bob"),
+                vec!["admin"],
+                "203.0.113.20",
+                "admin.shop.example",
+                "backoffice",
+            ),
+            'C' => (None, vec![], "198.51.100.9", "api.shop.example", "shop"),
+            'D' => (
+                Some("carl"),
+                vec!["support", "user"],
+                "2001:db8::5",
+                "api.shop.example",
+                "shop",
+            ),
+            _ => (
+                Some("dora"),
+                vec!["user"],
+                "192.0.2.50",
+                "api.shop.example",
+                "shop",
+            ),
+        };
     let mut flows = FlowSet::default();
     if seed.endpoint.contains("login") {
         flows.insert(Flow::Authentication);
@@ -99,7 +124,11 @@ fn analyzed(seed: &Seed) -> AnalyzedExchange {
         host: host.to_string(),
         method: seed.method.to_string(),
         path: seed.path.to_string(),
-        query: if seed.attack.is_some() { String::from("q=%27+or+1%3D1+--") } else { String::new() },
+        query: if seed.attack.is_some() {
+            String::from("q=%27+or+1%3D1+--")
+        } else {
+            String::new()
+        },
         endpoint: seed.endpoint.to_string(),
         flows,
         status: seed.status,
@@ -121,27 +150,181 @@ fn analyzed(seed: &Seed) -> AnalyzedExchange {
 
 fn seeds() -> Vec<Seed> {
     let mut seeds = vec![
-        Seed { id: "a1", ts: "2026-11-21T23:50:00Z", session: 'A', method: "POST", path: "/v1/login", endpoint: "/v1/login", status: Some(200), duration_ms: 40.0, size: 120, attack: None },
-        Seed { id: "a2", ts: "2026-11-21T23:55:00Z", session: 'A', method: "GET", path: "/v1/users/7", endpoint: "/v1/users/{int}", status: Some(200), duration_ms: 12.5, size: 300, attack: None },
-        Seed { id: "a3", ts: "2026-11-21T23:58:00Z", session: 'A', method: "GET", path: "/v1/orders", endpoint: "/v1/orders", status: Some(200), duration_ms: 30.0, size: 900, attack: None },
-        Seed { id: "a4", ts: "2026-11-22T00:05:00Z", session: 'A', method: "GET", path: "/v1/orders", endpoint: "/v1/orders", status: Some(200), duration_ms: 31.0, size: 910, attack: None },
-        Seed { id: "a5", ts: "2026-11-22T00:10:00Z", session: 'A', method: "GET", path: "/v1/users/7", endpoint: "/v1/users/{int}", status: Some(200), duration_ms: 11.0, size: 310, attack: None },
-        Seed { id: "a6", ts: "2026-11-22T09:00:00Z", session: 'A', method: "POST", path: "/v1/orders", endpoint: "/v1/orders", status: Some(201), duration_ms: 80.0, size: 50, attack: None },
-        Seed { id: "b1", ts: "2026-11-22T10:00:00Z", session: 'B', method: "GET", path: "/admin/stats", endpoint: "/admin/stats", status: Some(500), duration_ms: 900.0, size: 30, attack: None },
-        Seed { id: "b2", ts: "2026-11-22T11:40:00Z", session: 'B', method: "DELETE", path: "/v1/users/9", endpoint: "/v1/users/{int}", status: Some(204), duration_ms: 20.0, size: 0, attack: None },
-        Seed { id: "b3", ts: "2026-11-22T11:50:00Z", session: 'B', method: "GET", path: "/admin/search", endpoint: "/admin/search", status: Some(200), duration_ms: 25.0, size: 700, attack: Some("sqli") },
-        Seed { id: "c1", ts: "2026-11-22T09:30:00Z", session: 'C', method: "GET", path: "/v1/users/8", endpoint: "/v1/users/{int}", status: Some(404), duration_ms: 5.0, size: 20, attack: None },
-        Seed { id: "c2", ts: "2026-11-22T11:55:00Z", session: 'C', method: "GET", path: "/v2/search", endpoint: "/v2/search", status: Some(403), duration_ms: 3.0, size: 10, attack: Some("xss") },
-        Seed { id: "d1", ts: "2026-11-21T10:00:00Z", session: 'D', method: "GET", path: "/v1/billing/invoices", endpoint: "/v1/billing/invoices", status: Some(200), duration_ms: 60.0, size: 4000, attack: None },
-        Seed { id: "d2", ts: "2026-11-21T10:01:00Z", session: 'D', method: "PUT", path: "/v1/billing/invoices/3", endpoint: "/v1/billing/invoices/{int}", status: Some(200), duration_ms: 70.0, size: 100, attack: None },
+        Seed {
+            id: "a1",
+            ts: "2026-11-21T23:50:00Z",
+            session: 'A',
+            method: "POST",
+            path: "/v1/login",
+            endpoint: "/v1/login",
+            status: Some(200),
+            duration_ms: 40.0,
+            size: 120,
+            attack: None,
+        },
+        Seed {
+            id: "a2",
+            ts: "2026-11-21T23:55:00Z",
+            session: 'A',
+            method: "GET",
+            path: "/v1/users/7",
+            endpoint: "/v1/users/{int}",
+            status: Some(200),
+            duration_ms: 12.5,
+            size: 300,
+            attack: None,
+        },
+        Seed {
+            id: "a3",
+            ts: "2026-11-21T23:58:00Z",
+            session: 'A',
+            method: "GET",
+            path: "/v1/orders",
+            endpoint: "/v1/orders",
+            status: Some(200),
+            duration_ms: 30.0,
+            size: 900,
+            attack: None,
+        },
+        Seed {
+            id: "a4",
+            ts: "2026-11-22T00:05:00Z",
+            session: 'A',
+            method: "GET",
+            path: "/v1/orders",
+            endpoint: "/v1/orders",
+            status: Some(200),
+            duration_ms: 31.0,
+            size: 910,
+            attack: None,
+        },
+        Seed {
+            id: "a5",
+            ts: "2026-11-22T00:10:00Z",
+            session: 'A',
+            method: "GET",
+            path: "/v1/users/7",
+            endpoint: "/v1/users/{int}",
+            status: Some(200),
+            duration_ms: 11.0,
+            size: 310,
+            attack: None,
+        },
+        Seed {
+            id: "a6",
+            ts: "2026-11-22T09:00:00Z",
+            session: 'A',
+            method: "POST",
+            path: "/v1/orders",
+            endpoint: "/v1/orders",
+            status: Some(201),
+            duration_ms: 80.0,
+            size: 50,
+            attack: None,
+        },
+        Seed {
+            id: "b1",
+            ts: "2026-11-22T10:00:00Z",
+            session: 'B',
+            method: "GET",
+            path: "/admin/stats",
+            endpoint: "/admin/stats",
+            status: Some(500),
+            duration_ms: 900.0,
+            size: 30,
+            attack: None,
+        },
+        Seed {
+            id: "b2",
+            ts: "2026-11-22T11:40:00Z",
+            session: 'B',
+            method: "DELETE",
+            path: "/v1/users/9",
+            endpoint: "/v1/users/{int}",
+            status: Some(204),
+            duration_ms: 20.0,
+            size: 0,
+            attack: None,
+        },
+        Seed {
+            id: "b3",
+            ts: "2026-11-22T11:50:00Z",
+            session: 'B',
+            method: "GET",
+            path: "/admin/search",
+            endpoint: "/admin/search",
+            status: Some(200),
+            duration_ms: 25.0,
+            size: 700,
+            attack: Some("sqli"),
+        },
+        Seed {
+            id: "c1",
+            ts: "2026-11-22T09:30:00Z",
+            session: 'C',
+            method: "GET",
+            path: "/v1/users/8",
+            endpoint: "/v1/users/{int}",
+            status: Some(404),
+            duration_ms: 5.0,
+            size: 20,
+            attack: None,
+        },
+        Seed {
+            id: "c2",
+            ts: "2026-11-22T11:55:00Z",
+            session: 'C',
+            method: "GET",
+            path: "/v2/search",
+            endpoint: "/v2/search",
+            status: Some(403),
+            duration_ms: 3.0,
+            size: 10,
+            attack: Some("xss"),
+        },
+        Seed {
+            id: "d1",
+            ts: "2026-11-21T10:00:00Z",
+            session: 'D',
+            method: "GET",
+            path: "/v1/billing/invoices",
+            endpoint: "/v1/billing/invoices",
+            status: Some(200),
+            duration_ms: 60.0,
+            size: 4000,
+            attack: None,
+        },
+        Seed {
+            id: "d2",
+            ts: "2026-11-21T10:01:00Z",
+            session: 'D',
+            method: "PUT",
+            path: "/v1/billing/invoices/3",
+            endpoint: "/v1/billing/invoices/{int}",
+            status: Some(200),
+            duration_ms: 70.0,
+            size: 100,
+            attack: None,
+        },
     ];
     // Session E: durations and sizes in an order different from time, so every sort is visible.
     const E_TIMES: [&str; 12] = [
-        "2026-11-22T08:00:00Z", "2026-11-22T08:01:00Z", "2026-11-22T08:02:00Z", "2026-11-22T08:03:00Z",
-        "2026-11-22T08:04:00Z", "2026-11-22T08:05:00Z", "2026-11-22T08:06:00Z", "2026-11-22T08:07:00Z",
-        "2026-11-22T08:08:00Z", "2026-11-22T08:09:00Z", "2026-11-22T08:10:00Z", "2026-11-22T08:11:00Z",
+        "2026-11-22T08:00:00Z",
+        "2026-11-22T08:01:00Z",
+        "2026-11-22T08:02:00Z",
+        "2026-11-22T08:03:00Z",
+        "2026-11-22T08:04:00Z",
+        "2026-11-22T08:05:00Z",
+        "2026-11-22T08:06:00Z",
+        "2026-11-22T08:07:00Z",
+        "2026-11-22T08:08:00Z",
+        "2026-11-22T08:09:00Z",
+        "2026-11-22T08:10:00Z",
+        "2026-11-22T08:11:00Z",
     ];
-    const E_IDS: [&str; 12] = ["e01", "e02", "e03", "e04", "e05", "e06", "e07", "e08", "e09", "e10", "e11", "e12"];
+    const E_IDS: [&str; 12] = [
+        "e01", "e02", "e03", "e04", "e05", "e06", "e07", "e08", "e09", "e10", "e11", "e12",
+    ];
     for index in 0..12 {
         seeds.push(Seed {
             id: E_IDS[index],
@@ -216,13 +399,16 @@ impl TestServer {
         let response = self.get_with(path_and_query, Some(token)).await;
         let status = response.status();
         let body = response.text().await.unwrap();
-        let value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("not json from {path_and_query}: {body}"));
+        let value = serde_json::from_str(&body)
+            .unwrap_or_else(|_| panic!("not json from {path_and_query}: {body}"));
         (status, value)
     }
 
     /// The sessions a list query returns, as `name@part` with their request counts.
     async fn listed(&self, query: &str) -> BTreeMap<String, u64> {
-        let (status, body) = self.json(&format!("/api/v1/sessions?limit=500&{query}")).await;
+        let (status, body) = self
+            .json(&format!("/api/v1/sessions?limit=500&{query}"))
+            .await;
         assert_eq!(status, StatusCode::OK, "{query}: {body}");
         let mut listed = BTreeMap::new();
         for row in body["sessions"].as_array().unwrap() {
@@ -235,8 +421,12 @@ impl TestServer {
 
     /// The distinct session names a list query returns.
     async fn listed_sessions(&self, query: &str) -> String {
-        let names: BTreeSet<char> =
-            self.listed(query).await.keys().map(|key| key.chars().next().unwrap()).collect();
+        let names: BTreeSet<char> = self
+            .listed(query)
+            .await
+            .keys()
+            .map(|key| key.chars().next().unwrap())
+            .collect();
         names.into_iter().collect()
     }
 
@@ -262,13 +452,21 @@ async fn healthz_needs_no_token() {
 #[tokio::test]
 async fn missing_or_unknown_tokens_are_refused_with_401() {
     let server = TestServer::start().await;
-    for path in ["/api/v1/sessions", "/api/v1/me", "/api/v1/requests/a1", "/api/v1/export/requests"] {
+    for path in [
+        "/api/v1/sessions",
+        "/api/v1/me",
+        "/api/v1/requests/a1",
+        "/api/v1/export/requests",
+    ] {
         let response = server.get_with(path, None).await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
         assert_eq!(response.headers()["www-authenticate"], "Bearer");
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["code"], "unauthorized");
-        assert!(body["message"].as_str().unwrap().contains("authorization"), "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("authorization"),
+            "{body}"
+        );
 
         let response = server.get_with(path, Some("sst_not_a_real_token")).await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
@@ -370,7 +568,11 @@ async fn every_filter_parameter_narrows_the_session_list() {
         ("window=yesterday".into(), "AD"),
     ];
     for (query, expected) in cases {
-        assert_eq!(server.listed_sessions(&query).await, expected, "query `{query}`");
+        assert_eq!(
+            server.listed_sessions(&query).await,
+            expected,
+            "query `{query}`"
+        );
     }
     server.stop().await;
 }
@@ -379,9 +581,15 @@ async fn every_filter_parameter_narrows_the_session_list() {
 async fn a_session_straddling_the_window_shows_only_its_requests_inside() {
     let server = TestServer::start().await;
     // Session A has 3 requests on each day; the window holds 23:55 and 23:58 of 11-21 and 00:05 of 11-22.
-    let listed = server.listed("from=2026-11-21T23:54:00Z&to=2026-11-22T00:06:00Z").await;
-    let expected: BTreeMap<String, u64> =
-        [("A@2026-11-21".to_string(), 2), ("A@2026-11-22".to_string(), 1)].into_iter().collect();
+    let listed = server
+        .listed("from=2026-11-21T23:54:00Z&to=2026-11-22T00:06:00Z")
+        .await;
+    let expected: BTreeMap<String, u64> = [
+        ("A@2026-11-21".to_string(), 2),
+        ("A@2026-11-22".to_string(), 1),
+    ]
+    .into_iter()
+    .collect();
     assert_eq!(listed, expected);
 
     // `today` holds A's 11-22 part only, with its 3 requests; D (11-21 only) is gone.
@@ -391,22 +599,40 @@ async fn a_session_straddling_the_window_shows_only_its_requests_inside() {
 
     // `15m` before 12:00: B's last request (11:50) and C's (11:55), one each.
     let listed = server.listed("window=15m").await;
-    let expected: BTreeMap<String, u64> =
-        [("B@2026-11-22".to_string(), 1), ("C@2026-11-22".to_string(), 1)].into_iter().collect();
+    let expected: BTreeMap<String, u64> = [
+        ("B@2026-11-22".to_string(), 1),
+        ("C@2026-11-22".to_string(), 1),
+    ]
+    .into_iter()
+    .collect();
     assert_eq!(listed, expected);
 
     // Inside the session, only the requests in the window are shown, counted and summarised.
     let a = session('A').to_hex();
     let window = "from=2026-11-21T23:54:00Z&to=2026-11-22T00:06:00Z";
-    let (status, body) = server.json(&format!("/api/v1/sessions/{a}/requests?{window}")).await;
+    let (status, body) = server
+        .json(&format!("/api/v1/sessions/{a}/requests?{window}"))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let ids: Vec<&str> = body["requests"].as_array().unwrap().iter().map(|row| row["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = body["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, vec!["a2", "a3", "a4"]);
     assert_eq!(body["total"], 3);
-    let (_, stats) = server.json(&format!("/api/v1/sessions/{a}/stats?{window}")).await;
+    let (_, stats) = server
+        .json(&format!("/api/v1/sessions/{a}/stats?{window}"))
+        .await;
     assert_eq!(stats["requests"], 3);
     let (_, parts) = server.json(&format!("/api/v1/sessions/{a}?{window}")).await;
-    let counts: Vec<u64> = parts["parts"].as_array().unwrap().iter().map(|part| part["requests"].as_u64().unwrap()).collect();
+    let counts: Vec<u64> = parts["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|part| part["requests"].as_u64().unwrap())
+        .collect();
     assert_eq!(counts, vec![2, 1]);
     assert_eq!(parts["parts"][0]["start"], "2026-11-21T23:55:00.000Z");
     server.stop().await;
@@ -427,12 +653,23 @@ async fn endpoint_search_takes_wildcards_over_templates_and_raw_paths() {
         ("endpoint=/nothing/*", ""),
     ];
     for (query, expected) in cases {
-        assert_eq!(server.listed_sessions(query).await, expected, "query `{query}`");
+        assert_eq!(
+            server.listed_sessions(query).await,
+            expected,
+            "query `{query}`"
+        );
     }
     // Inside a session the endpoint filter keeps only the matching requests.
     let b = session('B').to_hex();
-    let (_, body) = server.json(&format!("/api/v1/sessions/{b}/requests?endpoint=/admin/*")).await;
-    let ids: Vec<&str> = body["requests"].as_array().unwrap().iter().map(|row| row["id"].as_str().unwrap()).collect();
+    let (_, body) = server
+        .json(&format!("/api/v1/sessions/{b}/requests?endpoint=/admin/*"))
+        .await;
+    let ids: Vec<&str> = body["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, vec!["b1", "b3"]);
     server.stop().await;
 }
@@ -454,7 +691,11 @@ async fn session_list_pages_with_cursors_without_gaps_or_repeats() {
         let rows = body["sessions"].as_array().unwrap();
         assert!(rows.len() <= 2);
         for row in rows {
-            seen.push(format!("{}@{}", session_name(row["session_id"].as_str().unwrap()), row["part"].as_str().unwrap()));
+            seen.push(format!(
+                "{}@{}",
+                session_name(row["session_id"].as_str().unwrap()),
+                row["part"].as_str().unwrap()
+            ));
         }
         pages += 1;
         assert!(pages <= 10, "paging does not end");
@@ -465,11 +706,28 @@ async fn session_list_pages_with_cursors_without_gaps_or_repeats() {
     }
     assert_eq!(pages, 3);
     let unique: BTreeSet<&String> = seen.iter().collect();
-    assert_eq!(unique.len(), seen.len(), "a part was listed twice: {seen:?}");
+    assert_eq!(
+        unique.len(),
+        seen.len(),
+        "a part was listed twice: {seen:?}"
+    );
     let all: BTreeSet<String> = server.listed("").await.into_keys().collect();
-    assert_eq!(unique.into_iter().cloned().collect::<BTreeSet<String>>(), all);
+    assert_eq!(
+        unique.into_iter().cloned().collect::<BTreeSet<String>>(),
+        all
+    );
     // Newest first, by last matching request: C (11:55), B (11:50), A (09:00), E, A's first part, D.
-    assert_eq!(seen, vec!["C@2026-11-22", "B@2026-11-22", "A@2026-11-22", "E@2026-11-22", "A@2026-11-21", "D@2026-11-21"]);
+    assert_eq!(
+        seen,
+        vec![
+            "C@2026-11-22",
+            "B@2026-11-22",
+            "A@2026-11-22",
+            "E@2026-11-22",
+            "A@2026-11-21",
+            "D@2026-11-21"
+        ]
+    );
     server.stop().await;
 }
 
@@ -478,7 +736,9 @@ async fn session_requests_sort_and_page() {
     let server = TestServer::start().await;
     let e = session('E').to_hex();
     for sort in ["time", "-time", "duration", "-duration", "size", "-size"] {
-        let (status, body) = server.json(&format!("/api/v1/sessions/{e}/requests?sort={sort}")).await;
+        let (status, body) = server
+            .json(&format!("/api/v1/sessions/{e}/requests?sort={sort}"))
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let rows = body["requests"].as_array().unwrap();
         assert_eq!(rows.len(), 12);
@@ -499,9 +759,15 @@ async fn session_requests_sort_and_page() {
     }
 
     // Pages of 5 under -duration: 5 + 5 + 2, together the whole ordered list.
-    let (_, whole) = server.json(&format!("/api/v1/sessions/{e}/requests?sort=-duration")).await;
-    let whole_ids: Vec<String> =
-        whole["requests"].as_array().unwrap().iter().map(|row| row["id"].as_str().unwrap().to_string()).collect();
+    let (_, whole) = server
+        .json(&format!("/api/v1/sessions/{e}/requests?sort=-duration"))
+        .await;
+    let whole_ids: Vec<String> = whole["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["id"].as_str().unwrap().to_string())
+        .collect();
     let mut paged_ids = Vec::new();
     let mut cursor: Option<String> = None;
     let mut page_sizes = Vec::new();
@@ -515,7 +781,10 @@ async fn session_requests_sort_and_page() {
         assert_eq!(body["total"], 12);
         let rows = body["requests"].as_array().unwrap();
         page_sizes.push(rows.len());
-        paged_ids.extend(rows.iter().map(|row| row["id"].as_str().unwrap().to_string()));
+        paged_ids.extend(
+            rows.iter()
+                .map(|row| row["id"].as_str().unwrap().to_string()),
+        );
         match body["next_cursor"].as_str() {
             Some(next) => cursor = Some(next.to_string()),
             None => break,
@@ -527,8 +796,15 @@ async fn session_requests_sort_and_page() {
 
     // `part` limits the table to one day.
     let a = session('A').to_hex();
-    let (_, body) = server.json(&format!("/api/v1/sessions/{a}/requests?part=2026-11-21")).await;
-    let ids: Vec<&str> = body["requests"].as_array().unwrap().iter().map(|row| row["id"].as_str().unwrap()).collect();
+    let (_, body) = server
+        .json(&format!("/api/v1/sessions/{a}/requests?part=2026-11-21"))
+        .await;
+    let ids: Vec<&str> = body["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, vec!["a1", "a2", "a3"]);
     server.stop().await;
 }
@@ -553,13 +829,20 @@ async fn session_details_and_statistics() {
     assert_eq!(count_of(&stats["statuses"], "500"), Some(1));
     assert_eq!(count_of(&stats["attack_types"], "sqli"), Some(1));
     assert_eq!(count_of(&stats["users"], "bob"), Some(3));
-    let share = stats["methods"].as_array().unwrap().iter().find(|count| count["value"] == "GET").unwrap()["share"]
+    let share = stats["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|count| count["value"] == "GET")
+        .unwrap()["share"]
         .as_f64()
         .unwrap();
     assert!((share - 2.0 / 3.0).abs() < 1e-9);
 
     // In-session filters combine with the session.
-    let (_, stats) = server.json(&format!("/api/v1/sessions/{b}/stats?method=GET&status=2xx")).await;
+    let (_, stats) = server
+        .json(&format!("/api/v1/sessions/{b}/stats?method=GET&status=2xx"))
+        .await;
     assert_eq!(stats["requests"], 1);
 
     // A two-part session: all parts, then one part.
@@ -569,12 +852,20 @@ async fn session_details_and_statistics() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|part| (part["part"].as_str().unwrap(), part["part_index"].as_u64().unwrap(), part["part_count"].as_u64().unwrap()))
+        .map(|part| {
+            (
+                part["part"].as_str().unwrap(),
+                part["part_index"].as_u64().unwrap(),
+                part["part_count"].as_u64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(parts, vec![("2026-11-21", 1, 2), ("2026-11-22", 2, 2)]);
     let (_, stats) = server.json(&format!("/api/v1/sessions/{a}/stats")).await;
     assert_eq!(stats["requests"], 6);
-    let (_, stats) = server.json(&format!("/api/v1/sessions/{a}/stats?part=2026-11-22")).await;
+    let (_, stats) = server
+        .json(&format!("/api/v1/sessions/{a}/stats?part=2026-11-22"))
+        .await;
     assert_eq!(stats["requests"], 3);
     assert_eq!(count_of(&stats["methods"], "POST"), Some(1));
 
@@ -582,7 +873,9 @@ async fn session_details_and_statistics() {
     let (status, body) = server.json(&format!("/api/v1/sessions/{b}?user=ann")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["code"], "not_found");
-    let (status, _) = server.json(&format!("/api/v1/sessions/{}", "0".repeat(32))).await;
+    let (status, _) = server
+        .json(&format!("/api/v1/sessions/{}", "0".repeat(32)))
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     server.stop().await;
 }
@@ -609,20 +902,36 @@ async fn request_details_show_everything_stored() {
     let (status, body) = server.json("/api/v1/requests/no-such-request").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["code"], "not_found");
-    assert!(body["message"].as_str().unwrap().contains("no-such-request"));
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("no-such-request"));
     server.stop().await;
 }
 
 #[tokio::test]
 async fn csv_exports_have_exactly_the_documented_columns() {
     let server = TestServer::start().await;
-    let response = server.get_with("/api/v1/export/requests?format=csv", Some(ADMIN_TOKEN)).await;
+    let response = server
+        .get_with("/api/v1/export/requests?format=csv", Some(ADMIN_TOKEN))
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()["content-type"], "text/csv; charset=utf-8");
-    assert_eq!(response.headers()["content-disposition"], "attachment; filename=\"requests.csv\"");
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
+    assert_eq!(
+        response.headers()["content-disposition"],
+        "attachment; filename=\"requests.csv\""
+    );
     let text = response.text().await.unwrap();
     let mut reader = csv::Reader::from_reader(text.as_bytes());
-    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_string)
+        .collect();
     assert_eq!(header, REQUEST_CSV_COLUMNS);
     assert_eq!(
         header.join(","),
@@ -631,7 +940,13 @@ async fn csv_exports_have_exactly_the_documented_columns() {
     let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(records.len(), seeds().len());
     let d2 = records.iter().find(|record| &record[0] == "d2").unwrap();
-    let cell = |name: &str| d2[REQUEST_CSV_COLUMNS.iter().position(|column| *column == name).unwrap()].to_string();
+    let cell = |name: &str| {
+        d2[REQUEST_CSV_COLUMNS
+            .iter()
+            .position(|column| *column == name)
+            .unwrap()]
+        .to_string()
+    };
     assert_eq!(cell("ts"), "2026-11-21T10:01:00.000Z");
     assert_eq!(cell("session_part"), "2026-11-21");
     assert_eq!(cell("client_ip"), "2001:db8::5");
@@ -643,21 +958,42 @@ async fn csv_exports_have_exactly_the_documented_columns() {
 
     // One session's requests, filtered, as a named attachment.
     let c = session('C').to_hex();
-    let response = server.get_with(&format!("/api/v1/sessions/{c}/export?format=csv&attack_type=xss"), Some(ADMIN_TOKEN)).await;
+    let response = server
+        .get_with(
+            &format!("/api/v1/sessions/{c}/export?format=csv&attack_type=xss"),
+            Some(ADMIN_TOKEN),
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()["content-disposition"], format!("attachment; filename=\"session-{c}.csv\"").as_str());
+    assert_eq!(
+        response.headers()["content-disposition"],
+        format!("attachment; filename=\"session-{c}.csv\"").as_str()
+    );
     let text = response.text().await.unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
-    assert!(lines[1].starts_with("c2,2026-11-22T11:55:00.000Z,"), "{text}");
+    assert!(
+        lines[1].starts_with("c2,2026-11-22T11:55:00.000Z,"),
+        "{text}"
+    );
     assert!(lines[1].contains(",xss,"), "{text}");
 
     // Sessions as CSV.
-    let response = server.get_with("/api/v1/export/sessions?format=csv&user=ann", Some(ADMIN_TOKEN)).await;
+    let response = server
+        .get_with(
+            "/api/v1/export/sessions?format=csv&user=ann",
+            Some(ADMIN_TOKEN),
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     let text = response.text().await.unwrap();
     let mut reader = csv::Reader::from_reader(text.as_bytes());
-    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_string)
+        .collect();
     assert_eq!(header, SESSION_CSV_COLUMNS);
     let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(records.len(), 2, "{text}");
@@ -673,21 +1009,49 @@ async fn csv_exports_have_exactly_the_documented_columns() {
 #[tokio::test]
 async fn ndjson_exports_are_the_request_export_format() {
     let server = TestServer::start().await;
-    let response = server.get_with("/api/v1/export/requests?format=ndjson&app=shop", Some(ADMIN_TOKEN)).await;
+    let response = server
+        .get_with(
+            "/api/v1/export/requests?format=ndjson&app=shop",
+            Some(ADMIN_TOKEN),
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["content-type"], "application/x-ndjson");
-    assert_eq!(response.headers()["content-disposition"], "attachment; filename=\"requests.ndjson\"");
+    assert_eq!(
+        response.headers()["content-disposition"],
+        "attachment; filename=\"requests.ndjson\""
+    );
     let text = response.text().await.unwrap();
     let required = [
-        "id", "ts", "session_id", "session_part", "session_key", "client_ip", "app", "host", "method", "path",
-        "endpoint", "status", "duration_ms", "size", "user", "roles", "flows", "attacks", "bots",
+        "id",
+        "ts",
+        "session_id",
+        "session_part",
+        "session_key",
+        "client_ip",
+        "app",
+        "host",
+        "method",
+        "path",
+        "endpoint",
+        "status",
+        "duration_ms",
+        "size",
+        "user",
+        "roles",
+        "flows",
+        "attacks",
+        "bots",
     ];
     let mut previous_ts = i64::MIN;
     let mut count = 0;
     for line in text.lines() {
         let value: Value = serde_json::from_str(line).unwrap();
         for field in required {
-            assert!(value.get(field).is_some(), "field `{field}` missing in {line}");
+            assert!(
+                value.get(field).is_some(),
+                "field `{field}` missing in {line}"
+            );
         }
         let row: RequestRow = serde_json::from_str(line).unwrap();
         assert_eq!(row.app, "shop");
@@ -695,32 +1059,62 @@ async fn ndjson_exports_are_the_request_export_format() {
         previous_ts = row.ts;
         count += 1;
     }
-    assert_eq!(count, seeds().iter().filter(|seed| seed.session != 'B').count());
+    assert_eq!(
+        count,
+        seeds().iter().filter(|seed| seed.session != 'B').count()
+    );
 
     let a = session('A').to_hex();
-    let response = server.get_with(&format!("/api/v1/sessions/{a}/export?part=2026-11-22"), Some(ADMIN_TOKEN)).await;
-    assert_eq!(response.headers()["content-disposition"], format!("attachment; filename=\"session-{a}.ndjson\"").as_str());
+    let response = server
+        .get_with(
+            &format!("/api/v1/sessions/{a}/export?part=2026-11-22"),
+            Some(ADMIN_TOKEN),
+        )
+        .await;
+    assert_eq!(
+        response.headers()["content-disposition"],
+        format!("attachment; filename=\"session-{a}.ndjson\"").as_str()
+    );
     let text = response.text().await.unwrap();
-    let ids: Vec<String> = text.lines().map(|line| serde_json::from_str::<RequestRow>(line).unwrap().id).collect();
+    let ids: Vec<String> = text
+        .lines()
+        .map(|line| serde_json::from_str::<RequestRow>(line).unwrap().id)
+        .collect();
     assert_eq!(ids, vec!["a4", "a5", "a6"]);
 
-    let response = server.get_with("/api/v1/export/sessions?format=ndjson&window=today", Some(ADMIN_TOKEN)).await;
+    let response = server
+        .get_with(
+            "/api/v1/export/sessions?format=ndjson&window=today",
+            Some(ADMIN_TOKEN),
+        )
+        .await;
     let text = response.text().await.unwrap();
     let parts: BTreeSet<String> = text
         .lines()
         .map(|line| {
             let value: Value = serde_json::from_str(line).unwrap();
-            format!("{}@{}", session_name(value["session_id"].as_str().unwrap()), value["part"].as_str().unwrap())
+            format!(
+                "{}@{}",
+                session_name(value["session_id"].as_str().unwrap()),
+                value["part"].as_str().unwrap()
+            )
         })
         .collect();
-    let expected: BTreeSet<String> = ["A@2026-11-22", "B@2026-11-22", "C@2026-11-22", "E@2026-11-22"]
-        .into_iter()
-        .map(str::to_string)
-        .collect();
+    let expected: BTreeSet<String> = [
+        "A@2026-11-22",
+        "B@2026-11-22",
+        "C@2026-11-22",
+        "E@2026-11-22",
+    ]
+    .into_iter()
+    .map(str::to_string)
+    .collect();
     assert_eq!(parts, expected);
 
     // Nothing matches: an empty body, still 200.
-    let response = server.get_with("/api/v1/export/requests?user=nobody", Some(ADMIN_TOKEN)).await;
+    let response = server
+        .get_with("/api/v1/export/requests?user=nobody", Some(ADMIN_TOKEN))
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.text().await.unwrap(), "");
     server.stop().await;
@@ -731,29 +1125,86 @@ async fn bad_parameters_are_answered_with_400_naming_them() {
     let server = TestServer::start().await;
     let a = session('A').to_hex();
     let cases: Vec<(String, &[&str])> = vec![
-        ("/api/v1/sessions?usr=ann".into(), &["unknown parameter `usr`"]),
+        (
+            "/api/v1/sessions?usr=ann".into(),
+            &["unknown parameter `usr`"],
+        ),
         ("/api/v1/sessions?limit=0".into(), &["`limit`", "`0`"]),
         ("/api/v1/sessions?limit=501".into(), &["`limit`", "`501`"]),
-        ("/api/v1/sessions?from=yesterdayish".into(), &["`from`", "`yesterdayish`"]),
+        (
+            "/api/v1/sessions?from=yesterdayish".into(),
+            &["`from`", "`yesterdayish`"],
+        ),
         ("/api/v1/sessions?window=2h".into(), &["`window`", "`2h`"]),
-        ("/api/v1/sessions?window=1h&from=-2h".into(), &["`window`", "`from`"]),
-        ("/api/v1/sessions?from=-1h&to=-2h".into(), &["`to`", "`-2h`"]),
-        ("/api/v1/sessions?flow=shopping".into(), &["`flow`", "`shopping`"]),
-        ("/api/v1/sessions?client_ip=10.0.0.300".into(), &["`client_ip`", "`10.0.0.300`"]),
+        (
+            "/api/v1/sessions?window=1h&from=-2h".into(),
+            &["`window`", "`from`"],
+        ),
+        (
+            "/api/v1/sessions?from=-1h&to=-2h".into(),
+            &["`to`", "`-2h`"],
+        ),
+        (
+            "/api/v1/sessions?flow=shopping".into(),
+            &["`flow`", "`shopping`"],
+        ),
+        (
+            "/api/v1/sessions?client_ip=10.0.0.300".into(),
+            &["`client_ip`", "`10.0.0.300`"],
+        ),
         ("/api/v1/sessions?status=6xx".into(), &["`status`", "`6xx`"]),
-        ("/api/v1/sessions?method=GE%20T".into(), &["`method`", "`GE T`"]),
-        ("/api/v1/sessions?session_id=xyz".into(), &["`session_id`", "`xyz`"]),
-        ("/api/v1/sessions?attack_type=SQL%20Injection".into(), &["`attack_type`", "`SQL Injection`"]),
-        ("/api/v1/sessions?cursor=garbage".into(), &["`cursor`", "`garbage`"]),
-        ("/api/v1/sessions?sort=time".into(), &["unknown parameter `sort`"]),
-        ("/api/v1/sessions/not-a-session-id".into(), &["`id`", "`not-a-session-id`"]),
-        (format!("/api/v1/sessions/{a}/requests?sort=speed"), &["`sort`", "`speed`"]),
-        (format!("/api/v1/sessions/{a}/requests?limit=1&limit=2"), &["`limit`", "once"]),
-        (format!("/api/v1/sessions/{a}/stats?part=22.11.2026"), &["`part`", "`22.11.2026`"]),
-        (format!("/api/v1/sessions/{a}/export?format=xlsx"), &["`format`", "`xlsx`"]),
-        ("/api/v1/export/requests?format=json".into(), &["`format`", "`json`"]),
-        ("/api/v1/export/sessions?limit=5".into(), &["unknown parameter `limit`"]),
-        ("/api/v1/requests/a1?user=ann".into(), &["unknown parameter `user`"]),
+        (
+            "/api/v1/sessions?method=GE%20T".into(),
+            &["`method`", "`GE T`"],
+        ),
+        (
+            "/api/v1/sessions?session_id=xyz".into(),
+            &["`session_id`", "`xyz`"],
+        ),
+        (
+            "/api/v1/sessions?attack_type=SQL%20Injection".into(),
+            &["`attack_type`", "`SQL Injection`"],
+        ),
+        (
+            "/api/v1/sessions?cursor=garbage".into(),
+            &["`cursor`", "`garbage`"],
+        ),
+        (
+            "/api/v1/sessions?sort=time".into(),
+            &["unknown parameter `sort`"],
+        ),
+        (
+            "/api/v1/sessions/not-a-session-id".into(),
+            &["`id`", "`not-a-session-id`"],
+        ),
+        (
+            format!("/api/v1/sessions/{a}/requests?sort=speed"),
+            &["`sort`", "`speed`"],
+        ),
+        (
+            format!("/api/v1/sessions/{a}/requests?limit=1&limit=2"),
+            &["`limit`", "once"],
+        ),
+        (
+            format!("/api/v1/sessions/{a}/stats?part=22.11.2026"),
+            &["`part`", "`22.11.2026`"],
+        ),
+        (
+            format!("/api/v1/sessions/{a}/export?format=xlsx"),
+            &["`format`", "`xlsx`"],
+        ),
+        (
+            "/api/v1/export/requests?format=json".into(),
+            &["`format`", "`json`"],
+        ),
+        (
+            "/api/v1/export/sessions?limit=5".into(),
+            &["unknown parameter `limit`"],
+        ),
+        (
+            "/api/v1/requests/a1?user=ann".into(),
+            &["unknown parameter `user`"],
+        ),
     ];
     for (path, fragments) in cases {
         let (status, body) = server.json(&path).await;
@@ -761,7 +1212,10 @@ async fn bad_parameters_are_answered_with_400_naming_them() {
         assert_eq!(body["code"], "bad_request", "{path}");
         let message = body["message"].as_str().unwrap();
         for fragment in fragments {
-            assert!(message.contains(fragment), "{path}: message `{message}` lacks `{fragment}`");
+            assert!(
+                message.contains(fragment),
+                "{path}: message `{message}` lacks `{fragment}`"
+            );
         }
     }
     server.stop().await;
@@ -795,7 +1249,10 @@ async fn openapi_document_covers_every_route() {
     assert_eq!(document["openapi"], "3.1.0");
     let paths = document["paths"].as_object().unwrap();
     for path in routed_paths() {
-        assert!(paths.contains_key(path), "route `{path}` is not in the openapi document");
+        assert!(
+            paths.contains_key(path),
+            "route `{path}` is not in the openapi document"
+        );
     }
     // Every documented path is really served: with real ids filled in, none hits the 404 catch-all.
     let a = session('A').to_hex();
@@ -806,18 +1263,29 @@ async fn openapi_document_covers_every_route() {
             path.replace("{id}", &a)
         };
         let response = server.get_with(&concrete, Some(ADMIN_TOKEN)).await;
-        assert_eq!(response.status(), StatusCode::OK, "documented path `{path}` ({concrete})");
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "documented path `{path}` ({concrete})"
+        );
     }
     // Every filter parameter is documented on the session list.
     let parameters = document["paths"]["/api/v1/sessions"]["get"]["parameters"].to_string();
     for (name, _) in sessionscope_server::filters::FILTER_PARAMETERS {
-        assert!(parameters.contains(&format!("/parameters/{name}\"")), "`{name}` undocumented");
+        assert!(
+            parameters.contains(&format!("/parameters/{name}\"")),
+            "`{name}` undocumented"
+        );
     }
     server.stop().await;
 }
 
 fn count_of(counts: &Value, value: &str) -> Option<u64> {
-    counts.as_array()?.iter().find(|count| count["value"] == value)?["count"].as_u64()
+    counts
+        .as_array()?
+        .iter()
+        .find(|count| count["value"] == value)?["count"]
+        .as_u64()
 }
 
 /// Percent-encodes a cursor for a query string.
@@ -852,7 +1320,9 @@ async fn large_exports_stream_every_row_once() {
         batch.push(exchange);
     }
     store.append(&batch).unwrap();
-    store.create_token(&token_hash(ADMIN_TOKEN), "admin-token", Role::Admin).unwrap();
+    store
+        .create_token(&token_hash(ADMIN_TOKEN), "admin-token", Role::Admin)
+        .unwrap();
     let now = time(NOW);
     let state = AppState::new(Arc::new(store)).with_clock(move || now);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -872,15 +1342,29 @@ async fn large_exports_stream_every_row_once() {
             .unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         let text = response.text().await.unwrap();
-        assert!(text.len() > 10 * 64 * 1024, "{format}: only {} bytes", text.len());
+        assert!(
+            text.len() > 10 * 64 * 1024,
+            "{format}: only {} bytes",
+            text.len()
+        );
         let ids: Vec<String> = if format == "csv" {
             let mut reader = csv::Reader::from_reader(text.as_bytes());
-            reader.records().map(|record| record.unwrap()[0].to_string()).collect()
+            reader
+                .records()
+                .map(|record| record.unwrap()[0].to_string())
+                .collect()
         } else {
-            text.lines().map(|line| serde_json::from_str::<RequestRow>(line).unwrap().id).collect()
+            text.lines()
+                .map(|line| serde_json::from_str::<RequestRow>(line).unwrap().id)
+                .collect()
         };
-        let expected: Vec<String> = (0..6_000u32).map(|index| format!("bulk-{index:05}")).collect();
-        assert_eq!(ids, expected, "{format}: rows missing, repeated or out of time order");
+        let expected: Vec<String> = (0..6_000u32)
+            .map(|index| format!("bulk-{index:05}"))
+            .collect();
+        assert_eq!(
+            ids, expected,
+            "{format}: rows missing, repeated or out of time order"
+        );
     }
     let response = server
         .client

@@ -1,7 +1,9 @@
 //! Password and token hashing for local users (argon2) and API tokens (SHA-256: tokens are long
 //! random strings, so a fast hash is enough and keeps every API call cheap).
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use rand::Rng;
 use sha2::{Digest, Sha256};
@@ -9,7 +11,9 @@ use sha2::{Digest, Sha256};
 /// A new API token: `sst_` and 40 random alphanumeric characters.
 pub fn new_token() -> String {
     let mut rng = rand::thread_rng();
-    let body: String = (0..40).map(|_| rng.sample(rand::distributions::Alphanumeric) as char).collect();
+    let body: String = (0..40)
+        .map(|_| rng.sample(rand::distributions::Alphanumeric) as char)
+        .collect();
     format!("sst_{body}")
 }
 
@@ -31,7 +35,9 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else {
         return false;
     };
-    Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()
+    Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok()
 }
 
 #[cfg(test)]

@@ -69,14 +69,27 @@ pub trait Store: Send + Sync {
     fn append(&self, batch: &[AnalyzedExchange]) -> Result<AppendOutcome, StoreError>;
 
     /// Session parts matching the filter, newest first (by their last matching request).
-    fn list_sessions(&self, filter: &SessionFilter, page: &PageRequest) -> Result<SessionPage, StoreError>;
+    fn list_sessions(
+        &self,
+        filter: &SessionFilter,
+        page: &PageRequest,
+    ) -> Result<SessionPage, StoreError>;
 
     /// Every part of one session (oldest first), counts restricted by the filter; parts without
     /// a matching request are left out.
-    fn session_parts(&self, session_id: SessionId, filter: &SessionFilter) -> Result<Vec<SessionSummary>, StoreError>;
+    fn session_parts(
+        &self,
+        session_id: SessionId,
+        filter: &SessionFilter,
+    ) -> Result<Vec<SessionSummary>, StoreError>;
 
     /// Statistics over the session's requests that match the filter; `part` is a day number, or all parts.
-    fn session_stats(&self, session_id: SessionId, part: Option<i32>, filter: &SessionFilter) -> Result<SessionStats, StoreError>;
+    fn session_stats(
+        &self,
+        session_id: SessionId,
+        part: Option<i32>,
+        filter: &SessionFilter,
+    ) -> Result<SessionStats, StoreError>;
 
     /// The session's requests that match the filter, sorted and paged.
     fn session_requests(

@@ -7,7 +7,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::config::FlagConfig;
 
 #[derive(Debug, Parser)]
-#[command(name = "sessionscope", version, about = "Turns HTTP API traffic into user sessions you can explore")]
+#[command(
+    name = "sessionscope",
+    version,
+    about = "Turns HTTP API traffic into user sessions you can explore"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,

@@ -11,14 +11,15 @@ use anyhow::{bail, Context as _};
 use sessionscope_analyze::Analyzer;
 use sessionscope_ingest::Format;
 use sessionscope_model::{
-    day_of, day_start_micros, parse_time_spec, Micros, PageRequest, RequestSort, Role, SessionFilter, SessionId,
-    SortDirection, SortField, MICROS_PER_DAY,
+    day_of, day_start_micros, parse_time_spec, Micros, PageRequest, RequestSort, Role,
+    SessionFilter, SessionId, SortDirection, SortField, MICROS_PER_DAY,
 };
 use sessionscope_store::Store;
 
 use crate::cli::{
-    Cli, Command, ConfigCommand, DemoArgs, ExportArgs, ExportFormat, ExportWhat, FilterArgs, FormatArg,
-    GenerateArgs, GlobalArgs, IngestArgs, SessionArgs, SessionsArgs, TokenCommand, UserCommand,
+    Cli, Command, ConfigCommand, DemoArgs, ExportArgs, ExportFormat, ExportWhat, FilterArgs,
+    FormatArg, GenerateArgs, GlobalArgs, IngestArgs, SessionArgs, SessionsArgs, TokenCommand,
+    UserCommand,
 };
 use crate::config::{self, Config};
 use crate::output;
@@ -42,7 +43,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(args) => export(&global, args),
         Command::User { command } => user(&global, command),
         Command::Token { command } => token(&global, command),
-        Command::Config { command: ConfigCommand::Check } => config_check(&global),
+        Command::Config {
+            command: ConfigCommand::Check,
+        } => config_check(&global),
         Command::Retention => retention(&global),
     }
 }
@@ -53,16 +56,26 @@ fn environment(name: &str) -> Option<String> {
 
 fn load_config(global: &GlobalArgs, listen: Option<String>) -> anyhow::Result<Config> {
     config::resolve(&global.flag_config(listen), &environment).map_err(|problems| {
-        let lines: Vec<String> = problems.iter().map(|problem| format!("  {problem}")).collect();
+        let lines: Vec<String> = problems
+            .iter()
+            .map(|problem| format!("  {problem}"))
+            .collect();
         anyhow::anyhow!("invalid configuration:\n{}", lines.join("\n"))
     })
 }
 
 fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     if let Some(path) = config.sqlite_path() {
-        if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("failed to create the store directory `{}`", parent.display()))?;
+        if let Some(parent) = path
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent).with_context(|| {
+                format!(
+                    "failed to create the store directory `{}`",
+                    parent.display()
+                )
+            })?;
         }
     }
     let store = sessionscope_store::open(&config.store_uri)?;
@@ -84,7 +97,9 @@ fn ingest_format(format: FormatArg) -> Format {
 }
 
 fn default_workers() -> usize {
-    std::thread::available_parallelism().map(|count| count.get()).unwrap_or(2)
+    std::thread::available_parallelism()
+        .map(|count| count.get())
+        .unwrap_or(2)
 }
 
 /// Runs the pipeline over files and prints rejections to standard error as they come.
@@ -99,7 +114,12 @@ fn ingest_into(
 ) -> anyhow::Result<IngestSummary> {
     let secret = store.installation_secret()?;
     let analyzer = Arc::new(Analyzer::new(config.analysis.clone(), secret));
-    let options = IngestOptions { format, batch_size: config.ingest_batch_size, progress, workers };
+    let options = IngestOptions {
+        format,
+        batch_size: config.ingest_batch_size,
+        progress,
+        workers,
+    };
     // Shared with the writer thread, which reports rejections; flushed here when the ingest ends.
     let rejects_file = Arc::new(std::sync::Mutex::new(rejects_file.take()));
     let failure: Arc<std::sync::Mutex<Option<std::io::Error>>> = Arc::default();
@@ -112,7 +132,11 @@ fn ingest_into(
         Box::new(move |rejected: &RejectedRecord| {
             if let Ok(mut guard) = rejects_file.lock() {
                 if let Some(out) = guard.as_mut() {
-                    if let Err(error) = writeln!(out, "{}:{}: {}", rejected.file, rejected.line, rejected.reason) {
+                    if let Err(error) = writeln!(
+                        out,
+                        "{}:{}: {}",
+                        rejected.file, rejected.line, rejected.reason
+                    ) {
                         if let Ok(mut slot) = failure.lock() {
                             slot.get_or_insert(error);
                         }
@@ -121,16 +145,22 @@ fn ingest_into(
             }
             if shown < REJECTIONS_SHOWN {
                 shown += 1;
-                eprintln!("rejected {}:{}: {}", rejected.file, rejected.line, rejected.reason);
+                eprintln!(
+                    "rejected {}:{}: {}",
+                    rejected.file, rejected.line, rejected.reason
+                );
             } else {
                 hidden.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
         })
     };
-    let (summary, on_reject) = pipeline::ingest_files(files, Arc::clone(store), analyzer, &options, on_reject)?;
+    let (summary, on_reject) =
+        pipeline::ingest_files(files, Arc::clone(store), analyzer, &options, on_reject)?;
     drop(on_reject);
     if let Some(out) = rejects_file.lock().ok().and_then(|mut guard| guard.take()) {
-        out.into_inner().map_err(|error| error.into_error()).context("failed to write the rejects file")?;
+        out.into_inner()
+            .map_err(|error| error.into_error())
+            .context("failed to write the rejects file")?;
     }
     let hidden = hidden.load(std::sync::atomic::Ordering::Relaxed);
     if hidden > 0 {
@@ -153,18 +183,24 @@ fn print_summary(summary: &IngestSummary) {
         output::thousands(summary.duplicates)
     );
     println!("rejected  {}", output::thousands(summary.rejected));
-    println!("sessions  {} touched", output::thousands(summary.sessions as u64));
+    println!(
+        "sessions  {} touched",
+        output::thousands(summary.sessions as u64)
+    );
     println!("elapsed   {}", output::human_elapsed(summary.elapsed));
-    println!("rate      {} exchanges/s", output::thousands(summary.rate().round() as u64));
+    println!(
+        "rate      {} exchanges/s",
+        output::thousands(summary.rate().round() as u64)
+    );
 }
 
 fn ingest(global: &GlobalArgs, args: IngestArgs) -> anyhow::Result<ExitCode> {
     let config = load_config(global, None)?;
     let store = open_store(&config)?;
     let rejects_file = match &args.rejects {
-        Some(path) => Some(BufWriter::new(
-            File::create(path).with_context(|| format!("failed to create the rejects file `{}`", path.display()))?,
-        )),
+        Some(path) => Some(BufWriter::new(File::create(path).with_context(|| {
+            format!("failed to create the rejects file `{}`", path.display())
+        })?)),
         None => None,
     };
     let progress = !args.no_progress && std::io::stderr().is_terminal();
@@ -221,14 +257,20 @@ fn retention(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     println!("sessions  {} parts", output::thousands(usage.session_parts));
     println!("disk      {} bytes", output::thousands(usage.bytes));
     if let (Some(oldest), Some(newest)) = (usage.oldest, usage.newest) {
-        println!("traffic   {} to {}", output::short_time(oldest), output::short_time(newest));
+        println!(
+            "traffic   {} to {}",
+            output::short_time(oldest),
+            output::short_time(newest)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn generator_start(start: Option<&str>, now: Micros) -> anyhow::Result<Micros> {
     match start {
-        Some(text) => parse_time_spec(text, now).map_err(|message| anyhow::anyhow!("--start: {message}")),
+        Some(text) => {
+            parse_time_spec(text, now).map_err(|message| anyhow::anyhow!("--start: {message}"))
+        }
         // Noon yesterday: a day of traffic that crosses one UTC midnight.
         None => Ok(day_start_micros(day_of(now) - 1) + MICROS_PER_DAY / 2),
     }
@@ -274,7 +316,9 @@ fn write_generated(
         truth_writer.as_mut().map(|writer| writer as &mut dyn Write),
     )
     .context("failed to write generated traffic")?;
-    out_writer.flush().context("failed to write generated traffic")?;
+    out_writer
+        .flush()
+        .context("failed to write generated traffic")?;
     if let Some(mut writer) = truth_writer {
         writer.flush().context("failed to write the truth file")?;
     }
@@ -290,7 +334,13 @@ fn sessions(global: &GlobalArgs, args: SessionsArgs) -> anyhow::Result<ExitCode>
     let config = load_config(global, None)?;
     let store = open_store(&config)?;
     let filter = parse_filter(&args.filter)?;
-    let page = store.list_sessions(&filter, &PageRequest { limit: args.limit.clamp(1, 500), cursor: args.cursor })?;
+    let page = store.list_sessions(
+        &filter,
+        &PageRequest {
+            limit: args.limit.clamp(1, 500),
+            cursor: args.cursor,
+        },
+    )?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&page)?);
         return Ok(ExitCode::SUCCESS);
@@ -326,7 +376,9 @@ fn parse_sort(text: &str) -> anyhow::Result<RequestSort> {
         "time" => SortField::Time,
         "duration" => SortField::Duration,
         "size" => SortField::Size,
-        _ => bail!("invalid --sort `{text}`; expected time, duration or size, with - for descending"),
+        _ => {
+            bail!("invalid --sort `{text}`; expected time, duration or size, with - for descending")
+        }
     };
     Ok(RequestSort { field, direction })
 }
@@ -347,7 +399,10 @@ fn session(global: &GlobalArgs, args: SessionArgs) -> anyhow::Result<ExitCode> {
         None,
         &filter,
         sort,
-        &PageRequest { limit: args.limit.clamp(1, 1000), cursor: None },
+        &PageRequest {
+            limit: args.limit.clamp(1, 1000),
+            cursor: None,
+        },
     )?;
     if args.json {
         let document = serde_json::json!({ "session_id": session_id, "parts": parts, "stats": stats, "requests": requests });
@@ -370,25 +425,56 @@ fn session(global: &GlobalArgs, args: SessionArgs) -> anyhow::Result<ExitCode> {
         let values: Vec<String> = counts
             .iter()
             .take(8)
-            .map(|count| format!("{} {} ({:.0}%)", count.value, count.count, count.share * 100.0))
+            .map(|count| {
+                format!(
+                    "{} {} ({:.0}%)",
+                    count.value,
+                    count.count,
+                    count.share * 100.0
+                )
+            })
             .collect();
-        println!("{name:<15} {}", if values.is_empty() { "—".to_string() } else { values.join(", ") });
+        println!(
+            "{name:<15} {}",
+            if values.is_empty() {
+                "—".to_string()
+            } else {
+                values.join(", ")
+            }
+        );
     }
     println!();
     let request_rows: Vec<Vec<String>> = requests
         .requests
         .iter()
         .map(|request| {
-            let attacks: Vec<&str> = request.attacks.iter().map(|attack| attack.kind.as_str()).collect();
+            let attacks: Vec<&str> = request
+                .attacks
+                .iter()
+                .map(|attack| attack.kind.as_str())
+                .collect();
             vec![
                 output::short_time(request.ts),
                 request.method.clone(),
                 request.endpoint.clone(),
-                request.status.map(|status| status.to_string()).unwrap_or_else(|| "—".into()),
-                request.duration_ms.map(|ms| format!("{ms:.1}")).unwrap_or_else(|| "—".into()),
-                request.size.map(|size| size.to_string()).unwrap_or_else(|| "—".into()),
+                request
+                    .status
+                    .map(|status| status.to_string())
+                    .unwrap_or_else(|| "—".into()),
+                request
+                    .duration_ms
+                    .map(|ms| format!("{ms:.1}"))
+                    .unwrap_or_else(|| "—".into()),
+                request
+                    .size
+                    .map(|size| size.to_string())
+                    .unwrap_or_else(|| "—".into()),
                 output::joined_or_dash(&request.flows),
-                if attacks.is_empty() { "—".into() } else { attacks.join(",") },
+                if attacks.is_empty() {
+                    "—".into()
+                } else {
+                    attacks.join(",")
+                },
                 request.id.clone(),
             ]
         })
@@ -396,11 +482,25 @@ fn session(global: &GlobalArgs, args: SessionArgs) -> anyhow::Result<ExitCode> {
     print!(
         "{}",
         output::table(
-            &["TIME (UTC)", "METHOD", "ENDPOINT", "STATUS", "MS", "BYTES", "FLOWS", "ATTACKS", "REQUEST ID"],
+            &[
+                "TIME (UTC)",
+                "METHOD",
+                "ENDPOINT",
+                "STATUS",
+                "MS",
+                "BYTES",
+                "FLOWS",
+                "ATTACKS",
+                "REQUEST ID"
+            ],
             &request_rows
         )
     );
-    println!("{} of {} requests", requests.requests.len(), output::thousands(requests.total));
+    println!(
+        "{} of {} requests",
+        requests.requests.len(),
+        output::thousands(requests.total)
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -409,7 +509,9 @@ fn export(global: &GlobalArgs, args: ExportArgs) -> anyhow::Result<ExitCode> {
     let store = open_store(&config)?;
     let filter = parse_filter(&args.filter)?;
     let out: Box<dyn Write> = match &args.out {
-        Some(path) => Box::new(File::create(path).with_context(|| format!("failed to create `{}`", path.display()))?),
+        Some(path) => Box::new(
+            File::create(path).with_context(|| format!("failed to create `{}`", path.display()))?,
+        ),
         None => Box::new(std::io::stdout().lock()),
     };
     let out = BufWriter::with_capacity(1 << 20, out);
@@ -418,10 +520,14 @@ fn export(global: &GlobalArgs, args: ExportArgs) -> anyhow::Result<ExitCode> {
         ExportFormat::Csv => export_csv(store.as_ref(), &filter, args.what, out)?,
     };
     if args.out.is_some() {
-        eprintln!("exported {} {}", output::thousands(written), match args.what {
-            ExportWhat::Requests => "requests",
-            ExportWhat::Sessions => "session parts",
-        });
+        eprintln!(
+            "exported {} {}",
+            output::thousands(written),
+            match args.what {
+                ExportWhat::Requests => "requests",
+                ExportWhat::Sessions => "session parts",
+            }
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -430,7 +536,12 @@ fn sink_error(error: impl std::fmt::Display) -> sessionscope_store::StoreError {
     sessionscope_store::StoreError::Sink(error.to_string())
 }
 
-fn export_ndjson(store: &dyn Store, filter: &SessionFilter, what: ExportWhat, mut out: impl Write) -> anyhow::Result<u64> {
+fn export_ndjson(
+    store: &dyn Store,
+    filter: &SessionFilter,
+    what: ExportWhat,
+    mut out: impl Write,
+) -> anyhow::Result<u64> {
     let written = match what {
         ExportWhat::Requests => store.export_requests(filter, &mut |row| {
             serde_json::to_writer(&mut out, &row).map_err(sink_error)?;
@@ -445,17 +556,26 @@ fn export_ndjson(store: &dyn Store, filter: &SessionFilter, what: ExportWhat, mu
     Ok(written)
 }
 
-fn export_csv(store: &dyn Store, filter: &SessionFilter, what: ExportWhat, out: impl Write) -> anyhow::Result<u64> {
+fn export_csv(
+    store: &dyn Store,
+    filter: &SessionFilter,
+    what: ExportWhat,
+    out: impl Write,
+) -> anyhow::Result<u64> {
     use sessionscope_server::export as csv_export;
     let mut writer = csv::Writer::from_writer(out);
     let written = match what {
         ExportWhat::Requests => {
             csv_export::write_requests_csv_header(&mut writer)?;
-            store.export_requests(filter, &mut |row| csv_export::write_request_csv(&mut writer, &row).map_err(sink_error))?
+            store.export_requests(filter, &mut |row| {
+                csv_export::write_request_csv(&mut writer, &row).map_err(sink_error)
+            })?
         }
         ExportWhat::Sessions => {
             csv_export::write_sessions_csv_header(&mut writer)?;
-            store.export_sessions(filter, &mut |row| csv_export::write_session_csv(&mut writer, &row).map_err(sink_error))?
+            store.export_sessions(filter, &mut |row| {
+                csv_export::write_session_csv(&mut writer, &row).map_err(sink_error)
+            })?
         }
     };
     writer.flush().context("failed to write the export")?;
@@ -463,27 +583,37 @@ fn export_csv(store: &dyn Store, filter: &SessionFilter, what: ExportWhat, out: 
 }
 
 fn parse_role(text: &str) -> anyhow::Result<Role> {
-    text.parse::<Role>().map_err(|message| anyhow::anyhow!(message))
+    text.parse::<Role>()
+        .map_err(|message| anyhow::anyhow!(message))
 }
 
 fn random_password() -> String {
     use rand::Rng;
     let mut rng = rand::thread_rng();
-    (0..20).map(|_| rng.sample(rand::distributions::Alphanumeric) as char).collect()
+    (0..20)
+        .map(|_| rng.sample(rand::distributions::Alphanumeric) as char)
+        .collect()
 }
 
 fn user(global: &GlobalArgs, command: UserCommand) -> anyhow::Result<ExitCode> {
     let config = load_config(global, None)?;
     let store = open_store(&config)?;
     match command {
-        UserCommand::Add { name, role, password_stdin } => {
+        UserCommand::Add {
+            name,
+            role,
+            password_stdin,
+        } => {
             let role = parse_role(&role)?;
             if name.trim().is_empty() {
                 bail!("a user name cannot be empty");
             }
             let (password, generated) = if password_stdin {
                 let mut line = String::new();
-                std::io::stdin().lock().read_line(&mut line).context("failed to read the password")?;
+                std::io::stdin()
+                    .lock()
+                    .read_line(&mut line)
+                    .context("failed to read the password")?;
                 let password = line.trim_end_matches(['\r', '\n']).to_string();
                 if password.len() < 8 {
                     bail!("the password must have at least 8 characters");
@@ -502,9 +632,18 @@ fn user(global: &GlobalArgs, command: UserCommand) -> anyhow::Result<ExitCode> {
             let rows: Vec<Vec<String>> = store
                 .users()?
                 .into_iter()
-                .map(|user| vec![user.name, user.role.to_string(), output::short_time(user.created)])
+                .map(|user| {
+                    vec![
+                        user.name,
+                        user.role.to_string(),
+                        output::short_time(user.created),
+                    ]
+                })
                 .collect();
-            print!("{}", output::table(&["NAME", "ROLE", "CREATED (UTC)"], &rows));
+            print!(
+                "{}",
+                output::table(&["NAME", "ROLE", "CREATED (UTC)"], &rows)
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -538,7 +677,11 @@ fn config_check(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(problems) => {
-            eprintln!("configuration has {} problem{}:", problems.len(), if problems.len() == 1 { "" } else { "s" });
+            eprintln!(
+                "configuration has {} problem{}:",
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" }
+            );
             for problem in problems {
                 eprintln!("  {problem}");
             }
@@ -548,7 +691,10 @@ fn config_check(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Serves until Ctrl-C. `ready` receives the bound address (used by the demo to print it).
-fn serve(config: &Config, banner: Option<&dyn Fn(std::net::SocketAddr)>) -> anyhow::Result<ExitCode> {
+fn serve(
+    config: &Config,
+    banner: Option<&dyn Fn(std::net::SocketAddr)>,
+) -> anyhow::Result<ExitCode> {
     let store = open_store(config)?;
     enforce_retention(config, store.as_ref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -592,7 +738,12 @@ fn serve(config: &Config, banner: Option<&dyn Fn(std::net::SocketAddr)>) -> anyh
 /// Generates a day of traffic whose last exchange is about a minute ago, so the console's and the
 /// API's "last hour" show something. The generator's span is approximate (its sessions run past
 /// the planned end by a varying amount), so the start is corrected from where the output ended.
-fn generate_until_now(requests: u64, seed: u64, traffic: &Path, truth: &Path) -> anyhow::Result<()> {
+fn generate_until_now(
+    requests: u64,
+    seed: u64,
+    traffic: &Path,
+    truth: &Path,
+) -> anyhow::Result<()> {
     let target_end = now_micros() - 60 * 1_000_000;
     let mut options = sessionscope_generate::GeneratorOptions {
         requests,
@@ -602,7 +753,9 @@ fn generate_until_now(requests: u64, seed: u64, traffic: &Path, truth: &Path) ->
     };
     for _ in 0..3 {
         write_generated(&options, Some(traffic), Some(truth))?;
-        let Some(last) = last_exchange_time(traffic)? else { break };
+        let Some(last) = last_exchange_time(traffic)? else {
+            break;
+        };
         let drift = target_end - last;
         if drift.abs() < 5 * 60 * 1_000_000 {
             break;
@@ -615,7 +768,8 @@ fn generate_until_now(requests: u64, seed: u64, traffic: &Path, truth: &Path) ->
 /// The `ts` of the last line of a generated file.
 fn last_exchange_time(path: &Path) -> anyhow::Result<Option<Micros>> {
     use std::io::{Read as _, Seek as _, SeekFrom};
-    let mut file = File::open(path).with_context(|| format!("failed to open `{}`", path.display()))?;
+    let mut file =
+        File::open(path).with_context(|| format!("failed to open `{}`", path.display()))?;
     let length = file.metadata()?.len();
     file.seek(SeekFrom::Start(length.saturating_sub(64 * 1024)))?;
     let mut tail = String::new();
@@ -623,8 +777,11 @@ fn last_exchange_time(path: &Path) -> anyhow::Result<Option<Micros>> {
     let Some(line) = tail.lines().rev().find(|line| !line.trim().is_empty()) else {
         return Ok(None);
     };
-    let value: serde_json::Value = serde_json::from_str(line).context("the generated traffic is not valid NDJSON")?;
-    Ok(value["ts"].as_str().and_then(sessionscope_model::parse_rfc3339))
+    let value: serde_json::Value =
+        serde_json::from_str(line).context("the generated traffic is not valid NDJSON")?;
+    Ok(value["ts"]
+        .as_str()
+        .and_then(sessionscope_model::parse_rfc3339))
 }
 
 fn demo(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
@@ -640,7 +797,8 @@ fn demo(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", database.display()));
     }
-    std::fs::create_dir_all(&directory).with_context(|| format!("failed to create `{}`", directory.display()))?;
+    std::fs::create_dir_all(&directory)
+        .with_context(|| format!("failed to create `{}`", directory.display()))?;
 
     let mut flags = global.flag_config(Some(args.listen.clone()));
     flags.db = Some(database.clone());
@@ -652,13 +810,19 @@ fn demo(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
         flags.config_file = Some(demo_config_path.clone());
     }
     let config = config::resolve(&flags, &environment).map_err(|problems| {
-        let lines: Vec<String> = problems.iter().map(|problem| format!("  {problem}")).collect();
+        let lines: Vec<String> = problems
+            .iter()
+            .map(|problem| format!("  {problem}"))
+            .collect();
         anyhow::anyhow!("invalid configuration:\n{}", lines.join("\n"))
     })?;
 
     let traffic = directory.join("traffic.ndjson");
     let truth = directory.join("truth.ndjson");
-    eprintln!("generating {} exchanges …", output::thousands(args.requests));
+    eprintln!(
+        "generating {} exchanges …",
+        output::thousands(args.requests)
+    );
     generate_until_now(args.requests, args.seed, &traffic, &truth)?;
 
     let store = open_store(&config)?;
@@ -674,7 +838,11 @@ fn demo(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
     print_summary(&summary);
 
     let password = random_password();
-    store.create_user("admin", Role::Admin, &sessionscope_store::hash_password(&password))?;
+    store.create_user(
+        "admin",
+        Role::Admin,
+        &sessionscope_store::hash_password(&password),
+    )?;
     let token = create_token(store.as_ref(), Role::Admin, "demo")?;
     drop(store);
 
@@ -682,7 +850,11 @@ fn demo(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
         println!();
         println!("sessionscope demo is serving on http://{address}");
         println!("  store:    {}", database.display());
-        println!("  traffic:  {} (ground truth in {})", traffic.display(), truth.display());
+        println!(
+            "  traffic:  {} (ground truth in {})",
+            traffic.display(),
+            truth.display()
+        );
         println!("  login:    admin / {password}");
         println!("  token:    {token}");
         println!("try:");
@@ -707,7 +879,13 @@ mod tests {
 
     #[test]
     fn sort_flags_parse_with_direction() {
-        assert_eq!(parse_sort("-duration").unwrap(), RequestSort { field: SortField::Duration, direction: SortDirection::Desc });
+        assert_eq!(
+            parse_sort("-duration").unwrap(),
+            RequestSort {
+                field: SortField::Duration,
+                direction: SortDirection::Desc
+            }
+        );
         assert_eq!(parse_sort("time").unwrap(), RequestSort::default());
         assert!(parse_sort("speed").is_err());
     }

@@ -71,7 +71,6 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_BATCH_SIZE: usize = 20_000;
 const MAX_RETENTION_DAYS: u32 = 3_650;
 
-
 fn default_data_dir() -> PathBuf {
     if let Some(data_home) = std::env::var_os("XDG_DATA_HOME").filter(|value| !value.is_empty()) {
         return PathBuf::from(data_home).join("sessionscope");
@@ -83,7 +82,10 @@ fn default_data_dir() -> PathBuf {
 }
 
 /// Reads and merges everything. `environment` is passed in (not read here) so tests can drive it.
-pub fn resolve(flags: &FlagConfig, environment: &dyn Fn(&str) -> Option<String>) -> Result<Config, Vec<Problem>> {
+pub fn resolve(
+    flags: &FlagConfig,
+    environment: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, Vec<Problem>> {
     let mut problems = Vec::new();
 
     let config_file = flags
@@ -146,7 +148,9 @@ pub fn resolve(flags: &FlagConfig, environment: &dyn Fn(&str) -> Option<String>)
     if retention_days == 0 || retention_days > MAX_RETENTION_DAYS {
         problems.push(Problem {
             source: "retention_days".into(),
-            message: format!("{retention_days} is out of range; expected 1 to {MAX_RETENTION_DAYS}"),
+            message: format!(
+                "{retention_days} is out of range; expected 1 to {MAX_RETENTION_DAYS}"
+            ),
         });
     }
 
@@ -163,7 +167,9 @@ pub fn resolve(flags: &FlagConfig, environment: &dyn Fn(&str) -> Option<String>)
                 source: "listen".into(),
                 message: format!("`{listen_text}` is not an address like 127.0.0.1:8080"),
             });
-            DEFAULT_LISTEN.parse().expect("the default listen address parses")
+            DEFAULT_LISTEN
+                .parse()
+                .expect("the default listen address parses")
         }
     };
 
@@ -188,7 +194,10 @@ pub fn resolve(flags: &FlagConfig, environment: &dyn Fn(&str) -> Option<String>)
                 .map(|path| path.display().to_string())
                 .unwrap_or_else(|| "configuration".into());
             for problem in analysis_problems {
-                problems.push(Problem { source: source.clone(), message: problem.to_string() });
+                problems.push(Problem {
+                    source: source.clone(),
+                    message: problem.to_string(),
+                });
             }
             None
         }
@@ -246,8 +255,12 @@ impl Config {
             apps: self.analysis_settings.apps.clone(),
         };
         let source = match &self.config_file {
-            Some(path) => format!("# resolved from defaults, {}, environment and flags\n", path.display()),
-            None => "# resolved from defaults, environment and flags (no configuration file)\n".to_string(),
+            Some(path) => format!(
+                "# resolved from defaults, {}, environment and flags\n",
+                path.display()
+            ),
+            None => "# resolved from defaults, environment and flags (no configuration file)\n"
+                .to_string(),
         };
         match toml::to_string_pretty(&file) {
             Ok(text) => source + &text,
@@ -268,7 +281,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |name| map.get(name).cloned()
     }
 
@@ -276,24 +292,47 @@ mod tests {
     fn flags_beat_environment_beat_file_beat_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("s.toml");
-        std::fs::write(&file, "retention_days = 3\nlisten = \"127.0.0.1:9000\"\nstore = \"sqlite:/from/file.db\"\n").unwrap();
-        let flags = FlagConfig { config_file: Some(file.clone()), ..Default::default() };
+        std::fs::write(
+            &file,
+            "retention_days = 3\nlisten = \"127.0.0.1:9000\"\nstore = \"sqlite:/from/file.db\"\n",
+        )
+        .unwrap();
+        let flags = FlagConfig {
+            config_file: Some(file.clone()),
+            ..Default::default()
+        };
 
         let from_file = resolve(&flags, &env(&[])).unwrap();
         assert_eq!(from_file.retention_days, 3);
         assert_eq!(from_file.listen.to_string(), "127.0.0.1:9000");
         assert_eq!(from_file.store_uri, "sqlite:/from/file.db");
 
-        let from_env = resolve(&flags, &env(&[("SESSIONSCOPE_RETENTION_DAYS", "5"), ("SESSIONSCOPE_STORE", "sqlite:/env.db")])).unwrap();
+        let from_env = resolve(
+            &flags,
+            &env(&[
+                ("SESSIONSCOPE_RETENTION_DAYS", "5"),
+                ("SESSIONSCOPE_STORE", "sqlite:/env.db"),
+            ]),
+        )
+        .unwrap();
         assert_eq!(from_env.retention_days, 5);
         assert_eq!(from_env.store_uri, "sqlite:/env.db");
 
-        let with_flags = FlagConfig { retention_days: Some(9), db: Some(PathBuf::from("/flag.db")), ..flags };
-        let from_flags = resolve(&with_flags, &env(&[("SESSIONSCOPE_RETENTION_DAYS", "5")])).unwrap();
+        let with_flags = FlagConfig {
+            retention_days: Some(9),
+            db: Some(PathBuf::from("/flag.db")),
+            ..flags
+        };
+        let from_flags =
+            resolve(&with_flags, &env(&[("SESSIONSCOPE_RETENTION_DAYS", "5")])).unwrap();
         assert_eq!(from_flags.retention_days, 9);
         assert_eq!(from_flags.store_uri, "sqlite:/flag.db");
 
-        let defaults = resolve(&FlagConfig::default(), &env(&[("SESSIONSCOPE_DATA_DIR", "/data")])).unwrap();
+        let defaults = resolve(
+            &FlagConfig::default(),
+            &env(&[("SESSIONSCOPE_DATA_DIR", "/data")]),
+        )
+        .unwrap();
         assert_eq!(defaults.retention_days, DEFAULT_RETENTION_DAYS);
         assert_eq!(defaults.store_uri, "sqlite:/data/sessionscope.db");
         assert_eq!(defaults.listen.to_string(), DEFAULT_LISTEN);
@@ -308,10 +347,17 @@ mod tests {
             "retention_days = 0\nlisten = \"nowhere\"\n[[context]]\nname = \"pw\"\npoint = \"request.form.password\"\ntype = \"none\"\ngroup_by = true\n",
         )
         .unwrap();
-        let flags = FlagConfig { config_file: Some(file), ..Default::default() };
-        let problems = resolve(&flags, &env(&[("SESSIONSCOPE_STORE", "postgres://x")])).unwrap_err();
+        let flags = FlagConfig {
+            config_file: Some(file),
+            ..Default::default()
+        };
+        let problems =
+            resolve(&flags, &env(&[("SESSIONSCOPE_STORE", "postgres://x")])).unwrap_err();
         let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
-        assert!(text.iter().any(|p| p.contains("retention_days")), "{text:?}");
+        assert!(
+            text.iter().any(|p| p.contains("retention_days")),
+            "{text:?}"
+        );
         assert!(text.iter().any(|p| p.contains("listen")), "{text:?}");
         assert!(text.iter().any(|p| p.contains("postgres://x")), "{text:?}");
         assert!(text.iter().any(|p| p.contains("masked")), "{text:?}");

@@ -44,7 +44,9 @@ pub fn human_elapsed(elapsed: Duration) -> String {
 /// `2026-11-22 10:00:00` (UTC, seconds).
 pub fn short_time(micros: Micros) -> String {
     let text = format_rfc3339(micros);
-    text.get(..19).map(|head| head.replace('T', " ")).unwrap_or(text)
+    text.get(..19)
+        .map(|head| head.replace('T', " "))
+        .unwrap_or(text)
 }
 
 /// The first value and `+N` for the rest.
@@ -110,19 +112,29 @@ pub fn session_row(session: &SessionSummary) -> Vec<String> {
         .take(2)
         .map(|endpoint| format!("{} {}", endpoint.value, endpoint.count))
         .collect();
-    let more = session.endpoints_total.saturating_sub(endpoints.len() as u64);
+    let more = session
+        .endpoints_total
+        .saturating_sub(endpoints.len() as u64);
     if more > 0 {
         endpoints.push(format!("+{more} more"));
     }
     vec![
         short_time(session.start),
         human_span(session.end - session.start),
-        format!("{} / {}", thousands(session.requests), thousands(session.attacks)),
+        format!(
+            "{} / {}",
+            thousands(session.requests),
+            thousands(session.attacks)
+        ),
         session.users.first().cloned().unwrap_or_else(|| "—".into()),
         joined_or_dash(&session.roles),
         first_and_more(&session.client_ips),
         first_and_more(&session.hosts),
-        if flows.is_empty() { "—".into() } else { flows.join(", ") },
+        if flows.is_empty() {
+            "—".into()
+        } else {
+            flows.join(", ")
+        },
         format!("{}{part}", session.session_id),
         endpoints.join(", "),
     ]

@@ -135,7 +135,14 @@ pub fn ingest_files(
     let writer_store = Arc::clone(&store);
     let writer = std::thread::Builder::new()
         .name("store-writer".into())
-        .spawn(move || write_chunks(writer_store.as_ref(), analyzed_receiver, batch_size, on_reject))
+        .spawn(move || {
+            write_chunks(
+                writer_store.as_ref(),
+                analyzed_receiver,
+                batch_size,
+                on_reject,
+            )
+        })
         .context("failed to start the store writer thread")?;
 
     let total_bytes: u64 = paths
@@ -146,9 +153,11 @@ pub fn ingest_files(
     let progress = if options.progress {
         let bar = ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
         );
         bar
     } else {
@@ -165,14 +174,26 @@ pub fn ingest_files(
         let reader = match open(path, options.format) {
             Ok(reader) => reader,
             Err(message) => {
-                summary.failed_files.push(FailedFile { file: name, message });
+                summary.failed_files.push(FailedFile {
+                    file: name,
+                    message,
+                });
                 continue;
             }
         };
         summary.files += 1;
         summary.formats.push((name.clone(), reader.format()));
-        let sent = read_file(reader, &name, &chunk_sender, &mut sequence, &progress, finished_bytes);
-        finished_bytes += std::fs::metadata(path).map(|metadata| metadata.len()).unwrap_or(0);
+        let sent = read_file(
+            reader,
+            &name,
+            &chunk_sender,
+            &mut sequence,
+            &progress,
+            finished_bytes,
+        );
+        finished_bytes += std::fs::metadata(path)
+            .map(|metadata| metadata.len())
+            .unwrap_or(0);
         if let Err(error) = sent {
             read_error = Some(error);
             break;
@@ -210,7 +231,8 @@ fn short_name(path: &Path) -> String {
 fn open(path: &Path, format: Option<Format>) -> Result<RecordReader, String> {
     if path == Path::new("-") {
         let stdin: Box<dyn std::io::Read + Send> = Box::new(std::io::stdin());
-        return sessionscope_ingest::open_reader(stdin, "standard input", format).map_err(|error| error.to_string());
+        return sessionscope_ingest::open_reader(stdin, "standard input", format)
+            .map_err(|error| error.to_string());
     }
     sessionscope_ingest::open_file(path, format).map_err(|error| error.to_string())
 }
@@ -251,7 +273,13 @@ fn read_file(
             progress.set_position(finished_bytes + reader.bytes_read());
         }
     }
-    send_chunk(sender, sequence, &file, Records::Parsed(exchanges), rejections)
+    send_chunk(
+        sender,
+        sequence,
+        &file,
+        Records::Parsed(exchanges),
+        rejections,
+    )
 }
 
 fn send_chunk(
@@ -261,7 +289,12 @@ fn send_chunk(
     records: Records,
     rejections: Vec<Rejection>,
 ) -> anyhow::Result<()> {
-    let chunk = Chunk { sequence: *sequence, file: Arc::clone(file), records, rejections };
+    let chunk = Chunk {
+        sequence: *sequence,
+        file: Arc::clone(file),
+        records,
+        rejections,
+    };
     *sequence += 1;
     sender
         .send(chunk)
@@ -272,7 +305,10 @@ fn analyze_chunks(analyzer: &Analyzer, receiver: Receiver<Chunk>, sender: Sender
     for chunk in receiver {
         let mut rejections = chunk.rejections;
         let exchanges = match &chunk.records {
-            Records::Parsed(exchanges) => exchanges.iter().map(|exchange| analyzer.analyze(exchange)).collect(),
+            Records::Parsed(exchanges) => exchanges
+                .iter()
+                .map(|exchange| analyzer.analyze(exchange))
+                .collect(),
             Records::Lines(batch) => {
                 let mut analyzed = Vec::with_capacity(batch.len());
                 for (line_number, line) in batch.iter() {
@@ -286,7 +322,12 @@ fn analyze_chunks(analyzer: &Analyzer, receiver: Receiver<Chunk>, sender: Sender
                 analyzed
             }
         };
-        let analyzed = AnalyzedChunk { sequence: chunk.sequence, file: chunk.file, exchanges, rejections };
+        let analyzed = AnalyzedChunk {
+            sequence: chunk.sequence,
+            file: chunk.file,
+            exchanges,
+            rejections,
+        };
         if sender.send(analyzed).is_err() {
             return;
         }
@@ -304,7 +345,13 @@ fn write_chunks(
     let mut next_sequence = 0u64;
     let mut batch: Vec<AnalyzedExchange> = Vec::with_capacity(batch_size);
     let mut sessions: HashSet<SessionId> = HashSet::new();
-    let mut totals = WriterTotals { accepted: 0, rejected: 0, inserted: 0, duplicates: 0, sessions: 0 };
+    let mut totals = WriterTotals {
+        accepted: 0,
+        rejected: 0,
+        inserted: 0,
+        duplicates: 0,
+        sessions: 0,
+    };
     let mut failure: Option<anyhow::Error> = None;
 
     for chunk in receiver {
@@ -317,7 +364,11 @@ fn write_chunks(
             next_sequence += 1;
             for rejection in chunk.rejections {
                 totals.rejected += 1;
-                on_reject(&RejectedRecord { file: chunk.file.to_string(), line: rejection.line, reason: rejection.reason });
+                on_reject(&RejectedRecord {
+                    file: chunk.file.to_string(),
+                    line: rejection.line,
+                    reason: rejection.reason,
+                });
             }
             totals.accepted += chunk.exchanges.len() as u64;
             for mut exchange in chunk.exchanges {
@@ -341,11 +392,17 @@ fn write_chunks(
     Ok((totals, on_reject))
 }
 
-fn flush(store: &dyn Store, batch: &mut Vec<AnalyzedExchange>, totals: &mut WriterTotals) -> anyhow::Result<()> {
+fn flush(
+    store: &dyn Store,
+    batch: &mut Vec<AnalyzedExchange>,
+    totals: &mut WriterTotals,
+) -> anyhow::Result<()> {
     if batch.is_empty() {
         return Ok(());
     }
-    let outcome = store.append(batch).context("failed to write a batch to the store")?;
+    let outcome = store
+        .append(batch)
+        .context("failed to write a batch to the store")?;
     totals.inserted += outcome.inserted;
     totals.duplicates += outcome.duplicates;
     batch.clear();

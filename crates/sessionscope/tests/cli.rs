@@ -51,11 +51,20 @@ fn summary_number(stdout: &str, label: &str) -> u64 {
         .take_while(|c| c.is_ascii_digit() || *c == ',')
         .filter(|c| *c != ',')
         .collect();
-    digits.parse().unwrap_or_else(|_| panic!("no number in `{line}`"))
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("no number in `{line}`"))
 }
 
 fn export_requests(db: &Path) -> Vec<serde_json::Value> {
-    let stdout = run_ok(&["--db", path_str(db), "export", "requests", "--format", "ndjson"]);
+    let stdout = run_ok(&[
+        "--db",
+        path_str(db),
+        "export",
+        "requests",
+        "--format",
+        "ndjson",
+    ]);
     stdout
         .lines()
         .map(|line| serde_json::from_str(line).expect("export lines are JSON"))
@@ -81,7 +90,11 @@ fn pairwise_f1(assignments: &[(String, String)]) -> (f64, f64, f64) {
     let predicted_pairs: f64 = predicted.values().map(|n| choose2(*n)).sum();
     let precision = true_pairs / predicted_pairs;
     let recall = true_pairs / truth_pairs;
-    (precision, recall, 2.0 * precision * recall / (precision + recall))
+    (
+        precision,
+        recall,
+        2.0 * precision * recall / (precision + recall),
+    )
 }
 
 #[test]
@@ -92,11 +105,27 @@ fn generated_sessions_users_and_roles_match_the_ground_truth() {
     let config = dir.path().join("demo.toml");
     let db = dir.path().join("s.db");
     run_ok(&[
-        "generate", "--requests", "30000", "--seed", "11", "--start", "2026-11-20T12:00:00Z",
-        "--out", path_str(&traffic), "--truth", path_str(&truth),
+        "generate",
+        "--requests",
+        "30000",
+        "--seed",
+        "11",
+        "--start",
+        "2026-11-20T12:00:00Z",
+        "--out",
+        path_str(&traffic),
+        "--truth",
+        path_str(&truth),
     ]);
     std::fs::write(&config, run_ok(&["generate", "--print-config"])).unwrap();
-    let summary = run_ok(&["--db", path_str(&db), "--config", path_str(&config), "ingest", path_str(&traffic)]);
+    let summary = run_ok(&[
+        "--db",
+        path_str(&db),
+        "--config",
+        path_str(&config),
+        "ingest",
+        path_str(&traffic),
+    ]);
     assert_eq!(summary_number(&summary, "rejected"), 0);
     assert_eq!(summary_number(&summary, "accepted"), 30_000);
 
@@ -111,17 +140,31 @@ fn generated_sessions_users_and_roles_match_the_ground_truth() {
     for line in BufReader::new(std::fs::File::open(&truth).unwrap()).lines() {
         let truth: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
         let id = truth["id"].as_str().unwrap();
-        let row = exported.get(id).unwrap_or_else(|| panic!("exchange {id} was not exported"));
-        assignments.push((truth["session"].as_str().unwrap().to_string(), row["session_id"].as_str().unwrap().to_string()));
+        let row = exported
+            .get(id)
+            .unwrap_or_else(|| panic!("exchange {id} was not exported"));
+        assignments.push((
+            truth["session"].as_str().unwrap().to_string(),
+            row["session_id"].as_str().unwrap().to_string(),
+        ));
         if let Some(user) = truth["user"].as_str() {
             authenticated += 1;
             if row["user"].as_str() == Some(user) {
                 users_right += 1;
             }
-            let mut expected: Vec<String> =
-                truth["roles"].as_array().unwrap().iter().map(|r| r.as_str().unwrap().to_string()).collect();
+            let mut expected: Vec<String> = truth["roles"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r.as_str().unwrap().to_string())
+                .collect();
             expected.sort();
-            let got: Vec<String> = row["roles"].as_array().unwrap().iter().map(|r| r.as_str().unwrap().to_string()).collect();
+            let got: Vec<String> = row["roles"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r.as_str().unwrap().to_string())
+                .collect();
             if got == expected {
                 roles_right += 1;
             }
@@ -129,18 +172,33 @@ fn generated_sessions_users_and_roles_match_the_ground_truth() {
     }
     let (precision, recall, f1) = pairwise_f1(&assignments);
     eprintln!("pairwise precision {precision:.4} recall {recall:.4} f1 {f1:.4}");
-    assert!(f1 >= 0.99, "pairwise F1 {f1:.4} (precision {precision:.4}, recall {recall:.4}) is below 0.99");
-    assert!(authenticated > 1_000, "only {authenticated} authenticated exchanges in the truth");
+    assert!(
+        f1 >= 0.99,
+        "pairwise F1 {f1:.4} (precision {precision:.4}, recall {recall:.4}) is below 0.99"
+    );
+    assert!(
+        authenticated > 1_000,
+        "only {authenticated} authenticated exchanges in the truth"
+    );
     let user_share = users_right as f64 / authenticated as f64;
     let role_share = roles_right as f64 / authenticated as f64;
     eprintln!("users right {user_share:.4}, roles right {role_share:.4} of {authenticated}");
-    assert!(user_share >= 0.99, "users right for only {user_share:.4} of authenticated exchanges");
-    assert!(role_share >= 0.99, "roles right for only {role_share:.4} of authenticated exchanges");
+    assert!(
+        user_share >= 0.99,
+        "users right for only {user_share:.4} of authenticated exchanges"
+    );
+    assert!(
+        role_share >= 0.99,
+        "roles right for only {role_share:.4} of authenticated exchanges"
+    );
 
     // Every exchange carries which key grouped it, and a template and flows.
     for row in exported.values() {
         assert!(row["session_key"].as_str().unwrap().contains(':'), "{row}");
-        assert!(row["endpoint"].as_str().unwrap().starts_with('/') || row["endpoint"] == "*", "{row}");
+        assert!(
+            row["endpoint"].as_str().unwrap().starts_with('/') || row["endpoint"] == "*",
+            "{row}"
+        );
         assert!(row["flows"].is_array());
     }
 }
@@ -159,8 +217,17 @@ fn every_public_har_file_ingests_without_a_rejected_record() {
     assert_eq!(files.len(), 7);
     for file in &files {
         let summary = run_ok(&["--db", path_str(&db), "ingest", path_str(file)]);
-        assert_eq!(summary_number(&summary, "rejected"), 0, "{}: {summary}", file.display());
-        assert!(summary_number(&summary, "accepted") >= 1, "{}: {summary}", file.display());
+        assert_eq!(
+            summary_number(&summary, "rejected"),
+            0,
+            "{}: {summary}",
+            file.display()
+        );
+        assert!(
+            summary_number(&summary, "accepted") >= 1,
+            "{}: {summary}",
+            file.display()
+        );
         assert!(summary.contains("as har"), "{summary}");
     }
 }
@@ -182,8 +249,14 @@ fn the_apache_log_ingests_completely_into_ip_and_user_agent_sessions() {
     // Lines whose User-Agent is `-` fall back to the client IP alone.
     assert!(rows
         .iter()
-        .all(|row| row["session_key"] == "builtin:ip+user-agent" || row["session_key"] == "builtin:ip"));
-    assert!(rows.iter().filter(|row| row["session_key"] == "builtin:ip+user-agent").count() > 9_000);
+        .all(|row| row["session_key"] == "builtin:ip+user-agent"
+            || row["session_key"] == "builtin:ip"));
+    assert!(
+        rows.iter()
+            .filter(|row| row["session_key"] == "builtin:ip+user-agent")
+            .count()
+            > 9_000
+    );
 }
 
 #[test]
@@ -192,7 +265,11 @@ fn the_zeek_logs_ingest_without_a_rejected_record() {
     let db = dir.path().join("s.db");
     let zeek = Path::new(SHARED_DATA).join("traffic/zeek");
     let mut total = 0;
-    for name in ["http-methods.http.log", "header-names.http.log", "http-pipelining.http.log"] {
+    for name in [
+        "http-methods.http.log",
+        "header-names.http.log",
+        "http-pipelining.http.log",
+    ] {
         let summary = run_ok(&["--db", path_str(&db), "ingest", path_str(&zeek.join(name))]);
         assert!(summary.contains("as zeek"), "{summary}");
         assert_eq!(summary_number(&summary, "rejected"), 0, "{name}: {summary}");
@@ -222,7 +299,14 @@ fn bad_lines_are_rejected_alone_with_their_line_numbers() {
         exchange_line("a3", "2026-11-22T10:00:03Z", ""),
     ];
     std::fs::write(&input, lines.join("\n") + "\n").unwrap();
-    let output = run(&["--db", path_str(&db), "ingest", "--rejects", path_str(&rejects), path_str(&input)]);
+    let output = run(&[
+        "--db",
+        path_str(&db),
+        "ingest",
+        "--rejects",
+        path_str(&rejects),
+        path_str(&input),
+    ]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     let stdout = text(&output.stdout);
     let stderr = text(&output.stderr);
@@ -230,11 +314,23 @@ fn bad_lines_are_rejected_alone_with_their_line_numbers() {
     assert_eq!(summary_number(&stdout, "rejected"), 3);
     let input_name = path_str(&input);
     for line in [2, 4, 5] {
-        assert!(stderr.contains(&format!("{input_name}:{line}:")), "line {line} not reported:\n{stderr}");
+        assert!(
+            stderr.contains(&format!("{input_name}:{line}:")),
+            "line {line} not reported:\n{stderr}"
+        );
     }
-    assert!(stderr.contains("ts"), "the missing field is named:\n{stderr}");
-    assert_eq!(std::fs::read_to_string(&rejects).unwrap().lines().count(), 3);
-    let ids: Vec<String> = export_requests(&db).iter().map(|row| row["id"].as_str().unwrap().to_string()).collect();
+    assert!(
+        stderr.contains("ts"),
+        "the missing field is named:\n{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&rejects).unwrap().lines().count(),
+        3
+    );
+    let ids: Vec<String> = export_requests(&db)
+        .iter()
+        .map(|row| row["id"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(ids, ["a1", "a2", "a3"]);
 
     // The same file again stores nothing twice.
@@ -248,17 +344,32 @@ fn unreadable_and_unrecognisable_files_fail_clearly_and_the_rest_is_ingested() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("s.db");
     let good = dir.path().join("good.ndjson");
-    std::fs::write(&good, exchange_line("g1", "2026-11-22T10:00:00Z", "") + "\n").unwrap();
+    std::fs::write(
+        &good,
+        exchange_line("g1", "2026-11-22T10:00:00Z", "") + "\n",
+    )
+    .unwrap();
     let garbage = dir.path().join("garbage.bin");
     std::fs::write(&garbage, [0u8, 159, 146, 150, 7, 7, 7, 0, 1, 2, 3]).unwrap();
     let missing = dir.path().join("missing.log");
 
-    let output = run(&["--db", path_str(&db), "ingest", path_str(&missing), path_str(&garbage), path_str(&good)]);
+    let output = run(&[
+        "--db",
+        path_str(&db),
+        "ingest",
+        path_str(&missing),
+        path_str(&garbage),
+        path_str(&good),
+    ]);
     assert!(!output.status.success());
     let stderr = text(&output.stderr);
     assert!(stderr.contains("missing.log"), "{stderr}");
     assert!(stderr.contains("garbage.bin"), "{stderr}");
-    assert_eq!(export_requests(&db).len(), 1, "the good file is still ingested");
+    assert_eq!(
+        export_requests(&db).len(),
+        1,
+        "the good file is still ingested"
+    );
 }
 
 #[test]
@@ -266,9 +377,17 @@ fn gzip_input_is_accepted() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("s.db");
     let gz = dir.path().join("traffic.ndjson.gz");
-    let mut encoder = flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::fast());
+    let mut encoder = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::fast(),
+    );
     for index in 0..10 {
-        writeln!(encoder, "{}", exchange_line(&format!("z{index}"), "2026-11-22T10:00:00Z", "")).unwrap();
+        writeln!(
+            encoder,
+            "{}",
+            exchange_line(&format!("z{index}"), "2026-11-22T10:00:00Z", "")
+        )
+        .unwrap();
     }
     encoder.finish().unwrap();
     let summary = run_ok(&["--db", path_str(&db), "ingest", path_str(&gz)]);
@@ -288,7 +407,9 @@ fn store_bytes(db: &Path) -> Vec<u8> {
 }
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack.windows(needle.len()).any(|window| window == needle.as_bytes())
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle.as_bytes())
 }
 
 #[test]
@@ -326,7 +447,8 @@ point = "request.cookie.sessionid"
     )
     .unwrap();
     // base64url of {"alg":"HS256"} . {"sub":"u-1","role":"admin"} . signature
-    let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1LTEiLCJyb2xlIjoiYWRtaW4ifQ.c2VjcmV0LXNpZ25hdHVyZS14eXo";
+    let jwt =
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1LTEiLCJyb2xlIjoiYWRtaW4ifQ.c2VjcmV0LXNpZ25hdHVyZS14eXo";
     let secrets = [
         "hunter2-Very-Secret",
         "form-pass-Qx81",
@@ -355,23 +477,44 @@ point = "request.cookie.sessionid"
     let input = dir.path().join("secrets.ndjson");
     std::fs::write(&input, lines.join("\n") + "\n").unwrap();
     let output = binary()
-        .args(["--db", path_str(&db), "--config", path_str(&config), "-vvv", "ingest", path_str(&input)])
+        .args([
+            "--db",
+            path_str(&db),
+            "--config",
+            path_str(&config),
+            "-vvv",
+            "ingest",
+            path_str(&input),
+        ])
         .env("SESSIONSCOPE_LOG", "trace")
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", text(&output.stderr));
     let logs = [output.stdout.clone(), output.stderr.clone()].concat();
-    let exported = run_ok(&["--db", path_str(&db), "export", "requests", "--format", "ndjson"]);
+    let exported = run_ok(&[
+        "--db",
+        path_str(&db),
+        "export",
+        "requests",
+        "--format",
+        "ndjson",
+    ]);
     assert_eq!(exported.lines().count(), 3);
     let store = store_bytes(&db);
-    assert!(contains(&store, "/v1/orders"), "the store holds the traffic");
+    assert!(
+        contains(&store, "/v1/orders"),
+        "the store holds the traffic"
+    );
     for secret in secrets {
         assert!(!contains(&store, secret), "`{secret}` is in the store file");
         assert!(!contains(&logs, secret), "`{secret}` is in the logs");
         assert!(!exported.contains(secret), "`{secret}` is in the export");
     }
     // The login exchange (token issued in its response) and the call with the token are one session.
-    let rows: Vec<serde_json::Value> = exported.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let rows: Vec<serde_json::Value> = exported
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
     assert_eq!(rows[0]["session_id"], rows[1]["session_id"], "{exported}");
     assert_eq!(rows[1]["user"], "u-1");
 }
@@ -382,11 +525,25 @@ fn an_interrupted_ingest_leaves_a_consistent_store_that_a_rerun_completes() {
     let db = dir.path().join("s.db");
     let traffic = dir.path().join("traffic.ndjson");
     run_ok(&[
-        "generate", "--requests", "150000", "--seed", "5", "--start", "2026-11-20T12:00:00Z",
-        "--out", path_str(&traffic),
+        "generate",
+        "--requests",
+        "150000",
+        "--seed",
+        "5",
+        "--start",
+        "2026-11-20T12:00:00Z",
+        "--out",
+        path_str(&traffic),
     ]);
     let mut child = binary()
-        .args(["--db", path_str(&db), "ingest", "--workers", "1", path_str(&traffic)])
+        .args([
+            "--db",
+            path_str(&db),
+            "ingest",
+            "--workers",
+            "1",
+            path_str(&traffic),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -394,7 +551,9 @@ fn an_interrupted_ingest_leaves_a_consistent_store_that_a_rerun_completes() {
     // Wait until some batches are committed, then kill the process without warning.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     loop {
-        let size = std::fs::metadata(format!("{}-wal", db.display())).map(|m| m.len()).unwrap_or(0);
+        let size = std::fs::metadata(format!("{}-wal", db.display()))
+            .map(|m| m.len())
+            .unwrap_or(0);
         if size > 4 << 20 || std::time::Instant::now() > deadline {
             break;
         }
@@ -407,12 +566,18 @@ fn an_interrupted_ingest_leaves_a_consistent_store_that_a_rerun_completes() {
     let _ = child.wait();
 
     let partial = export_requests(&db).len() as u64;
-    assert!(partial < 150_000, "the ingest finished before it could be interrupted; nothing was tested");
+    assert!(
+        partial < 150_000,
+        "the ingest finished before it could be interrupted; nothing was tested"
+    );
     let summary = run_ok(&["--db", path_str(&db), "ingest", path_str(&traffic)]);
     assert_eq!(summary_number(&summary, "accepted"), 150_000);
     let stored = export_requests(&db);
     assert_eq!(stored.len(), 150_000);
-    let mut ids: Vec<&str> = stored.iter().map(|row| row["id"].as_str().unwrap()).collect();
+    let mut ids: Vec<&str> = stored
+        .iter()
+        .map(|row| row["id"].as_str().unwrap())
+        .collect();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 150_000, "no exchange is stored twice");
@@ -423,7 +588,14 @@ fn config_check_prints_the_resolved_configuration_or_every_problem() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.toml");
     std::fs::write(&good, "retention_days = 3\n").unwrap();
-    let output = run(&["--config", path_str(&good), "--db", "/tmp/x.db", "config", "check"]);
+    let output = run(&[
+        "--config",
+        path_str(&good),
+        "--db",
+        "/tmp/x.db",
+        "config",
+        "check",
+    ]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     let stdout = text(&output.stdout);
     assert!(stdout.contains("retention_days = 3"), "{stdout}");
@@ -441,17 +613,34 @@ fn config_check_prints_the_resolved_configuration_or_every_problem() {
     assert!(stderr.contains("retention_days"), "{stderr}");
     assert!(stderr.contains("request.nowhere.x"), "{stderr}");
     assert!(stderr.contains("masked"), "{stderr}");
-    assert!(stderr.contains("context[1].name"), "the duplicate name is reported:\n{stderr}");
+    assert!(
+        stderr.contains("context[1].name"),
+        "the duplicate name is reported:\n{stderr}"
+    );
 }
 
 #[test]
 fn tokens_are_printed_on_the_last_line_and_roles_are_checked() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("s.db");
-    let stdout = run_ok(&["--db", path_str(&db), "token", "create", "--role", "read_only"]);
+    let stdout = run_ok(&[
+        "--db",
+        path_str(&db),
+        "token",
+        "create",
+        "--role",
+        "read_only",
+    ]);
     let token = stdout.lines().last().unwrap();
     assert!(token.starts_with("sst_"), "{stdout}");
-    let output = run(&["--db", path_str(&db), "token", "create", "--role", "superuser"]);
+    let output = run(&[
+        "--db",
+        path_str(&db),
+        "token",
+        "create",
+        "--role",
+        "superuser",
+    ]);
     assert!(!output.status.success());
     assert!(text(&output.stderr).contains("unknown role `superuser`"));
 }
@@ -461,7 +650,15 @@ fn tokens_are_printed_on_the_last_line_and_roles_are_checked() {
 fn the_demo_serves_and_answers_its_sample_call() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = binary()
-        .args(["demo", "--listen", "127.0.0.1:0", "--requests", "4000", "--keep", path_str(dir.path())])
+        .args([
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--requests",
+            "4000",
+            "--keep",
+            path_str(dir.path()),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -488,8 +685,17 @@ fn the_demo_serves_and_answers_its_sample_call() {
         }
     }
     let curl_line = curl_line.expect("the demo prints a sample call");
-    assert!(login_line.expect("the demo prints a login").contains("admin /"));
-    let token = curl_line.split("Bearer ").nth(1).unwrap().split('\'').next().unwrap().to_string();
+    assert!(login_line
+        .expect("the demo prints a login")
+        .contains("admin /"));
+    let token = curl_line
+        .split("Bearer ")
+        .nth(1)
+        .unwrap()
+        .split('\'')
+        .next()
+        .unwrap()
+        .to_string();
     let url = curl_line.rsplit('\'').nth(1).unwrap().to_string();
     let client = reqwest::blocking::Client::new();
     let response = client.get(&url).bearer_auth(&token).send().unwrap();
