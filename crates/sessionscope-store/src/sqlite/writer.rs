@@ -283,72 +283,73 @@ impl Caches {
         &mut self,
         connection: &Connection,
         exchange: &AnalyzedExchange,
-        previous: Option<(&AnalyzedExchange, &mut Interned)>,
+        mut previous: Option<(&AnalyzedExchange, &mut Interned)>,
     ) -> rusqlite::Result<Interned> {
-        let Some((before, reusable)) = previous else {
-            return self.intern_exchange_fully(connection, exchange);
-        };
-        let address_id = if exchange.client_ip == before.client_ip {
-            reusable.address_id
-        } else {
-            match exchange.client_ip {
+        let address_id = match &previous {
+            Some((before, reusable)) if exchange.client_ip == before.client_ip => {
+                reusable.address_id
+            }
+            _ => match exchange.client_ip {
                 Some(address) => Some(self.intern_address(connection, address)?),
                 None => None,
-            }
+            },
         };
-        let host_id = if exchange.host == before.host {
-            reusable.host_id
-        } else {
-            self.intern(connection, kind::HOST, &exchange.host)?
+        let host_id = match &previous {
+            Some((before, reusable)) if exchange.host == before.host => reusable.host_id,
+            _ => self.intern(connection, kind::HOST, &exchange.host)?,
         };
-        let app_id = if exchange.app == before.app {
-            reusable.app_id
-        } else {
-            self.intern(connection, kind::APP, &exchange.app)?
+        let app_id = match &previous {
+            Some((before, reusable)) if exchange.app == before.app => reusable.app_id,
+            _ => self.intern(connection, kind::APP, &exchange.app)?,
         };
-        let (raw_method_id, method_id, template_id, endpoint_id) =
-            if exchange.method == before.method && exchange.endpoint == before.endpoint {
+        let (raw_method_id, method_id, template_id, endpoint_id) = match &previous {
+            Some((before, reusable))
+                if exchange.method == before.method && exchange.endpoint == before.endpoint =>
+            {
                 (
                     reusable.raw_method_id,
                     reusable.method_id,
                     reusable.template_id,
                     reusable.endpoint_id,
                 )
-            } else {
-                self.intern_endpoint(connection, exchange)?
-            };
-        let user_agent_id = if exchange.user_agent == before.user_agent {
-            reusable.user_agent_id
-        } else {
-            match exchange.user_agent.as_deref() {
+            }
+            _ => self.intern_endpoint(connection, exchange)?,
+        };
+        let user_agent_id = match &previous {
+            Some((before, reusable)) if exchange.user_agent == before.user_agent => {
+                reusable.user_agent_id
+            }
+            _ => match exchange.user_agent.as_deref() {
                 Some(agent) => Some(self.intern(connection, kind::USER_AGENT, agent)?),
                 None => None,
-            }
+            },
         };
-        let user_id = if exchange.user == before.user {
-            reusable.user_id
-        } else {
-            match exchange.user.as_deref() {
+        let user_id = match &previous {
+            Some((before, reusable)) if exchange.user == before.user => reusable.user_id,
+            _ => match exchange.user.as_deref() {
                 Some(user) => Some(self.intern(connection, kind::USER, user)?),
                 None => None,
+            },
+        };
+        let (role_set_id, role_ids) = match &mut previous {
+            Some((before, reusable)) if exchange.roles == before.roles => {
+                (reusable.role_set_id, std::mem::take(&mut reusable.role_ids))
             }
+            _ => self.intern_roles(connection, exchange)?,
         };
-        let (role_set_id, role_ids) = if exchange.roles == before.roles {
-            (reusable.role_set_id, std::mem::take(&mut reusable.role_ids))
-        } else {
-            self.intern_roles(connection, exchange)?
+        let key_id = match &previous {
+            Some((before, reusable)) if exchange.session_key == before.session_key => {
+                reusable.key_id
+            }
+            _ => self.intern(connection, kind::SESSION_KEY, &exchange.session_key)?,
         };
-        let key_id = if exchange.session_key == before.session_key {
-            reusable.key_id
-        } else {
-            self.intern(connection, kind::SESSION_KEY, &exchange.session_key)?
-        };
-        let (attack_set_id, attack_type_ids) =
-            if exchange.attacks.is_empty() && before.attacks.is_empty() {
+        // No attacks on either side is the common case; anything else is interned afresh.
+        let (attack_set_id, attack_type_ids) = match &previous {
+            Some((before, _)) if exchange.attacks.is_empty() && before.attacks.is_empty() => {
                 (None, Vec::new())
-            } else {
-                self.intern_attacks(connection, exchange)?
-            };
+            }
+            _ => self.intern_attacks(connection, exchange)?,
+        };
         Ok(Interned {
             address_id,
             host_id,
@@ -441,48 +442,6 @@ impl Caches {
         attack_type_ids.sort_unstable();
         attack_type_ids.dedup();
         Ok((attack_set_id, attack_type_ids))
-    }
-
-    fn intern_exchange_fully(
-        &mut self,
-        connection: &Connection,
-        exchange: &AnalyzedExchange,
-    ) -> rusqlite::Result<Interned> {
-        let address_id = match exchange.client_ip {
-            Some(address) => Some(self.intern_address(connection, address)?),
-            None => None,
-        };
-        let host_id = self.intern(connection, kind::HOST, &exchange.host)?;
-        let app_id = self.intern(connection, kind::APP, &exchange.app)?;
-        let (raw_method_id, method_id, template_id, endpoint_id) =
-            self.intern_endpoint(connection, exchange)?;
-        let user_agent_id = match exchange.user_agent.as_deref() {
-            Some(agent) => Some(self.intern(connection, kind::USER_AGENT, agent)?),
-            None => None,
-        };
-        let user_id = match exchange.user.as_deref() {
-            Some(user) => Some(self.intern(connection, kind::USER, user)?),
-            None => None,
-        };
-        let (role_set_id, role_ids) = self.intern_roles(connection, exchange)?;
-        let key_id = self.intern(connection, kind::SESSION_KEY, &exchange.session_key)?;
-        let (attack_set_id, attack_type_ids) = self.intern_attacks(connection, exchange)?;
-        Ok(Interned {
-            address_id,
-            host_id,
-            app_id,
-            raw_method_id,
-            method_id,
-            template_id,
-            endpoint_id,
-            user_agent_id,
-            user_id,
-            role_set_id,
-            role_ids,
-            key_id,
-            attack_set_id,
-            attack_type_ids,
-        })
     }
 
     /// The context's interned JSON id; `None` for no context.
