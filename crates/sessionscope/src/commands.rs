@@ -738,12 +738,13 @@ fn serve(
 /// Generates a day of traffic whose last exchange is about a minute ago, so the console's and the
 /// API's "last hour" show something. The generator's span is approximate (its sessions run past
 /// the planned end by a varying amount), so the start is corrected from where the output ended.
+/// Returns the time of the last generated exchange.
 fn generate_until_now(
     requests: u64,
     seed: u64,
     traffic: &Path,
     truth: &Path,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<Micros>> {
     let target_end = now_micros() - 60 * 1_000_000;
     let mut options = sessionscope_generate::GeneratorOptions {
         requests,
@@ -751,9 +752,11 @@ fn generate_until_now(
         start: target_end - 24 * 3_600 * 1_000_000,
         hours: 24,
     };
-    for _ in 0..3 {
+    let mut last = None;
+    for _ in 0..5 {
         write_generated(&options, Some(traffic), Some(truth))?;
-        let Some(last) = last_exchange_time(traffic)? else {
+        last = last_exchange_time(traffic)?;
+        let Some(last) = last else {
             break;
         };
         let drift = target_end - last;
@@ -762,7 +765,22 @@ fn generate_until_now(
         }
         options.start += drift;
     }
-    Ok(())
+    Ok(last)
+}
+
+/// The sample call's query: the last hour when the traffic reaches into it, else the hour
+/// before the last generated exchange (the generator's end is approximate with few requests).
+fn sample_query(last: Option<Micros>, now: Micros) -> String {
+    const HOUR: Micros = 3_600 * 1_000_000;
+    match last {
+        Some(last) if now - last > HOUR - 5 * 60 * 1_000_000 => {
+            format!(
+                "from={}&limit=5",
+                sessionscope_model::format_rfc3339(last - HOUR)
+            )
+        }
+        _ => "window=1h&limit=5".to_string(),
+    }
 }
 
 /// The `ts` of the last line of a generated file.
@@ -823,7 +841,7 @@ fn demo(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
         "generating {} exchanges …",
         output::thousands(args.requests)
     );
-    generate_until_now(args.requests, args.seed, &traffic, &truth)?;
+    let last_exchange = generate_until_now(args.requests, args.seed, &traffic, &truth)?;
 
     let store = open_store(&config)?;
     let summary = ingest_into(
@@ -858,7 +876,8 @@ fn demo(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
         println!("  login:    admin / {password}");
         println!("  token:    {token}");
         println!("try:");
-        println!("  curl -s -H 'Authorization: Bearer {token}' 'http://{address}/api/v1/sessions?window=1h&limit=5'");
+        let query = sample_query(last_exchange, now_micros());
+        println!("  curl -s -H 'Authorization: Bearer {token}' 'http://{address}/api/v1/sessions?{query}'");
         println!("press Ctrl-C to stop");
     };
     serve(&config, Some(&banner))
@@ -875,6 +894,21 @@ mod tests {
         assert_eq!(retention_cutoff(7, Some(50 * day), now), Some(43 * day));
         assert_eq!(retention_cutoff(7, Some(200 * day), now), Some(93 * day));
         assert_eq!(retention_cutoff(7, None, now), None);
+    }
+
+    #[test]
+    fn the_demo_sample_call_covers_the_generated_traffic() {
+        let now = 100 * MICROS_PER_DAY;
+        let minute = 60 * 1_000_000;
+        assert_eq!(
+            sample_query(Some(now - 2 * minute), now),
+            "window=1h&limit=5"
+        );
+        let early = sample_query(Some(now - 90 * minute), now);
+        assert!(
+            early.starts_with("from=") && early.ends_with("&limit=5"),
+            "{early}"
+        );
     }
 
     #[test]
