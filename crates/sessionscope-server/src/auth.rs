@@ -1,4 +1,9 @@
-//! Bearer-token authentication and role checks (PRODUCT.md R1, R2).
+//! Bearer-token and console-login authentication and role checks (PRODUCT.md R1, R2, R3).
+//!
+//! A caller is either an API client with a bearer token or a browser signed in to the console
+//! (the login cookie, see `login`); a bearer header wins when both are present. A cookie caller
+//! making a state-changing call (anything but GET / HEAD) must also send the login's CSRF token
+//! in `x-csrf-token`, so another site cannot make the browser act for its user.
 //!
 //! A handler asks for a `Caller` (any valid token) or a `SessionReader` (a role that may read
 //! sessions and requests) as an extractor; the check happens before the handler runs. Tokens are
@@ -11,12 +16,14 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::extract::{FromRef, FromRequestParts};
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
+use axum::http::Method;
 use sessionscope_model::Role;
 use sessionscope_store::{token_hash, TokenRecord};
 
 use crate::error::ApiError;
+use crate::login::{cookie_value, secrets_equal, Login, CSRF_HEADER, LOGIN_COOKIE};
 use crate::{run_blocking, AppState};
 
 /// How long a found token is trusted without asking the store again; also how long a revoked
@@ -76,6 +83,14 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Caller, ApiError> {
         let state = AppState::from_ref(state);
+        if !parts.headers.contains_key(AUTHORIZATION) {
+            if let Some(login) = login_of(parts, &state)? {
+                return Ok(Caller {
+                    name: login.user,
+                    role: login.role,
+                });
+            }
+        }
         let token = bearer_token(parts)?;
         let hash = token_hash(token);
         if let Some(record) = state.token_cache.get(&hash) {
@@ -114,6 +129,39 @@ where
         }
         Ok(SessionReader(caller))
     }
+}
+
+/// The console login the request's cookie belongs to, with the CSRF check for state-changing
+/// methods. `None` when there is no login cookie.
+fn login_of(parts: &Parts, state: &AppState) -> Result<Option<Login>, ApiError> {
+    let Some(cookie) = parts
+        .headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find_map(|header| cookie_value(header, LOGIN_COOKIE))
+    else {
+        return Ok(None);
+    };
+    let Some(login) = state.logins.find(cookie) else {
+        return Err(ApiError::unauthorized(
+            "the console login has expired; sign in again",
+        ));
+    };
+    let safe = parts.method == Method::GET || parts.method == Method::HEAD;
+    if !safe {
+        let sent = parts
+            .headers
+            .get(CSRF_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("");
+        if !secrets_equal(sent, &login.csrf) {
+            return Err(ApiError::forbidden(
+                "missing or wrong `x-csrf-token` header for a call made with the console login",
+            ));
+        }
+    }
+    Ok(Some(login))
 }
 
 fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {

@@ -12,6 +12,7 @@ mod auth;
 mod error;
 pub mod export;
 pub mod filters;
+pub mod login;
 mod openapi;
 mod routes;
 mod stream;
@@ -35,6 +36,9 @@ pub struct AppState {
     /// Current time in microseconds; replaceable so tests can pin "now" for relative windows.
     pub clock: Arc<dyn Fn() -> Micros + Send + Sync>,
     pub token_cache: Arc<TokenCache>,
+    /// Console logins (browser sessions) and the sign-in limiter.
+    pub logins: Arc<login::Logins>,
+    pub login_limiter: Arc<login::LoginLimiter>,
 }
 
 impl AppState {
@@ -43,6 +47,8 @@ impl AppState {
             store,
             clock: Arc::new(|| chrono::Utc::now().timestamp_micros()),
             token_cache: Arc::new(TokenCache::default()),
+            logins: Arc::new(login::Logins::default()),
+            login_limiter: Arc::new(login::LoginLimiter::default()),
         }
     }
 
@@ -71,9 +77,23 @@ pub async fn serve(
     if let Ok(address) = listener.local_addr() {
         tracing::info!(%address, "serving the rest api");
     }
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_router(listener, router(state), shutdown).await
+}
+
+/// Serves any router built on `AppState` (the API merged with the console) until `shutdown`
+/// completes, with the peer address available to handlers (`ConnectInfo`), which the console's
+/// sign-in limiter uses.
+pub async fn serve_router(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// Runs a blocking store call on tokio's blocking pool.

@@ -729,7 +729,10 @@ fn serve(
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        sessionscope_server::serve(listener, state, shutdown).await.context("server stopped")?;
+        tracing::info!(%address, "serving the rest api and the console");
+        sessionscope_server::serve_router(listener, sessionscope_console::router(state), shutdown)
+            .await
+            .context("server stopped")?;
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
@@ -873,7 +876,7 @@ fn demo(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
             traffic.display(),
             truth.display()
         );
-        println!("  login:    admin / {password}");
+        println!("  console:  http://{address}/  (user admin, password {password})");
         println!("  token:    {token}");
         println!("try:");
         let query = sample_query(last_exchange, now_micros());

@@ -676,7 +676,7 @@ fn the_demo_serves_and_answers_its_sample_call() {
     let mut curl_line = None;
     let mut login_line = None;
     for line in receiver.iter() {
-        if line.trim_start().starts_with("login:") {
+        if line.trim_start().starts_with("console:") {
             login_line = Some(line.clone());
         }
         if line.trim_start().starts_with("curl ") {
@@ -686,8 +686,8 @@ fn the_demo_serves_and_answers_its_sample_call() {
     }
     let curl_line = curl_line.expect("the demo prints a sample call");
     assert!(login_line
-        .expect("the demo prints a login")
-        .contains("admin /"));
+        .expect("the demo prints the console address and its login")
+        .contains("(user admin, password "));
     let token = curl_line
         .split("Bearer ")
         .nth(1)
