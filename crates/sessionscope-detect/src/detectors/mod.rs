@@ -1,0 +1,80 @@
+//! The detectors, one module per attack family. Each is a function of one decoded value
+//! (`Subject`) that first checks the characters its attacks need (`Features`) and returns at
+//! most one `Hit`: the first of its rules that matches.
+
+pub(crate) mod crlf;
+pub(crate) mod injection;
+pub(crate) mod markup;
+pub(crate) mod ptrav;
+pub(crate) mod redir;
+pub(crate) mod scanner;
+pub(crate) mod shell;
+pub(crate) mod sqli;
+pub(crate) mod ssrf;
+pub(crate) mod xss;
+
+use crate::scan::{Hit, Origin, Subject};
+
+type DetectorFn = fn(&Subject<'_>) -> Option<Hit>;
+
+/// Every value detector, cheapest gates first within reason; each reports at most one hit.
+const DETECTORS: &[DetectorFn] = &[
+    sqli::detect,
+    injection::detect_nosqli,
+    xss::detect,
+    shell::detect,
+    ptrav::detect,
+    ssrf::detect,
+    markup::detect_xxe,
+    injection::detect_ldapi,
+    injection::detect_ssti,
+    markup::detect_ssi,
+    crlf::detect,
+    redir::detect,
+];
+
+pub(crate) const DETECTOR_COUNT: usize = DETECTORS.len();
+
+/// Runs every detector on one value; fills `hits` and returns how many slots were used.
+pub(crate) fn run_all(subject: &Subject<'_>, hits: &mut [Option<Hit>; DETECTOR_COUNT]) -> usize {
+    // The whole path is only read for traversal (its segments are scanned one by one), and a
+    // whole XML body only for markup attacks (its text nodes are scanned one by one).
+    let only: Option<&[DetectorFn]> = match subject.origin {
+        Origin::Path => Some(&[ptrav::detect]),
+        Origin::XmlBody => Some(&[markup::detect_xxe, markup::detect_ssi]),
+        _ => None,
+    };
+    let detectors = only.unwrap_or(DETECTORS);
+    for (slot, detector) in hits.iter_mut().zip(detectors) {
+        *slot = detector(subject);
+    }
+    detectors.len()
+}
+
+/// Shared by the detectors' unit tests: a subject for a query parameter value.
+#[cfg(test)]
+pub(crate) fn query_subject<'a>(name: &'a str, text: &'a str) -> Subject<'a> {
+    Subject {
+        text,
+        features: crate::features::Features::of(text),
+        origin: crate::scan::Origin::QueryValue,
+        name,
+        request_host: Some("shop.example"),
+    }
+}
+
+/// Asserts that `detector` flags each attack (after the crate's decoding) and none of the benign values.
+#[cfg(test)]
+pub(crate) fn check(detector: DetectorFn, attacks: &[&str], benign: &[&str]) {
+    for attack in attacks {
+        let decoded = crate::decode::deep_decode(attack);
+        let subject = query_subject("q", &decoded);
+        assert!(detector(&subject).is_some(), "missed attack {attack:?}");
+    }
+    for value in benign {
+        let decoded = crate::decode::deep_decode(value);
+        let subject = query_subject("q", &decoded);
+        let hit = detector(&subject);
+        assert!(hit.is_none(), "false positive {value:?}: {hit:?}");
+    }
+}

@@ -1,0 +1,318 @@
+//! Scanning one value: the pre-filter, decoding, every detector, and turning hits into findings
+//! with a point and a payload excerpt.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use crate::decode::{decode_clear_base64, deep_decode};
+use crate::detectors;
+use crate::features::{
+    Features, AMPERSAND, ANGLE, BACKSLASH, BACKTICK, BRACE, BRACKET, CONTROL, DOLLAR, ENCODED,
+    EQUALS, HASH, NON_ASCII, PERCENT, PIPE, PLUS, QUOTE, SPACE, STAR,
+};
+
+/// Characters that a normal User-Agent, Referer or forwarding header does not need.
+const HEADER_SIGNS: u32 = QUOTE
+    | BACKTICK
+    | ANGLE
+    | BRACE
+    | BRACKET
+    | DOLLAR
+    | PIPE
+    | AMPERSAND
+    | BACKSLASH
+    | PERCENT
+    | CONTROL
+    | EQUALS
+    | STAR
+    | HASH
+    | NON_ASCII;
+use crate::finding::{AttackKind, Finding, MAX_PAYLOAD_CHARS};
+
+/// Where in the request a value came from; detectors that only make sense in some places (a
+/// redirect parameter, a header) look at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// The whole decoded path (for traversal; scanner probes are checked on the raw path).
+    Path,
+    PathSegment,
+    QueryValue,
+    /// A query or form parameter name: attacks hide in names too (`user[$ne]`).
+    ParameterName,
+    FormValue,
+    JsonValue,
+    JsonKey,
+    /// The file name of a multipart file part.
+    FileName,
+    /// A whole XML body: checked for XXE only; its text is scanned value by value.
+    XmlBody,
+    XmlText,
+    Header,
+    Cookie,
+}
+
+/// One step of a point below its prefix: a name or an array index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PathPart<'a> {
+    Name(&'a str),
+    Index(usize),
+}
+
+/// The point of a value, kept in pieces so that nothing is formatted unless an attack is found.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Place<'p> {
+    /// e.g. `request.query`.
+    pub prefix: &'static str,
+    pub parts: &'p [PathPart<'p>],
+}
+
+impl Place<'_> {
+    pub(crate) fn render(&self) -> String {
+        let mut point = String::with_capacity(self.prefix.len() + 16);
+        point.push_str(self.prefix);
+        for part in self.parts {
+            point.push('.');
+            match part {
+                PathPart::Name(name) => point.push_str(name),
+                PathPart::Index(index) => {
+                    let _ = write!(point, "{index}");
+                }
+            }
+        }
+        point
+    }
+}
+
+/// What a detector sees of one value.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Subject<'a> {
+    /// The decoded value.
+    pub text: &'a str,
+    pub features: Features,
+    pub origin: Origin,
+    /// The value's own name (parameter, header in lowercase, last JSON key); may be empty.
+    pub name: &'a str,
+    /// The request's host, lowercase without port, when known (for open redirects).
+    pub request_host: Option<&'a str>,
+}
+
+/// A detector's verdict: which rule, and where in the text (byte range) for the excerpt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Hit {
+    pub kind: AttackKind,
+    pub rule: &'static str,
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Hit {
+    pub(crate) fn new(kind: AttackKind, rule: &'static str, start: usize, end: usize) -> Hit {
+        Hit {
+            kind,
+            rule,
+            start,
+            end,
+        }
+    }
+}
+
+/// The excerpt of `text` around `start..end`: at most `MAX_PAYLOAD_CHARS` characters, starting a
+/// little before the match so the reader sees what led to it. Control characters are shown as
+/// escapes so a stored payload cannot break a log line or a CSV row.
+pub(crate) fn excerpt(text: &str, start: usize, end: usize) -> String {
+    const LEAD_CHARS: usize = 20;
+    let start = start.min(text.len());
+    let end = end.clamp(start, text.len());
+    let mut from = start;
+    let mut lead = 0;
+    for (index, _) in text[..start].char_indices().rev() {
+        if lead == LEAD_CHARS {
+            break;
+        }
+        from = index;
+        lead += 1;
+    }
+    // If the match itself is long, start at it rather than before it.
+    let match_chars = text[start..end].chars().count();
+    if match_chars + lead > MAX_PAYLOAD_CHARS {
+        from = start;
+    }
+    let mut out = String::with_capacity(MAX_PAYLOAD_CHARS);
+    for character in text[from..].chars().take(MAX_PAYLOAD_CHARS) {
+        match character {
+            '\r' => out.push_str("\\r"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\0' => out.push_str("\\0"),
+            other if other.is_control() => {
+                let _ = write!(out, "\\u{{{:x}}}", other as u32);
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Collects the findings of one request.
+pub(crate) struct RequestScan<'a> {
+    pub request_host: Option<&'a str>,
+    pub is_secret_name: fn(SecretPlace<'_>) -> bool,
+    pub findings: Vec<Finding>,
+}
+
+/// A named place whose value may be a secret; see `Detector::with_secret_names`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretPlace<'a> {
+    /// A request header, by lowercase name.
+    Header(&'a str),
+    /// A query, form, multipart or JSON parameter, by its own (last) name.
+    Parameter(&'a str),
+}
+
+impl RequestScan<'_> {
+    fn already_found(&self, kind: AttackKind, point: &str) -> bool {
+        self.findings
+            .iter()
+            .any(|finding| finding.kind == kind && finding.point == point)
+    }
+
+    fn is_secret(&self, origin: Origin, name: &str) -> bool {
+        match origin {
+            // Every cookie is a credential (analyze stores them hashed).
+            Origin::Cookie => true,
+            Origin::Header => (self.is_secret_name)(SecretPlace::Header(name)),
+            Origin::Path | Origin::PathSegment | Origin::XmlBody => false,
+            _ => !name.is_empty() && (self.is_secret_name)(SecretPlace::Parameter(name)),
+        }
+    }
+
+    pub(crate) fn record_hit(
+        &mut self,
+        place: &Place<'_>,
+        origin: Origin,
+        name: &str,
+        text: &str,
+        hit: Hit,
+    ) {
+        let point = place.render();
+        if self.already_found(hit.kind, &point) {
+            return;
+        }
+        let payload = if self.is_secret(origin, name) {
+            crate::MASK.to_string()
+        } else {
+            excerpt(text, hit.start, hit.end)
+        };
+        self.findings.push(Finding {
+            kind: hit.kind,
+            point,
+            payload,
+            rule: hit.rule,
+        });
+    }
+
+    /// Scans one value found at `place`. `name` is the value's own name (see `Subject::name`).
+    pub(crate) fn scan(&mut self, place: &Place<'_>, origin: Origin, name: &str, raw: &str) {
+        if raw.is_empty() {
+            return;
+        }
+        let raw_features = Features::of(raw);
+        if raw_features.is_plain() {
+            let may_hide_sql = raw_features.has(SPACE | PLUS) && detectors::sqli::has_keyword(raw);
+            if !may_hide_sql {
+                // Letters and digits only: the one thing left to look at is base64.
+                self.scan_base64(place, origin, name, raw);
+                return;
+            }
+        }
+        let text: Cow<'_, str> = if raw_features.has(ENCODED) {
+            deep_decode(raw)
+        } else {
+            Cow::Borrowed(raw)
+        };
+        let features = match &text {
+            Cow::Borrowed(_) => raw_features,
+            Cow::Owned(decoded) => Features::of(decoded),
+        };
+        let subject = Subject {
+            text: &text,
+            features,
+            origin,
+            name,
+            request_host: self.request_host,
+        };
+        if origin == Origin::Header && !features.has(HEADER_SIGNS) && !text.contains("..") {
+            // A User-Agent's parentheses, semicolons and slashes are its grammar, not an attack;
+            // without any other sign only a command after a `;` is left to look for.
+            if let Some(hit) = detectors::shell::detect(&subject) {
+                self.record_hit(place, origin, name, &text, hit);
+            }
+            return;
+        }
+        let mut hits = [None; detectors::DETECTOR_COUNT];
+        let found = detectors::run_all(&subject, &mut hits);
+        for hit in hits.iter().take(found).flatten() {
+            self.record_hit(place, origin, name, &text, *hit);
+        }
+        self.scan_base64(place, origin, name, &text);
+    }
+
+    fn scan_base64(&mut self, place: &Place<'_>, origin: Origin, name: &str, text: &str) {
+        if text.len() < 12 || matches!(origin, Origin::Path | Origin::XmlBody) {
+            return;
+        }
+        let Some(decoded) = decode_clear_base64(text) else {
+            return;
+        };
+        let decoded_text: Cow<'_, str> = deep_decode(&decoded);
+        let subject = Subject {
+            text: &decoded_text,
+            features: Features::of(&decoded_text),
+            origin,
+            name,
+            request_host: self.request_host,
+        };
+        if subject.features.is_plain() {
+            return;
+        }
+        let mut hits = [None; detectors::DETECTOR_COUNT];
+        let found = detectors::run_all(&subject, &mut hits);
+        for hit in hits.iter().take(found).flatten() {
+            // A redirect target hidden in base64 is not followed by a browser.
+            if hit.kind != AttackKind::Redir {
+                self.record_hit(place, origin, name, &decoded_text, *hit);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn points_render_names_and_indexes() {
+        let parts = [
+            PathPart::Name("user"),
+            PathPart::Name("ids"),
+            PathPart::Index(0),
+        ];
+        let place = Place {
+            prefix: "request.json",
+            parts: &parts,
+        };
+        assert_eq!(place.render(), "request.json.user.ids.0");
+    }
+
+    #[test]
+    fn excerpts_are_short_lead_into_the_match_and_escape_controls() {
+        let long = format!("{}' or 1=1--{}", "a".repeat(200), "b".repeat(200));
+        let start = 200;
+        let cut = excerpt(&long, start, start + 10);
+        assert_eq!(cut.chars().count(), MAX_PAYLOAD_CHARS);
+        assert!(cut.starts_with(&"a".repeat(20)));
+        assert!(cut.contains("' or 1=1--"));
+        assert_eq!(excerpt("a\r\nSet-Cookie: x", 1, 3), "a\\r\\nSet-Cookie: x");
+        assert_eq!(excerpt("été", 0, 2), "été");
+    }
+}
