@@ -2,6 +2,7 @@
 //! into, the `AnalyzedExchange` the pipeline hands to a store, session ids and day parts, business
 //! flows, the filter model of the read side and the rows it returns. This crate does no IO.
 
+pub mod display;
 mod exchange;
 mod filter;
 mod flow;

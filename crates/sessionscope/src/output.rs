@@ -5,37 +5,7 @@ use std::time::Duration;
 
 use sessionscope_model::{format_rfc3339, Count, Micros, SessionSummary};
 
-/// `1234567` → `1,234,567`.
-pub fn thousands(number: u64) -> String {
-    let digits = number.to_string();
-    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    grouped
-}
-
-/// A span as people say it: `45 s`, `3 min`, `2 h 10 min`.
-pub fn human_span(micros: Micros) -> String {
-    let seconds = (micros.max(0) / 1_000_000) as u64;
-    if seconds < 60 {
-        return format!("{seconds} s");
-    }
-    let minutes = seconds / 60;
-    if minutes < 60 {
-        return format!("{minutes} min");
-    }
-    let hours = minutes / 60;
-    let rest = minutes % 60;
-    if rest == 0 {
-        format!("{hours} h")
-    } else {
-        format!("{hours} h {rest} min")
-    }
-}
+pub use sessionscope_model::display::{human_span, thousands};
 
 pub fn human_elapsed(elapsed: Duration) -> String {
     format!("{:.2} s", elapsed.as_secs_f64())
