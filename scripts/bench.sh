@@ -46,5 +46,12 @@ echo "store_bytes $size"
 echo "bytes_per_exchange $(( size / requests ))"
 echo "input_bytes_per_exchange $(( $(stat -c %s "$input") / requests ))"
 
+# The same ingest without attack detection, to show what detection costs.
+plain_db="$out/store-$requests-no-detection.db"
+rm -f "$plain_db" "$plain_db-wal" "$plain_db-shm"
+echo "== ingest $requests exchanges without attack detection =="
+peak_rss "$bin" --db "$plain_db" --config "$config" --retention-days 3650 ingest --no-progress --no-detection "$input" | tee "$out/ingest-$requests-no-detection.txt"
+rm -f "$plain_db" "$plain_db-wal" "$plain_db-shm"
+
 echo "== read side =="
 target/release/sessionscope-bench "sqlite:$db" | tee "$out/queries-$requests.txt"

@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Test-time tools from Debian packages, as "command:package" pairs. Nothing here is needed to
-# build sessionscope itself. (Empty while no test needs an outside program.)
-required_tools=()
+# build sessionscope itself: the console tests drive a headless Chromium through chromedriver.
+required_tools=(chromium:chromium chromedriver:chromium-driver)
 need_apt=()
 for pair in "${required_tools[@]}"; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || need_apt+=("${pair##*:}")

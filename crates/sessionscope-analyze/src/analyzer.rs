@@ -5,8 +5,10 @@ use std::fmt;
 
 use hmac::{Hmac, Mac};
 use memchr::memmem::Finder;
+use sessionscope_detect::{Detector, SecretPlace, MAX_PAYLOAD_CHARS};
 use sessionscope_model::{
-    day_of, glob_matches, AnalyzedExchange, ContextValue, Exchange, ParamKind, SessionId, StoredAs,
+    day_of, glob_matches, AnalyzedExchange, Attack, ContextValue, Exchange, ParamKind, SessionId,
+    StoredAs,
 };
 use sha2::Sha256;
 
@@ -14,8 +16,9 @@ use crate::extract::{extract, extract_first};
 use crate::flows::flows_for;
 use crate::identity::{builtin_key, custom_key, ISSUED_TOKEN_NEEDLE};
 use crate::jwt;
+use crate::names;
 use crate::point::{Point, PointStorage};
-use crate::secrets::{looks_like_card_number, mask_path, mask_query, MASK};
+use crate::secrets::{looks_like_card_number, mask_path, mask_query, mask_query_by_rules, MASK};
 use crate::settings::AnalysisConfig;
 use crate::template::endpoint_template;
 use crate::view::ExchangeView;
@@ -39,6 +42,21 @@ pub struct Analyzer {
     keyed_hmac: HmacSha256,
     /// Built once: finding `token"` in response bodies must not build a searcher per exchange.
     issued_token_finder: Finder<'static>,
+    /// Attack detection (stage 4); `None` when switched off with `with_detection(false)`.
+    detector: Option<Detector>,
+}
+
+/// Which places hold secrets, for masking attack payloads: the same rules as for stored values
+/// (a masked or credential name, a credential header; cookies are always masked by the detector).
+fn is_secret_place(place: SecretPlace<'_>) -> bool {
+    match place {
+        SecretPlace::Header(name) => {
+            names::is_credential_header(name) || names::is_masked_name(name)
+        }
+        SecretPlace::Parameter(name) => {
+            names::is_masked_name(name) || names::is_credential_name(name)
+        }
+    }
 }
 
 impl fmt::Debug for Analyzer {
@@ -87,7 +105,15 @@ impl Analyzer {
             config,
             keyed_hmac,
             issued_token_finder: Finder::new(ISSUED_TOKEN_NEEDLE),
+            detector: Some(Detector::with_secret_names(is_secret_place)),
         }
+    }
+
+    /// Attack detection is on by default; `with_detection(false)` leaves `attacks` empty (for
+    /// measuring the rest of the pipeline, or installations that detect elsewhere).
+    pub fn with_detection(mut self, enabled: bool) -> Analyzer {
+        self.detector = enabled.then(|| Detector::with_secret_names(is_secret_place));
+        self
     }
 
     pub fn config(&self) -> &AnalysisConfig {
@@ -104,7 +130,7 @@ impl Analyzer {
     }
 
     /// Keyed hash of a value as stored: 32 hex characters.
-    fn stored_hash(&self, value: &str) -> String {
+    pub(crate) fn stored_hash(&self, value: &str) -> String {
         let mut hmac = self.keyed_hmac.clone();
         hmac.update(STORED_HASH_PREFIX);
         hmac.update(value.as_bytes());
@@ -113,7 +139,7 @@ impl Analyzer {
 
     /// The stored form of one value of a point (PRODUCT.md C3, C4). Takes the value by ownership
     /// so a clear value is stored without a copy.
-    fn store_value(
+    pub(crate) fn store_value(
         &self,
         value: String,
         storage: PointStorage,
@@ -159,10 +185,26 @@ impl Analyzer {
         String::new()
     }
 
-    /// Runs stages 2, 3 and 5–9 on one exchange. Pure: the same exchange gives the same result.
+    /// Runs stages 2–9 on one exchange (stage 4, attack detection, unless switched off). Pure:
+    /// the same exchange gives the same result.
     pub fn analyze(&self, exchange: &Exchange) -> AnalyzedExchange {
         let view = ExchangeView::new(exchange);
         let request = &exchange.request;
+
+        let raw_host = view
+            .url
+            .authority
+            .filter(|authority| !authority.is_empty())
+            .or(request.host.as_deref())
+            .or_else(|| request.headers.get("host"))
+            .unwrap_or("");
+        let host = normalize_host(raw_host);
+        let raw_path = view.url.path;
+        let method = request.method.trim().to_ascii_uppercase();
+        let endpoint = endpoint_template(raw_path);
+        // Mask rules are looked at only when one applies here: no rules cost nothing.
+        let rules = &self.config.rules;
+        let masks_apply = rules.has_masks_in(&host, &endpoint);
 
         let mut context = Vec::new();
         let mut user: Option<String> = None;
@@ -171,8 +213,14 @@ impl Analyzer {
         for item in &self.config.context {
             values.clear();
             extract(&item.point, &view, &mut values);
+            let masked_by_rule =
+                masks_apply && rules.masks_point(&host, &endpoint, &item.point_text);
             for value in values.drain(..) {
-                let (stored, stored_as) = self.store_value(value, item.storage, item.hashed);
+                let (stored, stored_as) = if masked_by_rule {
+                    (MASK.to_string(), StoredAs::Masked)
+                } else {
+                    self.store_value(value, item.storage, item.hashed)
+                };
                 // A masked value says nothing about who the user is.
                 if stored_as != StoredAs::Masked {
                     match item.kind {
@@ -193,17 +241,6 @@ impl Analyzer {
         roles.sort();
         roles.dedup();
 
-        let raw_host = view
-            .url
-            .authority
-            .filter(|authority| !authority.is_empty())
-            .or(request.host.as_deref())
-            .or_else(|| request.headers.get("host"))
-            .unwrap_or("");
-        let host = normalize_host(raw_host);
-        let raw_path = view.url.path;
-        let method = request.method.trim().to_ascii_uppercase();
-        let endpoint = endpoint_template(raw_path);
         let flows = flows_for(&method, &endpoint);
         let app = self.app_of(exchange, &host, raw_path);
 
@@ -224,6 +261,22 @@ impl Analyzer {
                 .or_else(|| response.body.as_ref().map(|body| body.len() as u64))
         });
 
+        let query = view
+            .url
+            .query
+            .map(|query| {
+                let stored = mask_query(query);
+                if masks_apply {
+                    mask_query_by_rules(&stored, |name| {
+                        rules.masks_point(&host, &endpoint, &format!("request.query.{name}"))
+                    })
+                } else {
+                    stored
+                }
+            })
+            .unwrap_or_default();
+        let attacks = self.detect_attacks(exchange, &view, &host, &endpoint);
+
         AnalyzedExchange {
             id: exchange.id.clone(),
             ts: exchange.ts,
@@ -235,7 +288,7 @@ impl Analyzer {
             host,
             method,
             path: mask_path(raw_path),
-            query: view.url.query.map(mask_query).unwrap_or_default(),
+            query,
             endpoint,
             flows,
             status: response.map(|response| response.status),
@@ -245,8 +298,66 @@ impl Analyzer {
             user,
             roles,
             context,
-            attacks: Vec::new(),
+            attacks,
         }
+    }
+
+    /// Built-in detection, then the detection rules: virtual patches add findings, false
+    /// positives and disabled detection drop them, masks hide payloads.
+    fn detect_attacks(
+        &self,
+        exchange: &Exchange,
+        view: &ExchangeView<'_>,
+        host: &str,
+        endpoint: &str,
+    ) -> Vec<Attack> {
+        let Some(detector) = &self.detector else {
+            return Vec::new();
+        };
+        let mut attacks: Vec<Attack> = detector
+            .detect(exchange)
+            .into_iter()
+            .map(Attack::from)
+            .collect();
+        let rules = &self.config.rules;
+        if rules.is_empty() {
+            return attacks;
+        }
+        let mut values = Vec::new();
+        for patch in rules.patches_in(host, endpoint) {
+            let kind = patch.attack_type.as_str();
+            let already_found = attacks
+                .iter()
+                .any(|attack| attack.kind == kind && attack.point == patch.point_text);
+            if already_found {
+                continue;
+            }
+            values.clear();
+            extract(&patch.point, view, &mut values);
+            let Some(value) = values.iter().find(|value| patch.pattern.is_match(value)) else {
+                continue;
+            };
+            let payload = if patch.point.is_masked() {
+                MASK.to_string()
+            } else {
+                truncate_chars(value, MAX_PAYLOAD_CHARS)
+            };
+            attacks.push(Attack {
+                kind: kind.to_string(),
+                point: patch.point_text.clone(),
+                payload,
+                rule: patch.rule_id.clone(),
+            });
+        }
+        attacks.retain(|attack| !rules.suppresses(host, endpoint, attack));
+        if rules.has_masks_in(host, endpoint) {
+            for attack in &mut attacks {
+                if rules.masks_point(host, endpoint, &attack.point) {
+                    attack.payload = MASK.to_string();
+                }
+            }
+        }
+        attacks
     }
 
     /// The value a point reads from an exchange, in the form it would be stored (a point previewed

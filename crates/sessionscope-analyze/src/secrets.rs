@@ -75,6 +75,26 @@ pub(crate) fn mask_query(query: &str) -> String {
     stored
 }
 
+/// The stored query with the values of the parameters a mask rule names replaced by `***`
+/// (`is_masked` gets the decoded parameter name).
+pub(crate) fn mask_query_by_rules(query: &str, is_masked: impl Fn(&str) -> bool) -> String {
+    let mut stored = String::with_capacity(query.len());
+    for (position, piece) in query.split('&').enumerate() {
+        if position > 0 {
+            stored.push('&');
+        }
+        match piece.split_once('=') {
+            Some((name, value)) if !value.is_empty() && is_masked(&decode_component(name)) => {
+                stored.push_str(name);
+                stored.push('=');
+                stored.push_str(MASK);
+            }
+            _ => stored.push_str(piece),
+        }
+    }
+    stored
+}
+
 /// The path as stored: as received, except that segments holding a JWT are replaced by `***`.
 pub(crate) fn mask_path(path: &str) -> String {
     if memchr::memmem::find(path.as_bytes(), b"eyJ").is_none() {

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use sessionscope_model::ParamKind;
 
 use crate::point::{Point, PointStorage};
+use crate::rules::{validate_rules, DetectionRule, RuleSet};
 
 /// At most this many context parameters (PRODUCT.md C1).
 pub const MAX_CONTEXT_ITEMS: usize = 20;
@@ -26,6 +27,10 @@ pub struct AnalysisSettings {
     /// Rules that name the application of an exchange from its host and path.
     #[serde(default)]
     pub apps: Vec<AppSetting>,
+    /// Detection rules: false positives, virtual patches, disabled detection, masked parameters
+    /// (PRODUCT.md A3, A4). Mostly made through the API and the CLI, not written by hand.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<DetectionRule>,
 }
 
 /// `[[session_keys]] points = ["request.header.x-session-id"]`: one point, or 2–3 points that must
@@ -120,6 +125,7 @@ pub struct AnalysisConfig {
     pub(crate) keys: Vec<GroupingKey>,
     pub(crate) context: Vec<ContextItem>,
     pub(crate) apps: Vec<AppRule>,
+    pub(crate) rules: RuleSet,
 }
 
 impl Default for AnalysisConfig {
@@ -130,6 +136,7 @@ impl Default for AnalysisConfig {
             keys: Vec::new(),
             context: Vec::new(),
             apps: Vec::new(),
+            rules: RuleSet::default(),
         }
     }
 }
@@ -153,6 +160,7 @@ impl fmt::Debug for AnalysisConfig {
                 "apps",
                 &self.apps.iter().map(|app| &app.name).collect::<Vec<_>>(),
             )
+            .field("rules", &self.settings.rules.len())
             .finish()
     }
 }
@@ -161,6 +169,12 @@ impl AnalysisConfig {
     /// The settings it was validated from, e.g. to record a configuration change.
     pub fn settings(&self) -> &AnalysisSettings {
         &self.settings
+    }
+
+    /// The validated detection rules (false positives and disabled detection are what
+    /// re-evaluation of stored data applies).
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
     }
 
     /// Labels of the user grouping keys in the order they are tried (`session_keys`, then
@@ -366,6 +380,8 @@ impl AnalysisSettings {
             }
         }
 
+        let rules = validate_rules(&self.rules, &mut problems);
+
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -374,6 +390,7 @@ impl AnalysisSettings {
             keys,
             context,
             apps,
+            rules,
         })
     }
 }
@@ -466,6 +483,10 @@ mod tests {
                 host: "".into(),
                 path: Some("api/*".into()),
             }],
+            rules: vec![crate::rules::DetectionRule {
+                kind: "allow".into(),
+                ..Default::default()
+            }],
         };
         for index in 0..17 {
             settings
@@ -493,6 +514,7 @@ mod tests {
                 "apps[0].name",
                 "apps[0].host",
                 "apps[0].path",
+                "rules[0].kind",
             ]
         );
         let masked = problems

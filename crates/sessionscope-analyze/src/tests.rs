@@ -833,3 +833,218 @@ fn hostile_input_does_not_panic() {
         }
     }
 }
+
+#[test]
+fn attacks_are_detected_with_point_payload_and_rule() {
+    let attack = exchange("GET", "/search?q=1%27%20or%20%271%27%3D%271&page=2", &[]);
+    let analyzed = builtin_only().analyze(&attack);
+    assert_eq!(analyzed.attacks.len(), 1, "{:?}", analyzed.attacks);
+    let found = &analyzed.attacks[0];
+    assert_eq!(found.kind, "sqli");
+    assert_eq!(found.point, "request.query.q");
+    assert!(found.payload.contains("' or '1'='1"), "{}", found.payload);
+    assert!(found.rule.starts_with("sqli."));
+
+    let benign = exchange("GET", "/search?q=red+shoes&page=2", &[]);
+    assert!(builtin_only().analyze(&benign).attacks.is_empty());
+}
+
+#[test]
+fn attack_payloads_at_secret_points_are_masked_but_still_found() {
+    let login = with_body(
+        exchange(
+            "POST",
+            "/login",
+            &[("Cookie", "theme=<script>alert(1)</script>")],
+        ),
+        "application/json",
+        r#"{"email":"ann@example.com","password":"x' or '1'='1"}"#,
+    );
+    let analyzed = builtin_only().analyze(&login);
+    let points: Vec<(&str, &str, &str)> = analyzed
+        .attacks
+        .iter()
+        .map(|attack| {
+            (
+                attack.kind.as_str(),
+                attack.point.as_str(),
+                attack.payload.as_str(),
+            )
+        })
+        .collect();
+    assert!(
+        points.contains(&("sqli", "request.json.password", "***")),
+        "{points:?}"
+    );
+    assert!(
+        points.contains(&("xss", "request.cookie.theme", "***")),
+        "{points:?}"
+    );
+}
+
+#[test]
+fn detection_can_be_switched_off() {
+    let attack = exchange("GET", "/search?q=%3Cscript%3Ealert(1)%3C/script%3E", &[]);
+    assert!(!builtin_only().analyze(&attack).attacks.is_empty());
+    assert!(builtin_only()
+        .with_detection(false)
+        .analyze(&attack)
+        .attacks
+        .is_empty());
+}
+
+fn with_rules(rules: Vec<DetectionRule>) -> Analyzer {
+    analyzer(AnalysisSettings {
+        rules,
+        ..AnalysisSettings::default()
+    })
+}
+
+fn rule(kind: &str, point: Option<&str>) -> DetectionRule {
+    DetectionRule {
+        kind: kind.into(),
+        point: point.map(str::to_string),
+        ..DetectionRule::default()
+    }
+}
+
+fn host_scope(host: &str, endpoint: Option<&str>) -> RuleScope {
+    RuleScope {
+        host: Some(host.into()),
+        endpoint: endpoint.map(str::to_string),
+    }
+}
+
+#[test]
+fn false_positive_rules_drop_findings_in_their_scope_only() {
+    let attack = exchange(
+        "GET",
+        "http://api.example.com/search?q=1%27%20or%20%271%27%3D%271",
+        &[],
+    );
+    let found = builtin_only().analyze(&attack).attacks;
+    assert_eq!(found.len(), 1, "{found:?}");
+    let payload = found[0].payload.clone();
+    // (rule, finding kept)
+    let cases = [
+        (
+            DetectionRule {
+                attack_type: Some("sqli".into()),
+                payload: Some(payload.clone()),
+                ..rule(FALSE_POSITIVE, Some("request.query.q"))
+            },
+            false,
+        ),
+        (
+            DetectionRule {
+                attack_type: Some("sqli".into()),
+                payload: Some("another payload".into()),
+                ..rule(FALSE_POSITIVE, Some("request.query.q"))
+            },
+            true,
+        ),
+        (
+            DetectionRule {
+                attack_type: Some("xss".into()),
+                ..rule(FALSE_POSITIVE, Some("request.query.q"))
+            },
+            true,
+        ),
+        (
+            DetectionRule {
+                scope: host_scope("api.example.com", Some("/search")),
+                ..rule(FALSE_POSITIVE, Some("request.query.q"))
+            },
+            false,
+        ),
+        (
+            DetectionRule {
+                scope: host_scope("shop.example.com", None),
+                ..rule(FALSE_POSITIVE, Some("request.query.q"))
+            },
+            true,
+        ),
+        (
+            DetectionRule {
+                scope: host_scope("api.example.com", None),
+                ..rule(DISABLE_DETECTION, None)
+            },
+            false,
+        ),
+        (rule(DISABLE_DETECTION, Some("request.query.other")), true),
+    ];
+    for (rule, kept) in cases {
+        let attacks = with_rules(vec![rule.clone()]).analyze(&attack).attacks;
+        assert_eq!(!attacks.is_empty(), kept, "{rule:?}");
+    }
+}
+
+#[test]
+fn virtual_patches_report_their_attack_type_at_their_point() {
+    let patched = with_rules(vec![DetectionRule {
+        pattern: Some("(?i)^debug-[0-9]+$".into()),
+        attack_type: Some("scanner".into()),
+        ..rule(VIRTUAL_PATCH, Some("request.header.x-probe"))
+    }]);
+    let probing = exchange("GET", "/health", &[("X-Probe", "DEBUG-42")]);
+    let attacks = patched.analyze(&probing).attacks;
+    assert_eq!(
+        attacks,
+        vec![sessionscope_model::Attack {
+            kind: "scanner".into(),
+            point: "request.header.x-probe".into(),
+            payload: "DEBUG-42".into(),
+            rule: "vpatch.0".into(),
+        }]
+    );
+    let ordinary = exchange("GET", "/health", &[("X-Probe", "release-42")]);
+    assert!(patched.analyze(&ordinary).attacks.is_empty());
+    // A false positive on the patch's own finding wins over the patch.
+    let both = with_rules(vec![
+        DetectionRule {
+            pattern: Some("debug".into()),
+            attack_type: Some("scanner".into()),
+            ..rule(VIRTUAL_PATCH, Some("request.header.x-probe"))
+        },
+        rule(FALSE_POSITIVE, Some("request.header.x-probe")),
+    ]);
+    assert!(both
+        .analyze(&exchange("GET", "/", &[("X-Probe", "debug")]))
+        .attacks
+        .is_empty());
+}
+
+#[test]
+fn masked_parameters_are_never_stored() {
+    let masking = analyzer(AnalysisSettings {
+        context: vec![context_item("ssn", "request.query.ssn", "none")],
+        rules: vec![DetectionRule {
+            scope: host_scope("api.example.com", None),
+            ..rule(MASK_PARAMETER, Some("request.query.ssn"))
+        }],
+        ..AnalysisSettings::default()
+    });
+    let request = exchange(
+        "GET",
+        "http://api.example.com/people?ssn=123-45-6789%27%20or%20%271%27%3D%271&page=1",
+        &[],
+    );
+    let analyzed = masking.analyze(&request);
+    assert_eq!(analyzed.query, "ssn=***&page=1");
+    assert_eq!(analyzed.context[0].value, "***");
+    assert_eq!(analyzed.context[0].stored_as, StoredAs::Masked);
+    assert!(!analyzed.attacks.is_empty());
+    assert!(analyzed
+        .attacks
+        .iter()
+        .all(|attack| attack.payload == "***"));
+    // Another host is out of the rule's scope.
+    let elsewhere = exchange(
+        "GET",
+        "http://shop.example.com/people?ssn=123-45-6789&page=1",
+        &[],
+    );
+    let analyzed = masking.analyze(&elsewhere);
+    assert_eq!(analyzed.query, "ssn=123-45-6789&page=1");
+    assert_eq!(analyzed.context[0].value, "123-45-6789");
+}

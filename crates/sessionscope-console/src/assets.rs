@@ -7,8 +7,15 @@ use axum::routing::get;
 use axum::Router;
 use sessionscope_server::AppState;
 
-const STYLESHEET: &str = include_str!("assets/console.css");
-const SCRIPT: &str = include_str!("assets/console.js");
+// One stylesheet and one script for the whole console, assembled from a file per area.
+const STYLESHEET: &str = concat!(
+    include_str!("assets/console.css"),
+    include_str!("assets/config.css")
+);
+const SCRIPT: &str = concat!(
+    include_str!("assets/console.js"),
+    include_str!("assets/config.js")
+);
 const ICON: &str = include_str!("assets/icon.svg");
 
 pub const STYLESHEET_PATH: &str = concat!("/assets/console.css?v=", env!("CARGO_PKG_VERSION"));

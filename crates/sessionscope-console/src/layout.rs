@@ -4,7 +4,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use maud::{html, Markup, PreEscaped, DOCTYPE};
+use maud::{html, Markup, DOCTYPE};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sessionscope_model::Role;
 
@@ -149,11 +149,6 @@ pub fn query_string<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> 
         text.push_str(&encode_query_value(value));
     }
     text
-}
-
-/// Raw markup for trusted constant snippets (inline SVG icons).
-pub fn trusted(markup: &'static str) -> PreEscaped<&'static str> {
-    PreEscaped(markup)
 }
 
 #[cfg(test)]

@@ -10,8 +10,14 @@
 
 mod assets;
 mod auth;
+mod config;
+mod format;
 mod layout;
+mod request;
+mod session;
 mod sessions;
+mod state;
+mod timeline;
 
 use axum::response::Redirect;
 use axum::routing::get;
@@ -27,6 +33,8 @@ pub fn console_router() -> Router<AppState> {
         .merge(assets::routes())
         .merge(auth::routes())
         .merge(sessions::routes())
+        .merge(config::routes())
+        .merge(request::routes())
 }
 
 /// The REST API and the console together, ready to serve.

@@ -15,6 +15,7 @@ pub mod filters;
 pub mod login;
 mod openapi;
 mod routes;
+pub mod rules;
 mod stream;
 
 use std::future::Future;

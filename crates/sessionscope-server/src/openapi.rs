@@ -115,6 +115,56 @@ pub fn openapi_document() -> Value {
         }}),
     );
 
+    let rule_id = json!({"name": "id", "in": "path", "required": true, "description": "rule id (e.g. `fp-3`), or `#INDEX` for a rule without one", "schema": {"type": "string"}});
+    let request_id = json!({"name": "id", "in": "path", "required": true, "description": "exchange id", "schema": {"type": "string"}});
+    paths.insert(
+        "/api/v1/requests/{id}/false-positive".into(),
+        json!({"post": {
+            "operationId": "markFalsePositive",
+            "summary": "Marks one finding of a stored request as a false positive: creates the false-positive rule for it (PRODUCT.md A3); role admin or analyst. Applies to traffic ingested from now on; POST /api/v1/rules/reevaluate applies it to stored requests",
+            "parameters": [request_id],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FalsePositiveRequest"}}}},
+            "responses": with_errors(json!({
+                "201": json_response("The rule was created", "MarkedFalsePositive"),
+                "200": json_response("An equal rule existed already; it is answered", "MarkedFalsePositive")
+            }), &["400", "401", "403", "404"])
+        }}),
+    );
+    paths.insert(
+        "/api/v1/rules".into(),
+        json!({"get": {
+            "operationId": "listRules",
+            "summary": "Every detection rule (false positives, virtual patches, disabled detection, masked parameters) in the order they apply",
+            "responses": with_errors(json!({"200": json_response("The rules", "RuleList")}), &["401", "403"])
+        }, "post": {
+            "operationId": "addRule",
+            "summary": "Adds a rule of any kind at the end (PRODUCT.md A4); role admin. A rule without an id gets one. Applies to traffic ingested from now on",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DetectionRule"}}}},
+            "responses": with_errors(json!({"201": json_response("The rule was added", "AddedRule")}), &["400", "401", "403"])
+        }}),
+    );
+    paths.insert(
+        "/api/v1/rules/reevaluate".into(),
+        json!({"post": {
+            "operationId": "reevaluateRules",
+            "summary": "Applies the current false-positive and disable rules to stored requests (all, or from `from` on) and fixes the sessions' attack counts; role admin or analyst. Virtual patches are not applied: stored requests keep no raw values",
+            "requestBody": {"required": false, "content": {"application/json": {"schema": {
+                "type": "object", "additionalProperties": false,
+                "properties": {"from": {"type": "string", "description": "RFC 3339 time or relative (`-7d`, `today`)"}}
+            }}}},
+            "responses": with_errors(json!({"200": json_response("What changed", "Reevaluation")}), &["400", "401", "403"])
+        }}),
+    );
+    paths.insert(
+        "/api/v1/rules/{id}".into(),
+        json!({"delete": {
+            "operationId": "removeRule",
+            "summary": "Removes a rule (undoes a false positive); role admin, or analyst for false-positive rules. Findings already dropped from stored requests do not come back",
+            "parameters": [rule_id],
+            "responses": with_errors(json!({"200": json_response("The removed rule", "RemovedRule")}), &["401", "403", "404"])
+        }}),
+    );
+
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -220,7 +270,7 @@ fn schemas() -> Value {
     let strings = json!({"type": "array", "items": {"type": "string"}});
     let counts = json!({"type": "array", "items": {"$ref": "#/components/schemas/Count"}});
     let time = json!({"type": "string", "format": "date-time"});
-    json!({
+    let mut all = json!({
         "Error": {
             "type": "object", "required": ["code", "message"],
             "properties": {
@@ -335,6 +385,82 @@ fn schemas() -> Value {
                 }
             ]
         }
+    });
+    if let (Some(all), Value::Object(rules)) = (all.as_object_mut(), rule_schemas()) {
+        all.extend(rules);
+    }
+    all
+}
+
+/// The schemas of the detection-rule routes (kept apart: one `json!` of everything is too deep).
+fn rule_schemas() -> Value {
+    json!({
+        "DetectionRule": {
+            "type": "object", "required": ["kind"], "additionalProperties": false,
+            "description": "A detection rule (docs/detection.md). Which fields apply depends on `kind`",
+            "properties": {
+                "id": {"type": "string"},
+                "kind": {"type": "string", "enum": ["false_positive", "virtual_patch", "disable_detection", "mask_parameter"]},
+                "point": {"type": "string", "description": "finding point (globs `*`, `?`), or a point of the point syntax for a virtual patch"},
+                "attack_type": {"type": "string"},
+                "payload": {"type": "string", "description": "payload excerpt as stored (false_positive of breadth payload)"},
+                "pattern": {"type": "string", "description": "regular expression (virtual_patch)"},
+                "scope": {"type": "object", "additionalProperties": false, "description": "absent: everywhere; host (glob); host and endpoint template", "properties": {"host": {"type": "string"}, "endpoint": {"type": "string"}}},
+                "comment": {"type": "string"}
+            }
+        },
+        "RuleList": {
+            "type": "object", "required": ["rules"],
+            "properties": {"rules": {"type": "array", "items": {"$ref": "#/components/schemas/DetectionRule"}}}
+        },
+        "FalsePositiveRequest": {
+            "type": "object", "required": ["type", "point"], "additionalProperties": false,
+            "properties": {
+                "type": {"type": "string", "description": "the finding's attack type"},
+                "point": {"type": "string", "description": "the finding's point"},
+                "breadth": {"type": "string", "enum": ["payload", "type", "point"], "default": "payload", "description": "this payload of this type / this type / every type, at this point"},
+                "scope": {"type": "string", "enum": ["endpoint", "host", "everywhere"], "default": "endpoint", "description": "the request's endpoint on its host / its host / everywhere"},
+                "comment": {"type": "string"}
+            }
+        },
+        "MarkedFalsePositive": {
+            "type": "object", "required": ["rule", "created", "change_id", "message"],
+            "properties": {
+                "rule": {"$ref": "#/components/schemas/DetectionRule"},
+                "created": {"type": "boolean"},
+                "change_id": {"type": ["integer", "null"], "description": "the configuration change that added the rule"},
+                "message": {"type": "string"}
+            }
+        },
+        "AddedRule": {
+            "type": "object", "required": ["rule", "change_id", "message"],
+            "properties": {
+                "rule": {"$ref": "#/components/schemas/DetectionRule"},
+                "change_id": {"type": "integer"},
+                "message": {"type": "string"}
+            }
+        },
+        "RemovedRule": {
+            "type": "object", "required": ["removed", "change_id", "message"],
+            "properties": {
+                "removed": {"$ref": "#/components/schemas/DetectionRule"},
+                "change_id": {"type": "integer"},
+                "message": {"type": "string"}
+            }
+        },
+        "Reevaluation": {
+            "type": "object",
+            "required": ["exchanges_checked", "exchanges_changed", "exchanges_cleared", "attacks_removed", "parts_changed", "virtual_patches_not_applied", "message"],
+            "properties": {
+                "exchanges_checked": {"type": "integer", "description": "stored requests with attacks looked at"},
+                "exchanges_changed": {"type": "integer", "description": "requests that lost an attack"},
+                "exchanges_cleared": {"type": "integer", "description": "requests left without attacks"},
+                "attacks_removed": {"type": "integer"},
+                "parts_changed": {"type": "integer", "description": "session parts whose counts were rebuilt"},
+                "virtual_patches_not_applied": {"type": "integer"},
+                "message": {"type": "string"}
+            }
+        }
     })
 }
 
@@ -349,8 +475,12 @@ mod tests {
         let documented: Vec<&String> = document["paths"].as_object().unwrap().keys().collect();
         let routed = routed_paths();
         for path in &routed {
+            let documented_operations = ["get", "post", "delete"]
+                .iter()
+                .filter(|method| document["paths"][*path][**method].is_object())
+                .count();
             assert!(
-                document["paths"][*path]["get"].is_object(),
+                documented_operations > 0,
                 "route `{path}` is missing from the openapi document"
             );
         }
@@ -384,11 +514,16 @@ mod tests {
             if !path.contains("{id}") {
                 continue;
             }
-            let parameters = item["get"]["parameters"].as_array().unwrap();
-            let declares_id = parameters.iter().any(|parameter| {
-                parameter["name"] == "id" || parameter["$ref"] == "#/components/parameters/id"
-            });
-            assert!(declares_id, "`{path}` does not declare its id parameter");
+            for (method, operation) in item.as_object().unwrap() {
+                let parameters = operation["parameters"].as_array().unwrap();
+                let declares_id = parameters.iter().any(|parameter| {
+                    parameter["name"] == "id" || parameter["$ref"] == "#/components/parameters/id"
+                });
+                assert!(
+                    declares_id,
+                    "`{method} {path}` does not declare its id parameter"
+                );
+            }
         }
     }
 

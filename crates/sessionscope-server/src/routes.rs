@@ -7,7 +7,7 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::handler::Handler;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, MethodRouter};
+use axum::routing::{any, delete, get, post, MethodRouter};
 use axum::{Json, Router};
 use serde::Serialize;
 use sessionscope_model::{PageRequest, SessionFilter, SessionId, SessionPage, SessionSummary};
@@ -18,7 +18,7 @@ use crate::filters::{
     parse_filter_allowing, parse_limit, parse_part, parse_sort, split_parameters, SplitQuery,
 };
 use crate::stream::{export_response, ExportFormat, ExportKind};
-use crate::{openapi, run_blocking, AppState};
+use crate::{openapi, rules, run_blocking, AppState};
 
 /// The router under construction, with the paths it serves, so the OpenAPI test can check that
 /// every served path is documented.
@@ -35,6 +35,13 @@ impl Routes {
         T: 'static,
     {
         let method_router: MethodRouter<AppState> = get(handler).fallback(method_not_allowed);
+        self.router = self.router.route(path, method_router);
+        self.paths.push(path);
+        self
+    }
+
+    /// A route with its own methods (and its own answer to other methods).
+    fn route(mut self, path: &'static str, method_router: MethodRouter<AppState>) -> Routes {
         self.router = self.router.route(path, method_router);
         self.paths.push(path);
         self
@@ -57,6 +64,24 @@ fn api_routes() -> Routes {
     .get("/api/v1/requests/{id}", request_details)
     .get("/api/v1/export/requests", export_requests)
     .get("/api/v1/export/sessions", export_sessions)
+    .route(
+        "/api/v1/requests/{id}/false-positive",
+        post(rules::mark_false_positive_route).fallback(only_post),
+    )
+    .route(
+        "/api/v1/rules",
+        get(rules::list_rules)
+            .post(rules::add_rule_route)
+            .fallback(only_get_or_post),
+    )
+    .route(
+        "/api/v1/rules/reevaluate",
+        post(rules::reevaluate_route).fallback(only_post),
+    )
+    .route(
+        "/api/v1/rules/{id}",
+        delete(rules::remove_rule_route).fallback(only_delete),
+    )
 }
 
 /// The API routes, not yet given their state; merge other routers into it, then `with_state`.
@@ -78,6 +103,18 @@ async fn unknown_api_path() -> ApiError {
 
 async fn method_not_allowed() -> ApiError {
     ApiError::method_not_allowed("this route only answers GET")
+}
+
+async fn only_post() -> ApiError {
+    ApiError::method_not_allowed("this route only answers POST")
+}
+
+async fn only_get_or_post() -> ApiError {
+    ApiError::method_not_allowed("this route only answers GET and POST")
+}
+
+async fn only_delete() -> ApiError {
+    ApiError::method_not_allowed("this route only answers DELETE")
 }
 
 /// The query string as ordered key/value pairs, repeats kept; a malformed query is a JSON 400.

@@ -63,6 +63,18 @@ pub fn run_all(make: &dyn Fn() -> Arc<dyn Store>) {
             retention_removes_old_requests,
         ),
         ("users tokens and settings", users_tokens_and_settings),
+        (
+            "analysis settings are saved with their change log",
+            analysis_settings_are_saved_with_their_change_log,
+        ),
+        (
+            "samples are replaced as a set",
+            samples_are_replaced_as_a_set,
+        ),
+        (
+            "reevaluation drops attacks and fixes aggregates",
+            reevaluation_drops_attacks_and_fixes_aggregates,
+        ),
     ];
     for (name, check) in checks {
         let store = make();
@@ -1182,4 +1194,196 @@ fn users_tokens_and_settings(store: &dyn Store) {
     let secret = store.installation_secret().unwrap();
     assert_ne!(secret, [0u8; 32]);
     assert_eq!(store.installation_secret().unwrap(), secret);
+}
+
+fn analysis_settings_are_saved_with_their_change_log(store: &dyn Store) {
+    assert!(store.analysis_settings().unwrap().is_none());
+    assert!(store.config_changes(10).unwrap().is_empty());
+    let first = r#"{"session_keys":[],"context":[],"apps":[]}"#;
+    let second =
+        r#"{"session_keys":[{"points":["request.header.x-session-id"]}],"context":[],"apps":[]}"#;
+    let started = store
+        .save_analysis_settings(
+            first,
+            "config-file",
+            "first version from the configuration file",
+        )
+        .unwrap();
+    assert_eq!(started.before, None);
+    let changed = store
+        .save_analysis_settings(second, "ann", "added key `request.header.x-session-id`")
+        .unwrap();
+    assert!(changed.id > started.id, "ids increase");
+    assert!(changed.at >= started.at);
+    assert_eq!(store.analysis_settings().unwrap().as_deref(), Some(second));
+    // The generic settings view sees the same value.
+    assert_eq!(
+        store
+            .setting(crate::ANALYSIS_SETTINGS_KEY)
+            .unwrap()
+            .as_deref(),
+        Some(second)
+    );
+    let changes = store.config_changes(10).unwrap();
+    assert_eq!(changes.len(), 2);
+    assert_eq!(changes[0], changed, "newest first");
+    assert_eq!(
+        (
+            changes[0].who.as_str(),
+            changes[0].summary.as_str(),
+            changes[0].before.as_deref(),
+            changes[0].after.as_str()
+        ),
+        (
+            "ann",
+            "added key `request.header.x-session-id`",
+            Some(first),
+            second
+        )
+    );
+    assert_eq!(changes[1].who, "config-file");
+    assert_eq!(changes[1].before, None);
+    assert_eq!(store.config_changes(1).unwrap(), vec![changed]);
+    assert!(store.config_changes(0).unwrap().is_empty());
+}
+
+fn samples_are_replaced_as_a_set(store: &dyn Store) {
+    assert!(store.samples().unwrap().is_empty());
+    let first: Vec<String> = vec!["{\"id\":\"a\"}".into(), "{\"id\":\"b\"}".into()];
+    store.replace_samples(&first).unwrap();
+    assert_eq!(store.samples().unwrap(), first);
+    let second: Vec<String> = vec!["{\"id\":\"c\"}".into()];
+    store.replace_samples(&second).unwrap();
+    assert_eq!(store.samples().unwrap(), second, "the old set is gone");
+    store.replace_samples(&[]).unwrap();
+    assert!(store.samples().unwrap().is_empty());
+}
+
+fn xss() -> Attack {
+    Attack {
+        kind: "xss".to_string(),
+        point: "request.query.name".to_string(),
+        payload: "<script>".to_string(),
+        rule: "xss.script-tag".to_string(),
+    }
+}
+
+fn attack_types_of(store: &dyn Store, session_number: u8) -> Vec<(String, u64)> {
+    let stats = store
+        .session_stats(session(session_number), None, &SessionFilter::default())
+        .expect("session stats");
+    stats
+        .attack_types
+        .iter()
+        .map(|count| (count.value.clone(), count.count))
+        .collect()
+}
+
+fn listed_with_attack_type(store: &dyn Store, attack_type: &str) -> Vec<(SessionId, u64)> {
+    listed_sessions(
+        store,
+        &SessionFilter {
+            attack_types: vec![attack_type.to_string()],
+            ..SessionFilter::default()
+        },
+    )
+}
+
+fn reevaluation_drops_attacks_and_fixes_aggregates(store: &dyn Store) {
+    let t = base_time();
+    append(
+        store,
+        &[
+            with(exchange("v-1", 1, t), |e| e.attacks = vec![sqli()]),
+            with(exchange("v-2", 1, t + seconds(1)), |e| {
+                e.attacks = vec![sqli(), xss()]
+            }),
+            with(exchange("v-3", 1, t + seconds(2)), |e| {
+                e.host = "admin.shop.example".into();
+                e.attacks = vec![sqli()];
+            }),
+            with(exchange("v-4", 2, t + seconds(3)), |e| {
+                e.attacks = vec![sqli()]
+            }),
+            exchange("v-5", 2, t + seconds(4)),
+        ],
+    );
+    assert_eq!(listed_with_attack_type(store, "sqli").len(), 2);
+    // Keep a finding unless it is an sqli at request.query.q on api.shop.example (a false
+    // positive scoped to a host); the check sees each request's host and endpoint.
+    let seen_endpoints = std::sync::Mutex::new(Vec::new());
+    let keep = |context: &crate::AttackContext<'_>, attack: &Attack| {
+        if let Ok(mut seen) = seen_endpoints.lock() {
+            seen.push(format!("{} {}", context.method, context.endpoint));
+        }
+        !(context.host == "api.shop.example"
+            && attack.kind == "sqli"
+            && attack.point == "request.query.q")
+    };
+    let outcome = store.reevaluate_attacks(None, &keep).expect("reevaluate");
+    assert_eq!(outcome.exchanges_checked, 4);
+    assert_eq!(outcome.exchanges_changed, 3);
+    assert_eq!(outcome.exchanges_cleared, 2);
+    assert_eq!(outcome.attacks_removed, 3);
+    assert_eq!(outcome.parts_changed, 2);
+    assert!(seen_endpoints
+        .lock()
+        .map(|seen| seen
+            .iter()
+            .all(|endpoint| endpoint == "GET /v1/items/{int}"))
+        .unwrap_or(false));
+
+    // Session 1 keeps v-2's xss and v-3's sqli (another host): two attacked requests.
+    let rows = all_rows(store, &SessionFilter::default());
+    let attacks_of = |number: u8| {
+        rows.iter()
+            .find(|row| row.session_id == session(number))
+            .map(|row| row.attacks)
+    };
+    assert_eq!(attacks_of(1), Some(2));
+    assert_eq!(attacks_of(2), Some(0));
+    assert_eq!(
+        attack_types_of(store, 1),
+        vec![("sqli".to_string(), 1), ("xss".to_string(), 1)]
+    );
+    assert!(attack_types_of(store, 2).is_empty());
+    // The attack_type filter follows, per part and per request.
+    assert_eq!(
+        listed_with_attack_type(store, "sqli"),
+        vec![(session(1), 1)]
+    );
+    assert_eq!(listed_with_attack_type(store, "xss"), vec![(session(1), 1)]);
+    let v2 = store
+        .request("v-2")
+        .expect("request")
+        .expect("v-2 is stored");
+    assert_eq!(v2.row.attacks, vec![xss()]);
+    let v1 = store
+        .request("v-1")
+        .expect("request")
+        .expect("v-1 is stored");
+    assert!(v1.row.attacks.is_empty());
+
+    // Running it again changes nothing; new data still appends after the rewrite.
+    let again = store.reevaluate_attacks(None, &keep).expect("reevaluate");
+    assert_eq!((again.exchanges_changed, again.attacks_removed), (0, 0));
+    append(
+        store,
+        &[with(exchange("v-6", 2, t + seconds(5)), |e| {
+            e.attacks = vec![xss()]
+        })],
+    );
+    assert_eq!(
+        listed_with_attack_type(store, "xss").len(),
+        2,
+        "new attacks are counted after re-evaluation"
+    );
+
+    // `from` leaves older requests alone.
+    let drop_everything = |_: &crate::AttackContext<'_>, _: &Attack| false;
+    let later = store
+        .reevaluate_attacks(Some(t + seconds(5)), &drop_everything)
+        .expect("reevaluate");
+    assert_eq!(later.attacks_removed, 1);
+    assert_eq!(listed_with_attack_type(store, "xss"), vec![(session(1), 1)]);
 }

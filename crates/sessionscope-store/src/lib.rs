@@ -12,7 +12,10 @@ use std::sync::Arc;
 
 pub use access::{hash_password, new_token, token_hash, verify_password};
 pub use sqlite::SqliteStore;
-pub use store::{RetentionOutcome, Store, StoreError, StoreUsage, TokenRecord, UserRecord};
+pub use store::{
+    AttackContext, ConfigChange, ReevaluateOutcome, RetentionOutcome, Store, StoreError,
+    StoreUsage, TokenRecord, UserRecord, ANALYSIS_SETTINGS_KEY,
+};
 
 /// Opens a store by URI: `sqlite:PATH` or `sqlite://PATH`.
 pub fn open(uri: &str) -> Result<Arc<dyn Store>, StoreError> {

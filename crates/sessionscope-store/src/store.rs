@@ -1,8 +1,9 @@
 //! The `Store` trait: what every backend must do, in domain terms.
 
 use sessionscope_model::{
-    AnalyzedExchange, AppendOutcome, Micros, PageRequest, RequestDetails, RequestPage, RequestRow,
-    RequestSort, Role, SessionFilter, SessionId, SessionPage, SessionStats, SessionSummary,
+    AnalyzedExchange, AppendOutcome, Attack, Micros, PageRequest, RequestDetails, RequestPage,
+    RequestRow, RequestSort, Role, SessionFilter, SessionId, SessionPage, SessionStats,
+    SessionSummary,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +42,25 @@ pub struct TokenRecord {
     pub created: Micros,
 }
 
+/// One recorded change of the analysis configuration (PRODUCT.md C6, R4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigChange {
+    /// Increasing with every change; the newest change has the largest id.
+    pub id: i64,
+    pub at: Micros,
+    /// A console user's name, or `config-file` / `system`.
+    pub who: String,
+    /// Short and human, e.g. "moved key 2 up".
+    pub summary: String,
+    /// The settings JSON before the change; `None` for the first version.
+    pub before: Option<String>,
+    /// The settings JSON after the change.
+    pub after: String,
+}
+
+/// Setting key under which the analysis settings (JSON) are kept.
+pub const ANALYSIS_SETTINGS_KEY: &str = "analysis";
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RetentionOutcome {
     pub exchanges_removed: u64,
@@ -55,6 +75,34 @@ pub struct StoreUsage {
     pub session_parts: u64,
     pub oldest: Option<Micros>,
     pub newest: Option<Micros>,
+}
+
+/// What re-evaluation tells about the stored request an attack belongs to, so a rule's scope
+/// can be checked (PRODUCT.md A3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttackContext<'a> {
+    /// The exchange id.
+    pub id: &'a str,
+    /// As stored: lowercase, without default port.
+    pub host: &'a str,
+    /// The endpoint template, e.g. `/users/{id}`.
+    pub endpoint: &'a str,
+    pub method: &'a str,
+    pub app: &'a str,
+}
+
+/// What `reevaluate_attacks` changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReevaluateOutcome {
+    /// Stored requests with attacks that were looked at.
+    pub exchanges_checked: u64,
+    /// Requests that lost at least one attack.
+    pub exchanges_changed: u64,
+    /// Requests left with no attack at all (they no longer count as attacked).
+    pub exchanges_cleared: u64,
+    pub attacks_removed: u64,
+    /// Session parts whose aggregates were rebuilt.
+    pub parts_changed: u64,
 }
 
 /// Everything sessionscope asks of a store. Methods take `&self`: a backend serialises its writes
@@ -134,4 +182,34 @@ pub trait Store: Send + Sync {
     /// Small named settings (configuration kept in the store, console preferences).
     fn setting(&self, key: &str) -> Result<Option<String>, StoreError>;
     fn put_setting(&self, key: &str, value: &str) -> Result<(), StoreError>;
+
+    /// The stored analysis settings (JSON), `None` until a first version was saved.
+    fn analysis_settings(&self) -> Result<Option<String>, StoreError>;
+    /// Replaces the analysis settings and records the change (who, summary, before, after) in
+    /// one transaction: either both happen or neither. Returns the recorded change.
+    fn save_analysis_settings(
+        &self,
+        settings_json: &str,
+        who: &str,
+        summary: &str,
+    ) -> Result<ConfigChange, StoreError>;
+    /// The most recent configuration changes, newest first.
+    fn config_changes(&self, limit: usize) -> Result<Vec<ConfigChange>, StoreError>;
+
+    /// Replaces the recent sample exchanges (sanitised exchange NDJSON lines, newest first)
+    /// that the console's point builder previews against.
+    fn replace_samples(&self, lines: &[String]) -> Result<(), StoreError>;
+    /// The sample exchanges in the order they were saved.
+    fn samples(&self) -> Result<Vec<String>, StoreError>;
+
+    /// Re-evaluates the stored attacks of requests at or after `from` (all when `None`): every
+    /// attack for which `keep` answers false is removed, and what is derived from attacks — the
+    /// request's attack types, the part's attack count and attack-type counts, the presence the
+    /// `attack_type` filter uses — is updated in the same transaction. Attacks are only ever
+    /// removed: stored data holds no raw values to find new ones in.
+    fn reevaluate_attacks(
+        &self,
+        from: Option<Micros>,
+        keep: &dyn Fn(&AttackContext<'_>, &Attack) -> bool,
+    ) -> Result<ReevaluateOutcome, StoreError>;
 }

@@ -87,6 +87,11 @@ pub enum Command {
     },
     /// Apply the retention period now and show disk usage
     Retention,
+    /// Detection rules: false positives, virtual patches, disabled detection, masked parameters
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -137,6 +142,9 @@ pub struct IngestArgs {
     /// Analysis threads (default: one per core)
     #[arg(long)]
     pub workers: Option<usize>,
+    /// Skip attack detection (sessions only; for comparison runs and traffic known to be clean)
+    #[arg(long)]
+    pub no_detection: bool,
 }
 
 #[derive(Debug, Args)]
@@ -322,4 +330,48 @@ pub enum TokenCommand {
 pub enum ConfigCommand {
     /// Print the resolved configuration, or every problem in it
     Check,
+    /// Replace the analysis settings kept in the store (session_keys, context, apps) with a file's; recorded in the change log
+    Import {
+        /// Configuration file (TOML) whose session_keys, context and apps replace the stored ones
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// List the detection rules in the order they apply
+    List,
+    /// Mark a finding of a stored request as a false positive; the rule's id is printed on the last line
+    FalsePositive {
+        /// The request (exchange id) the finding belongs to
+        request_id: String,
+        /// The finding's attack type, e.g. sqli
+        #[arg(long = "type", value_name = "TYPE")]
+        attack_type: String,
+        /// The finding's point, e.g. request.query.q
+        #[arg(long)]
+        point: String,
+        /// payload (this payload), type (this type, any payload) or point (every type at the point)
+        #[arg(long, default_value = "payload", value_parser = ["payload", "type", "point"])]
+        breadth: String,
+        /// endpoint (the request's endpoint on its host), host or everywhere
+        #[arg(long, default_value = "endpoint", value_parser = ["endpoint", "host", "everywhere"])]
+        scope: String,
+        /// Why this is a false positive
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Add a rule of any kind from its JSON, e.g. '{"kind":"virtual_patch","point":"request.header.x-debug","pattern":"^on$","attack_type":"scanner"}'
+    Add {
+        /// The rule as JSON (see docs/detection.md); a rule without an id gets one
+        rule: String,
+    },
+    /// Remove a rule by id (or #INDEX), e.g. to undo a false positive
+    Remove { id: String },
+    /// Apply the false-positive and disable rules to stored requests and fix the sessions' attack counts
+    Reevaluate {
+        /// Only requests at or after this time (RFC 3339, -7d, today, ...); all when absent
+        #[arg(long)]
+        from: Option<String>,
+    },
 }

@@ -24,6 +24,7 @@ use crate::cli::{
 use crate::config::{self, Config};
 use crate::output;
 use crate::pipeline::{self, IngestOptions, IngestSummary, RejectedRecord};
+use crate::stored_settings;
 
 /// Rejections printed to the terminal before the rest are only counted.
 const REJECTIONS_SHOWN: u64 = 50;
@@ -46,7 +47,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config {
             command: ConfigCommand::Check,
         } => config_check(&global),
+        Command::Config {
+            command: ConfigCommand::Import { file },
+        } => config_import(&global, &file),
         Command::Retention => retention(&global),
+        Command::Rules { command } => {
+            let config = load_config(&global, None)?;
+            let store = open_store(&config)?;
+            crate::rules::run(store.as_ref(), command, now_micros())
+        }
     }
 }
 
@@ -110,10 +119,13 @@ fn ingest_into(
     format: Option<Format>,
     progress: bool,
     workers: usize,
+    detection: bool,
     mut rejects_file: Option<BufWriter<File>>,
 ) -> anyhow::Result<IngestSummary> {
     let secret = store.installation_secret()?;
-    let analyzer = Arc::new(Analyzer::new(config.analysis.clone(), secret));
+    // The store's settings win over the file's once stored (see `stored_settings`).
+    let analysis = stored_settings::effective_analysis(config, store.as_ref(), true)?;
+    let analyzer = Arc::new(Analyzer::new(analysis, secret).with_detection(detection));
     let options = IngestOptions {
         format,
         batch_size: config.ingest_batch_size,
@@ -211,6 +223,7 @@ fn ingest(global: &GlobalArgs, args: IngestArgs) -> anyhow::Result<ExitCode> {
         args.format.map(ingest_format),
         progress,
         args.workers.unwrap_or_else(default_workers),
+        !args.no_detection,
         rejects_file,
     )?;
     for failed in &summary.failed_files {
@@ -690,6 +703,55 @@ fn config_check(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// `config import FILE`: the file's analysis settings replace the store's, recorded in the change log.
+fn config_import(global: &GlobalArgs, file: &Path) -> anyhow::Result<ExitCode> {
+    let config = load_config(global, None)?;
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("failed to read the configuration file `{}`", file.display()))?;
+    let parsed = match config::parse_file_config(&text) {
+        Ok(parsed) => parsed,
+        Err(message) => {
+            eprintln!("{}: {message}", file.display());
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let mut settings = sessionscope_analyze::AnalysisSettings {
+        session_keys: parsed.session_keys,
+        context: parsed.context,
+        apps: parsed.apps,
+        rules: Vec::new(),
+    };
+    if let Err(problems) = settings.validate() {
+        eprintln!(
+            "{} has {} problem{}; nothing was imported:",
+            file.display(),
+            problems.len(),
+            if problems.len() == 1 { "" } else { "s" }
+        );
+        for problem in problems {
+            eprintln!("  {problem}");
+        }
+        return Ok(ExitCode::FAILURE);
+    }
+    let store = open_store(&config)?;
+    // The file has no detection rules: the stored ones (false positives marked through the API
+    // or `sessionscope rules`) are kept.
+    settings.rules = stored_settings::stored(store.as_ref())?
+        .map(|stored| stored.rules)
+        .unwrap_or_default();
+    match stored_settings::import(store.as_ref(), &settings, &file.display().to_string())? {
+        Some(change) => println!(
+            "{}; applies to traffic ingested from now on",
+            change.summary
+        ),
+        None => println!(
+            "the stored analysis settings already equal `{}`; nothing changed",
+            file.display()
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Serves until Ctrl-C. `ready` receives the bound address (used by the demo to print it).
 fn serve(
     config: &Config,
@@ -697,6 +759,9 @@ fn serve(
 ) -> anyhow::Result<ExitCode> {
     let store = open_store(config)?;
     enforce_retention(config, store.as_ref())?;
+    // A store served before anything was ingested still gets its first settings version, so the
+    // console's configuration page starts from the file's settings.
+    stored_settings::effective_analysis(config, store.as_ref(), false)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -740,14 +805,16 @@ fn serve(
 
 /// Generates a day of traffic whose last exchange is about a minute ago, so the console's and the
 /// API's "last hour" show something. The generator's span is approximate (its sessions run past
-/// the planned end by a varying amount), so the start is corrected from where the output ended.
-/// Returns the time of the last generated exchange.
+/// the planned end by an amount that depends on the start), so after a corrected second try any
+/// remaining difference is removed by shifting every timestamp: the demo never shows requests
+/// from the future. Returns the time of the last generated exchange.
 fn generate_until_now(
     requests: u64,
     seed: u64,
     traffic: &Path,
     truth: &Path,
 ) -> anyhow::Result<Option<Micros>> {
+    const FIVE_MINUTES: Micros = 5 * 60 * 1_000_000;
     let target_end = now_micros() - 60 * 1_000_000;
     let mut options = sessionscope_generate::GeneratorOptions {
         requests,
@@ -756,19 +823,45 @@ fn generate_until_now(
         hours: 24,
     };
     let mut last = None;
-    for _ in 0..5 {
+    for attempt in 0..2 {
         write_generated(&options, Some(traffic), Some(truth))?;
         last = last_exchange_time(traffic)?;
-        let Some(last) = last else {
-            break;
+        let Some(generated_last) = last else {
+            return Ok(None);
         };
-        let drift = target_end - last;
-        if drift.abs() < 5 * 60 * 1_000_000 {
-            break;
+        let drift = target_end - generated_last;
+        // Ending a few minutes early is fine; ending in the future is not.
+        if (0..FIVE_MINUTES).contains(&drift) {
+            return Ok(last);
         }
-        options.start += drift;
+        if attempt == 0 {
+            options.start += drift;
+            continue;
+        }
+        shift_timestamps(traffic, drift)?;
+        last = Some(generated_last + drift);
     }
     Ok(last)
+}
+
+/// Moves every exchange of a generated NDJSON file by `delta` microseconds.
+fn shift_timestamps(path: &Path, delta: Micros) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("failed to read `{}`", path.display()))?;
+    let mut shifted = String::with_capacity(text.len());
+    for line in text.lines().filter(|line| !line.trim().is_empty()) {
+        let mut value: serde_json::Value =
+            serde_json::from_str(line).context("the generated traffic is not valid NDJSON")?;
+        if let Some(ts) = value["ts"]
+            .as_str()
+            .and_then(sessionscope_model::parse_rfc3339)
+        {
+            value["ts"] = serde_json::Value::String(sessionscope_model::format_rfc3339(ts + delta));
+        }
+        shifted.push_str(&value.to_string());
+        shifted.push('\n');
+    }
+    std::fs::write(path, shifted).with_context(|| format!("failed to write `{}`", path.display()))
 }
 
 /// The sample call's query: the last hour when the traffic reaches into it, else the hour
@@ -854,6 +947,7 @@ fn demo(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
         Some(Format::Ndjson),
         std::io::stderr().is_terminal(),
         default_workers(),
+        true,
         None,
     )?;
     print_summary(&summary);

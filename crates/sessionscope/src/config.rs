@@ -185,6 +185,8 @@ pub fn resolve(
         session_keys: file.session_keys.clone(),
         context: file.context.clone(),
         apps: file.apps.clone(),
+        // Detection rules live in the store (made through the API and `sessionscope rules`).
+        rules: Vec::new(),
     };
     let analysis = match analysis_settings.validate() {
         Ok(analysis) => Some(analysis),

@@ -6,6 +6,9 @@ mod commands;
 mod config;
 mod output;
 mod pipeline;
+mod rules;
+mod samples;
+mod stored_settings;
 
 use std::process::ExitCode;
 

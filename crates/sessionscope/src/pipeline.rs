@@ -16,6 +16,8 @@ use sessionscope_ingest::{Format, LineBatch, Record, RecordReader, Rejection};
 use sessionscope_model::{AnalyzedExchange, Exchange, SessionId};
 use sessionscope_store::Store;
 
+use crate::samples::{self, SampleCollector};
+
 /// Records handed to an analysis worker at a time.
 const CHUNK_RECORDS: usize = 2_048;
 /// Sessions whose user and roles the writer remembers for inheritance (the most recently active
@@ -53,6 +55,8 @@ pub struct IngestSummary {
     pub elapsed: Duration,
     pub failed_files: Vec<FailedFile>,
     pub formats: Vec<(String, Format)>,
+    /// Sample exchanges saved for the point builder (sanitised).
+    pub samples_saved: usize,
 }
 
 impl IngestSummary {
@@ -202,9 +206,11 @@ pub fn ingest_files(
     drop(chunk_sender);
     progress.finish_and_clear();
 
+    let mut collectors = Vec::with_capacity(worker_handles.len());
     for handle in worker_handles {
-        if handle.join().is_err() {
-            anyhow::bail!("an analysis thread stopped unexpectedly");
+        match handle.join() {
+            Ok(collector) => collectors.push(collector),
+            Err(_) => anyhow::bail!("an analysis thread stopped unexpectedly"),
         }
     }
     let (totals, on_reject) = writer
@@ -218,6 +224,15 @@ pub fn ingest_files(
     summary.inserted = totals.inserted;
     summary.duplicates = totals.duplicates;
     summary.sessions = totals.sessions;
+    // The set is replaced only when this ingest saw traffic, so an empty run keeps the last one.
+    let newest = SampleCollector::merge(collectors);
+    if !newest.is_empty() {
+        let lines = samples::sample_lines(&analyzer, &newest);
+        store
+            .replace_samples(&lines)
+            .context("failed to save the sample exchanges")?;
+        summary.samples_saved = lines.len();
+    }
     summary.elapsed = started.elapsed();
     Ok((summary, on_reject))
 }
@@ -301,19 +316,34 @@ fn send_chunk(
         .map_err(|_| anyhow::anyhow!("the ingest pipeline stopped early (see the error above)"))
 }
 
-fn analyze_chunks(analyzer: &Analyzer, receiver: Receiver<Chunk>, sender: Sender<AnalyzedChunk>) {
+/// Returns the samples this worker kept.
+fn analyze_chunks(
+    analyzer: &Analyzer,
+    receiver: Receiver<Chunk>,
+    sender: Sender<AnalyzedChunk>,
+) -> SampleCollector {
+    let mut samples = SampleCollector::default();
     for chunk in receiver {
         let mut rejections = chunk.rejections;
-        let exchanges = match &chunk.records {
-            Records::Parsed(exchanges) => exchanges
-                .iter()
-                .map(|exchange| analyzer.analyze(exchange))
-                .collect(),
+        let exchanges = match chunk.records {
+            Records::Parsed(exchanges) => {
+                let mut analyzed = Vec::with_capacity(exchanges.len());
+                for exchange in exchanges {
+                    let result = analyzer.analyze(&exchange);
+                    samples.offer(&result, exchange);
+                    analyzed.push(result);
+                }
+                analyzed
+            }
             Records::Lines(batch) => {
                 let mut analyzed = Vec::with_capacity(batch.len());
                 for (line_number, line) in batch.iter() {
                     match sessionscope_ingest::parse_exchange_line(line, line_number) {
-                        Ok(exchange) => analyzed.push(analyzer.analyze(&exchange)),
+                        Ok(exchange) => {
+                            let result = analyzer.analyze(&exchange);
+                            samples.offer(&result, exchange);
+                            analyzed.push(result);
+                        }
                         Err(rejection) => rejections.push(rejection),
                     }
                 }
@@ -329,9 +359,10 @@ fn analyze_chunks(analyzer: &Analyzer, receiver: Receiver<Chunk>, sender: Sender
             rejections,
         };
         if sender.send(analyzed).is_err() {
-            return;
+            return samples;
         }
     }
+    samples
 }
 
 fn write_chunks(

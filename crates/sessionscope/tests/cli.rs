@@ -510,6 +510,24 @@ point = "request.cookie.sessionid"
         assert!(!contains(&logs, secret), "`{secret}` is in the logs");
         assert!(!exported.contains(secret), "`{secret}` is in the export");
     }
+    // The point builder's samples are in the store (so the byte search above covered them), in
+    // the exchange format, with the JWT's claims still readable but not its signature.
+    let samples = {
+        use sessionscope_store::Store as _;
+        sessionscope_store::SqliteStore::open(&db)
+            .unwrap()
+            .samples()
+            .unwrap()
+    };
+    assert_eq!(samples.len(), 3, "one sample per shape: {samples:?}");
+    for line in &samples {
+        sessionscope_ingest::parse_exchange_line(line.as_bytes(), 1).expect("a sample reads back");
+    }
+    let claims = jwt.split('.').nth(1).unwrap();
+    assert!(
+        samples.iter().any(|line| line.contains(claims)),
+        "claims stay previewable: {samples:?}"
+    );
     // The login exchange (token issued in its response) and the call with the token are one session.
     let rows: Vec<serde_json::Value> = exported
         .lines()
@@ -707,4 +725,96 @@ fn the_demo_serves_and_answers_its_sample_call() {
     assert_eq!(status, 200, "{body}");
     assert!(!body["sessions"].as_array().unwrap().is_empty(), "{body}");
     assert_eq!(unauthorized, 401);
+}
+
+#[test]
+fn stored_analysis_settings_win_until_a_file_is_imported() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let first = dir.path().join("first.toml");
+    let second = dir.path().join("second.toml");
+    std::fs::write(
+        &first,
+        "[[session_keys]]\npoints = [\"request.header.x-first\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &second,
+        "[[session_keys]]\npoints = [\"request.header.x-second\"]\n",
+    )
+    .unwrap();
+    let line = |id: &str| {
+        exchange_line(
+            id,
+            "2026-11-22T10:00:00Z",
+            r#",["x-first","a"],["x-second","b"]"#,
+        ) + "\n"
+    };
+    let input = dir.path().join("in.ndjson");
+    let ingest = |config: &Path, id: &str| {
+        std::fs::write(&input, line(id)).unwrap();
+        binary()
+            .args([
+                "--db",
+                path_str(&db),
+                "--config",
+                path_str(config),
+                "ingest",
+                path_str(&input),
+            ])
+            .output()
+            .unwrap()
+    };
+    let output = ingest(&first, "k1");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        !text(&output.stderr).contains("warning"),
+        "{}",
+        text(&output.stderr)
+    );
+
+    let output = ingest(&second, "k2");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    assert_eq!(stderr.matches("warning").count(), 1, "{stderr}");
+    assert!(stderr.contains("session_keys"), "{stderr}");
+    assert!(stderr.contains("config import"), "{stderr}");
+    let keys: Vec<String> = export_requests(&db)
+        .iter()
+        .map(|row| row["session_key"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "custom:request.header.x-first",
+            "custom:request.header.x-first"
+        ],
+        "the stored key is used"
+    );
+
+    let stdout = run_ok(&["--db", path_str(&db), "config", "import", path_str(&second)]);
+    assert!(stdout.contains("imported"), "{stdout}");
+    let stdout = run_ok(&["--db", path_str(&db), "config", "import", path_str(&second)]);
+    assert!(stdout.contains("nothing changed"), "{stdout}");
+    let output = ingest(&second, "k3");
+    assert!(
+        !text(&output.stderr).contains("warning"),
+        "{}",
+        text(&output.stderr)
+    );
+    let changes = {
+        use sessionscope_store::Store as _;
+        sessionscope_store::SqliteStore::open(&db)
+            .unwrap()
+            .config_changes(10)
+            .unwrap()
+    };
+    let log: Vec<(&str, &str)> = changes
+        .iter()
+        .map(|change| (change.who.as_str(), change.summary.as_str()))
+        .collect();
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert_eq!(log[0].0, "config-file");
+    assert!(log[0].1.contains("second.toml"), "{log:?}");
+    assert!(log[1].1.starts_with("first version"), "{log:?}");
 }

@@ -30,6 +30,7 @@ mod ids;
 mod keys;
 mod presence;
 mod reader;
+mod reevaluate;
 mod retention;
 mod schema;
 mod writer;
@@ -43,7 +44,10 @@ use sessionscope_model::{
     RequestSort, Role, SessionFilter, SessionId, SessionPage, SessionStats, SessionSummary,
 };
 
-use crate::{RetentionOutcome, Store, StoreError, StoreUsage, TokenRecord, UserRecord};
+use crate::{
+    ConfigChange, RetentionOutcome, Store, StoreError, StoreUsage, TokenRecord, UserRecord,
+    ANALYSIS_SETTINGS_KEY,
+};
 
 use writer::Writer;
 
@@ -428,6 +432,124 @@ impl Store for SqliteStore {
             .map_err(backend_error)?;
         Ok(())
     }
+
+    fn analysis_settings(&self) -> Result<Option<String>, StoreError> {
+        self.setting(ANALYSIS_SETTINGS_KEY)
+    }
+
+    fn save_analysis_settings(
+        &self,
+        settings_json: &str,
+        who: &str,
+        summary: &str,
+    ) -> Result<ConfigChange, StoreError> {
+        let writer = self.writer()?;
+        // The writer connection is behind the mutex, so no other write can interleave between
+        // reading `before` and committing.
+        let transaction = writer
+            .connection()
+            .unchecked_transaction()
+            .map_err(backend_error)?;
+        let before: Option<String> = transaction
+            .query_row(
+                "SELECT value FROM settings WHERE key = ?1",
+                params![ANALYSIS_SETTINGS_KEY],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(backend_error)?;
+        transaction
+            .execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![ANALYSIS_SETTINGS_KEY, settings_json],
+            )
+            .map_err(backend_error)?;
+        let at = now_micros();
+        transaction
+            .execute(
+                "INSERT INTO config_changes (at, who, summary, before, after) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![at, who, summary, before, settings_json],
+            )
+            .map_err(backend_error)?;
+        let id = transaction.last_insert_rowid();
+        transaction.commit().map_err(backend_error)?;
+        Ok(ConfigChange {
+            id,
+            at,
+            who: who.to_string(),
+            summary: summary.to_string(),
+            before,
+            after: settings_json.to_string(),
+        })
+    }
+
+    fn config_changes(&self, limit: usize) -> Result<Vec<ConfigChange>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(|connection| {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT id, at, who, summary, before, after FROM config_changes ORDER BY id DESC LIMIT ?1",
+                )
+                .map_err(backend_error)?;
+            let rows = statement
+                .query_map(params![limit], |row| {
+                    Ok(ConfigChange {
+                        id: row.get(0)?,
+                        at: row.get(1)?,
+                        who: row.get(2)?,
+                        summary: row.get(3)?,
+                        before: row.get(4)?,
+                        after: row.get(5)?,
+                    })
+                })
+                .map_err(backend_error)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(backend_error)
+        })
+    }
+
+    fn replace_samples(&self, lines: &[String]) -> Result<(), StoreError> {
+        let writer = self.writer()?;
+        let transaction = writer
+            .connection()
+            .unchecked_transaction()
+            .map_err(backend_error)?;
+        transaction
+            .execute("DELETE FROM exchange_samples", [])
+            .map_err(backend_error)?;
+        {
+            let mut insert = transaction
+                .prepare("INSERT INTO exchange_samples (position, line) VALUES (?1, ?2)")
+                .map_err(backend_error)?;
+            for (position, line) in lines.iter().enumerate() {
+                insert
+                    .execute(params![position as i64, line])
+                    .map_err(backend_error)?;
+            }
+        }
+        transaction.commit().map_err(backend_error)
+    }
+
+    fn samples(&self) -> Result<Vec<String>, StoreError> {
+        self.read(|connection| {
+            let mut statement = connection
+                .prepare_cached("SELECT line FROM exchange_samples ORDER BY position")
+                .map_err(backend_error)?;
+            let rows = statement
+                .query_map([], |row| row.get(0))
+                .map_err(backend_error)?;
+            rows.collect::<Result<Vec<String>, _>>()
+                .map_err(backend_error)
+        })
+    }
+
+    fn reevaluate_attacks(
+        &self,
+        from: Option<Micros>,
+        keep: &dyn Fn(&crate::AttackContext<'_>, &sessionscope_model::Attack) -> bool,
+    ) -> Result<crate::ReevaluateOutcome, StoreError> {
+        self.writer()?.reevaluate_attacks(from, keep)
+    }
 }
 
 #[cfg(test)]
@@ -674,6 +796,47 @@ mod tests {
             .unwrap();
         assert_eq!((outcome.inserted, outcome.duplicates), (1, 1));
         assert_eq!(store.usage().unwrap().exchanges, 3);
+    }
+
+    #[test]
+    fn a_version_3_store_gains_the_change_log_and_keeps_its_settings() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("v3.db");
+        {
+            let old = SqliteStore::open_at_version(&path, 3).unwrap();
+            old.append(&[test_exchange("v3-1", 0)]).unwrap();
+            old.put_setting("retention_days", "5").unwrap();
+            assert!(
+                old.config_changes(5).is_err(),
+                "a version 3 store has no change log"
+            );
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.usage().unwrap().exchanges, 1, "data survives");
+        assert_eq!(
+            store.setting("retention_days").unwrap().as_deref(),
+            Some("5")
+        );
+        assert!(store.analysis_settings().unwrap().is_none());
+        assert!(store.config_changes(5).unwrap().is_empty());
+        assert!(store.samples().unwrap().is_empty());
+        store
+            .save_analysis_settings("{}", "system", "first version")
+            .unwrap();
+        store.replace_samples(&["{}".to_string()]).unwrap();
+        drop(store);
+        let reopened = SqliteStore::open(&path).unwrap();
+        assert_eq!(reopened.config_changes(5).unwrap().len(), 1);
+        assert_eq!(reopened.samples().unwrap(), vec!["{}".to_string()]);
+        let connection = Connection::open(&path).unwrap();
+        let version: Vec<u8> = connection
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(version, b"4");
     }
 
     #[test]

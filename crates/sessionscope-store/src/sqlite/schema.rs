@@ -23,6 +23,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     create_version_1,
     add_day_statistics,
     move_exchanges_into_blocks,
+    add_config_changes_and_samples,
 ];
 
 pub(crate) fn current_version() -> i64 {
@@ -249,6 +250,25 @@ fn move_exchanges_into_blocks(transaction: &Transaction) -> rusqlite::Result<()>
         DROP TABLE moved_ids;
         DROP TABLE exchange_ids;
         DROP TABLE exchanges;
+        ",
+    )
+}
+
+/// Version 4: the change log of the analysis configuration (PRODUCT.md C6, R4) and the sanitised
+/// sample exchanges the console's point builder previews against.
+fn add_config_changes_and_samples(transaction: &Transaction) -> rusqlite::Result<()> {
+    transaction.execute_batch(
+        "
+        CREATE TABLE config_changes (
+            id INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            who TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            before TEXT,
+            after TEXT NOT NULL
+        );
+        -- Exchange NDJSON lines, secrets already masked or hashed; `position` 0 is the newest.
+        CREATE TABLE exchange_samples (position INTEGER PRIMARY KEY, line TEXT NOT NULL);
         ",
     )
 }

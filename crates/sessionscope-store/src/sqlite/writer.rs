@@ -881,6 +881,17 @@ impl Writer {
         self.reset_caches();
         result
     }
+
+    pub fn reevaluate_attacks(
+        &mut self,
+        from: Option<Micros>,
+        keep: &dyn Fn(&crate::AttackContext<'_>, &sessionscope_model::Attack) -> bool,
+    ) -> Result<crate::ReevaluateOutcome, StoreError> {
+        let result = super::reevaluate::apply(&self.connection, from, keep);
+        // New attack sets may have been added to the dictionary behind the writer's back.
+        self.reset_caches();
+        result
+    }
 }
 
 pub(crate) fn apply_day_deltas(

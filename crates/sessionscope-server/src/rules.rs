@@ -1,0 +1,503 @@
+//! Detection rules over the API (PRODUCT.md A3, A4): mark a stored finding as a false positive,
+//! list and remove rules, re-evaluate stored requests. Rules are part of the analysis settings
+//! kept in the store, so every change goes through `Store::save_analysis_settings` and lands in
+//! the configuration change log with the caller's name.
+//!
+//! The functions without HTTP in them (`mark_false_positive`, `remove_rule`, `stored_rules`,
+//! `reevaluate`) are public so the command line does exactly the same through the store.
+
+use std::sync::Mutex;
+
+use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use sessionscope_analyze::{
+    false_positive_rule, AnalysisSettings, Breadth, DetectionRule, ScopeChoice, FALSE_POSITIVE,
+};
+use sessionscope_model::{parse_time_spec, Micros, Role};
+use sessionscope_store::{ConfigChange, ReevaluateOutcome, Store, StoreError};
+
+use crate::auth::{Caller, SessionReader};
+use crate::error::{shorten, ApiError};
+use crate::{run_blocking, AppState};
+
+/// Read-modify-write of the settings by this process, one at a time: two analysts marking false
+/// positives at once must not lose one of the rules.
+static SETTINGS_EDIT: Mutex<()> = Mutex::new(());
+
+/// What a rule change can fail on.
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("the analysis settings stored in the store are not readable: {0}")]
+    UnreadableSettings(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<RuleError> for ApiError {
+    fn from(error: RuleError) -> ApiError {
+        match error {
+            RuleError::NotFound(message) => ApiError::not_found(message),
+            RuleError::Invalid(message) => ApiError::bad_request(message),
+            RuleError::Forbidden(message) => ApiError::forbidden(message),
+            RuleError::UnreadableSettings(_) => ApiError::internal(error),
+            RuleError::Store(store_error) => ApiError::from(store_error),
+        }
+    }
+}
+
+/// What marking a false positive asks for: the finding (type and point) and how far the rule
+/// reaches. `breadth` and `scope` default to the narrowest, `payload` and `endpoint`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FalsePositiveRequest {
+    #[serde(rename = "type")]
+    pub attack_type: String,
+    pub point: String,
+    #[serde(default)]
+    pub breadth: Option<String>,
+    #[serde(default)]
+    pub scope: Option<String>,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// The answer to marking a false positive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MarkedFalsePositive {
+    pub rule: DetectionRule,
+    /// False when an equal rule existed already (it is answered instead).
+    pub created: bool,
+    /// The configuration change that added it; `None` when nothing changed.
+    pub change_id: Option<i64>,
+    pub message: String,
+}
+
+/// The answer to removing a rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RemovedRule {
+    pub removed: DetectionRule,
+    pub change_id: i64,
+    pub message: String,
+}
+
+/// The answer to a re-evaluation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reevaluation {
+    pub exchanges_checked: u64,
+    pub exchanges_changed: u64,
+    pub exchanges_cleared: u64,
+    pub attacks_removed: u64,
+    pub parts_changed: u64,
+    /// Virtual patches that exist but were not applied: stored data holds no raw values.
+    pub virtual_patches_not_applied: usize,
+    pub message: String,
+}
+
+/// The stored analysis settings, or the defaults when none were saved yet.
+pub fn stored_settings(store: &dyn Store) -> Result<AnalysisSettings, RuleError> {
+    match store.analysis_settings()? {
+        None => Ok(AnalysisSettings::default()),
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|error| RuleError::UnreadableSettings(error.to_string())),
+    }
+}
+
+/// Every rule, in the order they are applied.
+pub fn stored_rules(store: &dyn Store) -> Result<Vec<DetectionRule>, RuleError> {
+    Ok(stored_settings(store)?.rules)
+}
+
+/// A free id `fp-N` (or `rule-N` for other kinds), one past the highest number in use.
+fn next_rule_id(rules: &[DetectionRule], kind: &str) -> String {
+    let highest = rules
+        .iter()
+        .filter_map(|rule| rule.id.rsplit_once('-'))
+        .filter_map(|(_, number)| number.parse::<u64>().ok())
+        .max()
+        .unwrap_or(0);
+    let prefix = if kind == FALSE_POSITIVE { "fp" } else { "rule" };
+    format!("{prefix}-{}", highest + 1)
+}
+
+fn save(
+    store: &dyn Store,
+    settings: &AnalysisSettings,
+    who: &str,
+    summary: &str,
+) -> Result<ConfigChange, RuleError> {
+    if let Err(problems) = settings.validate() {
+        let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        return Err(RuleError::Invalid(format!(
+            "the rule would make the analysis settings invalid: {}",
+            lines.join("; ")
+        )));
+    }
+    let json = serde_json::to_string(settings)
+        .map_err(|error| RuleError::UnreadableSettings(error.to_string()))?;
+    Ok(store.save_analysis_settings(&json, who, summary)?)
+}
+
+/// Creates the false-positive rule for one finding of a stored request, recorded as changed by
+/// `who`. An existing rule with the same effect is answered instead of adding a copy.
+pub fn mark_false_positive(
+    store: &dyn Store,
+    request_id: &str,
+    marked: &FalsePositiveRequest,
+    who: &str,
+) -> Result<MarkedFalsePositive, RuleError> {
+    let breadth = match marked.breadth.as_deref() {
+        None => Breadth::Payload,
+        Some(name) => Breadth::from_name(name).ok_or_else(|| {
+            RuleError::Invalid(format!(
+                "invalid breadth `{}`; expected {}",
+                shorten(name),
+                Breadth::NAMES.join(", ")
+            ))
+        })?,
+    };
+    let scope = match marked.scope.as_deref() {
+        None => ScopeChoice::Endpoint,
+        Some(name) => ScopeChoice::from_name(name).ok_or_else(|| {
+            RuleError::Invalid(format!(
+                "invalid scope `{}`; expected {}",
+                shorten(name),
+                ScopeChoice::NAMES.join(", ")
+            ))
+        })?,
+    };
+    let Some(details) = store.request(request_id)? else {
+        return Err(RuleError::NotFound(format!(
+            "no request with id `{}`",
+            shorten(request_id)
+        )));
+    };
+    let row = &details.row;
+    let Some(attack) = row
+        .attacks
+        .iter()
+        .find(|attack| attack.kind == marked.attack_type && attack.point == marked.point)
+    else {
+        let found: Vec<String> = row
+            .attacks
+            .iter()
+            .map(|attack| format!("{} at {}", attack.kind, attack.point))
+            .collect();
+        return Err(RuleError::NotFound(format!(
+            "request `{}` has no `{}` finding at `{}`; its findings: {}",
+            shorten(request_id),
+            shorten(&marked.attack_type),
+            shorten(&marked.point),
+            if found.is_empty() {
+                "none".to_string()
+            } else {
+                found.join(", ")
+            }
+        )));
+    };
+    let mut rule = false_positive_rule(attack, &row.host, &row.endpoint, breadth, scope);
+    rule.comment = marked
+        .comment
+        .clone()
+        .unwrap_or_else(|| format!("marked on request {}", row.id));
+
+    let _edit = SETTINGS_EDIT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut settings = stored_settings(store)?;
+    if let Some(existing) = settings.rules.iter().find(|other| other.same_effect(&rule)) {
+        return Ok(MarkedFalsePositive {
+            rule: existing.clone(),
+            created: false,
+            change_id: None,
+            message: format!("an equal rule exists already: {}", existing.id),
+        });
+    }
+    rule.id = next_rule_id(&settings.rules, FALSE_POSITIVE);
+    settings.rules.push(rule.clone());
+    let summary = format!("added rule {}: {}", rule.id, rule.describe());
+    let change = save(store, &settings, who, &summary)?;
+    Ok(MarkedFalsePositive {
+        rule,
+        created: true,
+        change_id: Some(change.id),
+        message:
+            "applies to traffic ingested from now on; re-evaluate to apply it to stored requests"
+                .to_string(),
+    })
+}
+
+/// The answer to adding a rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AddedRule {
+    pub rule: DetectionRule,
+    pub change_id: i64,
+    pub message: String,
+}
+
+/// Adds any rule (a virtual patch, disabled detection, a masked parameter, a hand-written false
+/// positive) at the end, recorded as changed by `who`. A rule without an id gets one.
+pub fn add_rule(
+    store: &dyn Store,
+    mut rule: DetectionRule,
+    who: &str,
+) -> Result<AddedRule, RuleError> {
+    let _edit = SETTINGS_EDIT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut settings = stored_settings(store)?;
+    if rule.id.is_empty() {
+        rule.id = next_rule_id(&settings.rules, rule.kind.trim());
+    }
+    settings.rules.push(rule.clone());
+    let summary = format!("added rule {}: {}", rule.id, rule.describe());
+    let change = save(store, &settings, who, &summary)?;
+    Ok(AddedRule {
+        rule,
+        change_id: change.id,
+        message: "applies to traffic ingested from now on".to_string(),
+    })
+}
+
+/// Removes a rule by id (or by `#INDEX`, its position, for rules without an id). An analyst may
+/// only remove false positives; other rules are configuration, for admins.
+pub fn remove_rule(
+    store: &dyn Store,
+    id: &str,
+    who: &str,
+    role: Role,
+) -> Result<RemovedRule, RuleError> {
+    let _edit = SETTINGS_EDIT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut settings = stored_settings(store)?;
+    let position = match id.strip_prefix('#').map(str::parse::<usize>) {
+        Some(Ok(index)) if index < settings.rules.len() => Some(index),
+        _ => settings.rules.iter().position(|rule| rule.id == id),
+    };
+    let Some(position) = position else {
+        return Err(RuleError::NotFound(format!("no rule `{}`", shorten(id))));
+    };
+    if role != Role::Admin && settings.rules[position].kind != FALSE_POSITIVE {
+        return Err(RuleError::Forbidden(format!(
+            "role `{role}` may only remove false-positive rules"
+        )));
+    }
+    let removed = settings.rules.remove(position);
+    let name = if removed.id.is_empty() {
+        format!("#{position}")
+    } else {
+        removed.id.clone()
+    };
+    let summary = format!("removed rule {name}: {}", removed.describe());
+    let change = save(store, &settings, who, &summary)?;
+    Ok(RemovedRule {
+        removed,
+        change_id: change.id,
+        message: "applies to traffic ingested from now on; findings already dropped from stored requests do not come back".to_string(),
+    })
+}
+
+/// Applies the current false-positive and disable rules to stored requests at or after `from`.
+pub fn reevaluate(store: &dyn Store, from: Option<Micros>) -> Result<Reevaluation, RuleError> {
+    let settings = stored_settings(store)?;
+    let config = settings.validate().map_err(|problems| {
+        let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        RuleError::Invalid(format!(
+            "the stored analysis settings are invalid: {}",
+            lines.join("; ")
+        ))
+    })?;
+    let rules = config.rules();
+    let outcome = if rules.has_suppressions() {
+        store.reevaluate_attacks(from, &|context, attack| {
+            !rules.suppresses(context.host, context.endpoint, attack)
+        })?
+    } else {
+        ReevaluateOutcome::default()
+    };
+    let patches = rules.virtual_patch_count();
+    let mut message = format!(
+        "removed {} attack{} from {} stored request{}",
+        outcome.attacks_removed,
+        if outcome.attacks_removed == 1 {
+            ""
+        } else {
+            "s"
+        },
+        outcome.exchanges_changed,
+        if outcome.exchanges_changed == 1 {
+            ""
+        } else {
+            "s"
+        },
+    );
+    if patches > 0 {
+        message.push_str(&format!(
+            "; {patches} virtual patch{} not applied: stored requests keep no raw values to match, so patches apply to traffic ingested from now on",
+            if patches == 1 { " was" } else { "es were" }
+        ));
+    }
+    Ok(Reevaluation {
+        exchanges_checked: outcome.exchanges_checked,
+        exchanges_changed: outcome.exchanges_changed,
+        exchanges_cleared: outcome.exchanges_cleared,
+        attacks_removed: outcome.attacks_removed,
+        parts_changed: outcome.parts_changed,
+        virtual_patches_not_applied: patches,
+        message,
+    })
+}
+
+fn require_rule_editor(caller: &Caller) -> Result<(), ApiError> {
+    if matches!(caller.role, Role::Admin | Role::Analyst) {
+        return Ok(());
+    }
+    Err(ApiError::forbidden(format!(
+        "role `{}` may not change detection rules; admin or analyst may",
+        caller.role
+    )))
+}
+
+fn parse_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|error| ApiError::bad_request(format!("invalid json body: {error}")))
+}
+
+fn path_text(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    path.map(|Path(text)| text).map_err(|rejection| {
+        ApiError::bad_request(format!("malformed path: {}", rejection.body_text()))
+    })
+}
+
+/// The answer to listing rules.
+#[derive(Serialize)]
+pub struct RuleList {
+    pub rules: Vec<DetectionRule>,
+}
+
+pub(crate) async fn list_rules(
+    State(state): State<AppState>,
+    _reader: SessionReader,
+) -> Result<Json<RuleList>, ApiError> {
+    let rules = run_blocking(&state, |store| Ok(stored_rules(store))).await??;
+    Ok(Json(RuleList { rules }))
+}
+
+pub(crate) async fn add_rule_route(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if !caller.role.can_change_configuration() {
+        return Err(ApiError::forbidden(format!(
+            "role `{}` may not add detection rules; admin may (analysts mark false positives on a request)",
+            caller.role
+        )));
+    }
+    let rule: DetectionRule = parse_body(&body)?;
+    let who = caller.name;
+    let answer = run_blocking(&state, move |store| Ok(add_rule(store, rule, &who))).await??;
+    Ok((StatusCode::CREATED, Json(answer)).into_response())
+}
+
+pub(crate) async fn mark_false_positive_route(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    require_rule_editor(&caller)?;
+    let request_id = path_text(path)?;
+    let marked: FalsePositiveRequest = parse_body(&body)?;
+    let who = caller.name;
+    let answer = run_blocking(&state, move |store| {
+        Ok(mark_false_positive(store, &request_id, &marked, &who))
+    })
+    .await??;
+    let status = if answer.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(answer)).into_response())
+}
+
+pub(crate) async fn remove_rule_route(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<RemovedRule>, ApiError> {
+    require_rule_editor(&caller)?;
+    let id = path_text(path)?;
+    let answer = run_blocking(&state, move |store| {
+        Ok(remove_rule(store, &id, &caller.name, caller.role))
+    })
+    .await??;
+    Ok(Json(answer))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ReevaluateBody {
+    /// RFC 3339 or relative (`-7d`); all stored requests when absent.
+    #[serde(default)]
+    from: Option<String>,
+}
+
+pub(crate) async fn reevaluate_route(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Bytes,
+) -> Result<Json<Reevaluation>, ApiError> {
+    require_rule_editor(&caller)?;
+    let request: ReevaluateBody = if body.iter().all(u8::is_ascii_whitespace) {
+        ReevaluateBody::default()
+    } else {
+        parse_body(&body)?
+    };
+    let from = match request.from.as_deref() {
+        None => None,
+        Some(text) => Some(parse_time_spec(text, state.now()).map_err(|message| {
+            ApiError::bad_request(format!("invalid value for `from`: {message}"))
+        })?),
+    };
+    let answer = run_blocking(&state, move |store| Ok(reevaluate(store, from))).await??;
+    Ok(Json(answer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_id(id: &str) -> DetectionRule {
+        DetectionRule {
+            id: id.to_string(),
+            kind: FALSE_POSITIVE.to_string(),
+            ..DetectionRule::default()
+        }
+    }
+
+    #[test]
+    fn new_ids_follow_the_highest_in_use() {
+        assert_eq!(next_rule_id(&[], FALSE_POSITIVE), "fp-1");
+        assert_eq!(
+            next_rule_id(
+                &[with_id("fp-2"), with_id("rule-7"), with_id("")],
+                FALSE_POSITIVE
+            ),
+            "fp-8"
+        );
+        assert_eq!(next_rule_id(&[with_id("fp-2")], "mask_parameter"), "rule-3");
+    }
+}
