@@ -31,7 +31,7 @@ pub fn page(user: &ConsoleUser, active: Nav, title: &str, body: Markup) -> Marku
         (DOCTYPE)
         html lang="en" {
             (head(title))
-            body data-csrf=(user.csrf) {
+            body data-csrf=(user.csrf) data-role=(user.role) {
                 header.topbar {
                     a.brand href="/" { span.brand-mark {} "sessionscope" }
                     nav.nav {

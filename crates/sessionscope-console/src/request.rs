@@ -115,6 +115,7 @@ pub fn details_block(details: &RequestDetails, close_href: Option<&str>) -> Mark
                                         @if let Some(explanation) = sessionscope_detect::explain(&attack.rule) {
                                             div.muted.rule-explanation { (explanation) }
                                         }
+                                        (false_positive_control(&row.id, &attack.kind, &attack.point))
                                     }
                                 }
                             }
@@ -139,6 +140,29 @@ pub fn details_block(details: &RequestDetails, close_href: Option<&str>) -> Mark
                     p { "Flagged as: " @for bot in &row.bots { span.chip.attack { (bot) } " " } }
                 }
             }
+        }
+    }
+}
+
+/// "Mark as false positive" for one finding (PRODUCT.md A3). It calls the API
+/// (`POST /api/v1/requests/{id}/false-positive`) from console.js with the login's CSRF token, so
+/// it needs the script; the stylesheet shows it only to the roles the API lets mark findings
+/// (admin, analyst).
+fn false_positive_control(request_id: &str, kind: &str, point: &str) -> Markup {
+    html! {
+        div.fp-action data-request-id=(request_id) data-type=(kind) data-point=(point) {
+            select.fp-breadth aria-label="What to ignore" {
+                option value="payload" selected { "this payload here" }
+                option value="type" { "this attack type here" }
+                option value="point" { "all attack types here" }
+            }
+            select.fp-scope aria-label="Where" {
+                option value="endpoint" selected { "on this endpoint" }
+                option value="host" { "on this host" }
+                option value="everywhere" { "everywhere" }
+            }
+            button.fp-mark type="button" { "Mark as false positive" }
+            span.fp-result role="status" {}
         }
     }
 }

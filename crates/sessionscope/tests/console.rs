@@ -389,6 +389,30 @@ async fn roles_flow(demo: &Demo, driver: &Driver) {
         .await,
         403
     );
+
+    // Nor may it mark findings as false positives: the control is not shown.
+    browser
+        .goto(&demo.url("/sessions?attack_type=sqli"))
+        .await
+        .unwrap();
+    find(&browser, "tr.session-row a.expand")
+        .await
+        .click()
+        .await
+        .unwrap();
+    find(&browser, "table#requests tr.request-row a.request-link")
+        .await
+        .click()
+        .await
+        .unwrap();
+    find(&browser, "#request-details table.attacks").await;
+    for control in browser
+        .find_all(Locator::Css("#request-details .fp-action"))
+        .await
+        .unwrap()
+    {
+        assert!(!control.is_displayed().await.unwrap());
+    }
     browser.close().await.unwrap();
 }
 
@@ -651,6 +675,39 @@ async fn analyst_flow(demo: &Demo, driver: &Driver) {
         .await
         .unwrap();
     screenshot(&browser, "request-details").await;
+
+    // Mark the first finding as a false positive, re-evaluate stored data: after a reload the
+    // request has one finding less.
+    let findings_before = browser
+        .find_all(Locator::Css("#request-details table.attacks tbody tr"))
+        .await
+        .unwrap()
+        .len();
+    find(&browser, "#request-details .fp-mark")
+        .await
+        .click()
+        .await
+        .unwrap();
+    find(&browser, "#request-details .fp-result.ok").await;
+    let reevaluate = find(&browser, "#request-details .fp-action button:not(.fp-mark)").await;
+    assert_eq!(reevaluate.text().await.unwrap(), "Re-evaluate stored data");
+    reevaluate.click().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !text_of(&browser, "#request-details .fp-result")
+        .await
+        .contains("re-evaluated")
+    {
+        assert!(Instant::now() < deadline, "re-evaluation did not answer");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    browser.refresh().await.unwrap();
+    find(&browser, "#request-details").await;
+    let findings_after = browser
+        .find_all(Locator::Css("#request-details table.attacks tbody tr"))
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(findings_after + 1, findings_before);
 
     // Configuration: the point builder previews a header of recent traffic as it would be stored.
     find(&browser, "a.nav-link[href='/config']")

@@ -451,3 +451,76 @@
 
   window.sessionscope = { csrf, localiseTimes };
 })();
+
+// Marking a finding as a false positive (request details): the API creates the rule, which
+// applies to new traffic; "Re-evaluate stored data" applies it to what is stored, and "Undo"
+// removes the rule again.
+(function () {
+  "use strict";
+  const csrf = () => document.body.dataset.csrf || "";
+
+  async function call(method, path, body) {
+    const init = { method, credentials: "same-origin", headers: { "x-csrf-token": csrf() } };
+    if (body !== undefined) {
+      init.headers["content-type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    const response = await fetch(path, init);
+    let answer = {};
+    try { answer = await response.json(); } catch (_) { answer = {}; }
+    if (!response.ok) throw new Error(answer.message || ("the server answered " + response.status));
+    return answer;
+  }
+
+  function say(box, text, good) {
+    const result = box.querySelector(".fp-result");
+    result.textContent = text;
+    result.classList.toggle("ok", good === true);
+    result.classList.toggle("bad", good === false);
+  }
+
+  function button(label, action) {
+    const element = document.createElement("button");
+    element.type = "button";
+    element.textContent = label;
+    element.addEventListener("click", action);
+    return element;
+  }
+
+  document.addEventListener("click", async (event) => {
+    const mark = event.target.closest(".fp-mark");
+    if (!mark) return;
+    const box = mark.closest(".fp-action");
+    mark.disabled = true;
+    say(box, "marking …");
+    try {
+      const answer = await call("POST", "/api/v1/requests/" + encodeURIComponent(box.dataset.requestId) + "/false-positive", {
+        type: box.dataset.type,
+        point: box.dataset.point,
+        breadth: box.querySelector(".fp-breadth").value,
+        scope: box.querySelector(".fp-scope").value,
+      });
+      const rule = (answer.rule && answer.rule.id) || answer.id || "";
+      say(box, "Marked (rule " + rule + "); new traffic is no longer flagged.", true);
+      box.appendChild(button("Re-evaluate stored data", async (click) => {
+        click.target.disabled = true;
+        try {
+          const outcome = await call("POST", "/api/v1/rules/reevaluate", {});
+          say(box, "Stored data re-evaluated: " + outcome.attacks_removed + " findings removed from " +
+            outcome.exchanges_changed + " requests. Reload to see the counts.", true);
+        } catch (error) { say(box, error.message, false); }
+      }));
+      box.appendChild(button("Undo", async (click) => {
+        click.target.disabled = true;
+        try {
+          await call("DELETE", "/api/v1/rules/" + encodeURIComponent(rule));
+          say(box, "Undone: the rule is removed.", true);
+          mark.disabled = false;
+        } catch (error) { say(box, error.message, false); }
+      }));
+    } catch (error) {
+      say(box, error.message, false);
+      mark.disabled = false;
+    }
+  });
+})();
