@@ -342,6 +342,11 @@ pub(crate) fn detect(subject: &Subject<'_>) -> Option<Hit> {
     }
     if url_like_parameter(subject.name) && !trimmed.contains("://") {
         let authority = authority_at(trimmed, 0);
+        // A bare host is the whole value, or the value up to a path: `0" AND ...` in a `url`
+        // parameter is an injection attempt, not the address 0.0.0.0.
+        if !matches!(trimmed[authority.len()..].chars().next(), None | Some('/')) {
+            return None;
+        }
         for host in authority_hosts(authority) {
             if matches!(
                 judge_host(host),
@@ -427,5 +432,8 @@ mod tests {
         assert!(detect(&query_subject("host", "127.0.0.1")).is_some());
         assert!(detect(&query_subject("comment", "localhost")).is_none());
         assert!(detect(&query_subject("host", "api.shop.example")).is_none());
+        assert!(detect(&query_subject("url", "10.0.0.5/admin")).is_some());
+        assert!(detect(&query_subject("url", "0\" AND (SELECT 1 FROM admin)='$'#")).is_none());
+        assert!(detect(&query_subject("url", "0 or 1=1")).is_none());
     }
 }
