@@ -1,8 +1,9 @@
 //! Request details (PRODUCT.md E8, C5): the block `#request-details`, shown under its row in an
 //! expanded session (`req=<id>`) and as the standalone page `/requests/{id}`. It shows the request
 //! line, host, ids, the session key that grouped the request (its name, never a value), context
-//! parameters as stored (hashed as hash, masked as masked), attacks, and placeholders for the
-//! discovery and bot sections until those capabilities exist.
+//! parameters as stored (hashed as hash, masked as masked), attacks, the full request of an
+//! attacked request with its secrets masked as stored (a collapsed section), and placeholders for
+//! the discovery and bot sections until those capabilities exist.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -10,8 +11,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use maud::{html, Markup};
-use sessionscope_model::{day_of, format_day, ContextValue, ParamKind, RequestDetails, StoredAs};
+use sessionscope_model::{
+    day_of, format_day, ContextValue, Exchange, ParamKind, RequestDetails, StoredAs,
+};
 use sessionscope_server::AppState;
+use sessionscope_store::{Store, StoreError};
 
 use crate::auth::ConsoleUser;
 use crate::format::{self, flow_label, status_class};
@@ -35,9 +39,33 @@ pub fn session_href(details: &RequestDetails) -> String {
     ])
 }
 
+/// Bodies shown in the full request section are cut here, so a large body cannot bloat the page.
+const FULL_CONTENT_BODY_LIMIT: usize = 16 * 1024;
+
+/// One request and, when it has attacks, its stored full content (PRODUCT.md E8). The content is
+/// read only for attacked requests: no other request has any. Blocking: run it on the blocking pool.
+pub fn request_with_content(
+    store: &dyn Store,
+    id: &str,
+) -> Result<Option<(RequestDetails, Option<String>)>, StoreError> {
+    let Some(details) = store.request(id)? else {
+        return Ok(None);
+    };
+    if details.row.attacks.is_empty() {
+        return Ok(Some((details, None)));
+    }
+    let content = store.attack_content(id)?;
+    Ok(Some((details, content)))
+}
+
 /// The block. `close_href` is the view without the request open; `None` on the request's own
-/// page, which has nothing to close.
-pub fn details_block(details: &RequestDetails, close_href: Option<&str>) -> Markup {
+/// page, which has nothing to close. `content` is the stored full content (an exchange NDJSON
+/// line, secrets masked) of a request with attacks.
+pub fn details_block(
+    details: &RequestDetails,
+    close_href: Option<&str>,
+    content: Option<&str>,
+) -> Markup {
     let row = &details.row;
     let target = if details.query.is_empty() {
         row.path.clone()
@@ -123,6 +151,9 @@ pub fn details_block(details: &RequestDetails, close_href: Option<&str>) -> Mark
                     }
                 }
             }
+            @if let Some(content) = content {
+                (full_content_section(content))
+            }
             section.request-section {
                 h4 { "Context parameters" }
                 (context_table("Request", &request_context))
@@ -142,6 +173,78 @@ pub fn details_block(details: &RequestDetails, close_href: Option<&str>) -> Mark
             }
         }
     }
+}
+
+/// "Full request (secrets masked)": the stored exchange's request line, headers and body, collapsed.
+/// The content was sanitised at ingest, so what is shown is exactly what is stored.
+fn full_content_section(content: &str) -> Markup {
+    let parsed = sessionscope_ingest::parse_exchange_line(content.as_bytes(), 1);
+    html! {
+        section.request-section {
+            details.full-content {
+                summary { h4 { "Full request (secrets masked)" } }
+                @match &parsed {
+                    Ok(exchange) => (full_request(exchange)),
+                    // Not readable as an exchange (should not happen): show the stored text as is.
+                    Err(_) => pre.full-content-body { (cut_text(content)) },
+                }
+            }
+        }
+    }
+}
+
+fn full_request(exchange: &Exchange) -> Markup {
+    let request = &exchange.request;
+    html! {
+        p.request-line {
+            span.method { (request.method) } " "
+            code.request-target { (request.url) }
+        }
+        @if request.headers.is_empty() {
+            p.muted { "No headers." }
+        } @else {
+            table.grid.compact.full-content-headers {
+                thead { tr { th { "Header" } th { "Value" } } }
+                tbody {
+                    @for (name, value) in &request.headers.0 {
+                        tr { td { code { (name) } } td { code { (value) } } }
+                    }
+                }
+            }
+        }
+        @match &request.body {
+            None => p.muted { "No body." },
+            Some(body) if body.is_empty() => p.muted { "No body." },
+            Some(body) => {
+                pre.full-content-body { (body_text(body)) }
+                @if request.body_truncated || body.len() > FULL_CONTENT_BODY_LIMIT {
+                    p.muted { "The body is cut here." }
+                }
+            }
+        }
+    }
+}
+
+/// A body as text: pretty JSON when it is JSON, else the bytes as (lossy) UTF-8; cut at the limit.
+fn body_text(body: &[u8]) -> String {
+    let text = match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(value) => serde_json::to_string_pretty(&value)
+            .unwrap_or_else(|_| String::from_utf8_lossy(body).into_owned()),
+        Err(_) => String::from_utf8_lossy(body).into_owned(),
+    };
+    cut_text(&text).to_string()
+}
+
+/// At most `FULL_CONTENT_BODY_LIMIT` bytes, ending on a character boundary.
+fn cut_text(text: &str) -> &str {
+    if text.len() <= FULL_CONTENT_BODY_LIMIT {
+        return text;
+    }
+    let mut end = FULL_CONTENT_BODY_LIMIT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 /// "Mark as false positive" for one finding (PRODUCT.md A3). It calls the API
@@ -221,16 +324,17 @@ async fn request_page(
     }
     let store = state.store.clone();
     let lookup = id.clone();
-    let found = tokio::task::spawn_blocking(move || store.request(&lookup)).await;
+    let found =
+        tokio::task::spawn_blocking(move || request_with_content(store.as_ref(), &lookup)).await;
     let body = match found {
-        Ok(Ok(Some(details))) => {
+        Ok(Ok(Some((details, content)))) => {
             let body = html! {
                 p.breadcrumbs {
                     a href="/sessions" { "Sessions" } " / "
                     a href={ "/sessions" (session_href(&details)) } { "Session " code { (details.row.session_id.short()) } }
                     " / request"
                 }
-                (details_block(&details, None))
+                (details_block(&details, None, content.as_deref()))
             };
             return layout::page(&user, Nav::Sessions, "Request", body).into_response();
         }
@@ -314,7 +418,7 @@ mod tests {
 
     #[test]
     fn the_block_names_the_session_key_and_never_shows_masked_values() {
-        let html = details_block(&details(), Some("/sessions")).into_string();
+        let html = details_block(&details(), Some("/sessions"), None).into_string();
         assert!(html.contains(r#"id="request-details""#));
         assert!(html.contains(r#"class="session-key""#));
         assert!(html.contains("builtin:cookie.PHPSESSID"));
@@ -333,5 +437,44 @@ mod tests {
             session_href(&details()),
             "?session_id=42424242424242424242424242424242&open=42424242424242424242424242424242&part=2026-11-22&req=r-7"
         );
+    }
+
+    #[test]
+    fn an_attacked_request_shows_its_full_content_collapsed() {
+        let line = serde_json::json!({
+            "id": "r-7",
+            "ts": "2026-11-22T10:00:00Z",
+            "request": {
+                "method": "POST",
+                "url": "https://api.shop.example/search?q=%27",
+                "headers": [["content-type", "application/json"], ["cookie", "PHPSESSID=h:5f2b0c"]],
+                "body": "{\"q\":\"' or 1=1 --\",\"n\":1}"
+            }
+        })
+        .to_string();
+        let html = details_block(&details(), None, Some(&line)).into_string();
+        assert!(html.contains(r#"<details class="full-content">"#), "{html}");
+        assert!(html.contains("Full request (secrets masked)"));
+        assert!(html.contains("https://api.shop.example/search?q=%27"));
+        assert!(html.contains("PHPSESSID=h:5f2b0c"));
+        assert!(
+            html.contains("\n  &quot;n&quot;: 1"),
+            "pretty JSON body: {html}"
+        );
+        let without = details_block(&details(), None, None).into_string();
+        assert!(!without.contains("full-content"));
+        // Stored text that is not an exchange is shown as text, never a panic.
+        let odd = details_block(&details(), None, Some("not <json>")).into_string();
+        assert!(odd.contains("not &lt;json&gt;"));
+    }
+
+    #[test]
+    fn long_bodies_are_cut_on_a_character_boundary() {
+        let body = "é".repeat(FULL_CONTENT_BODY_LIMIT);
+        let shown = body_text(body.as_bytes());
+        assert!(
+            shown.len() <= FULL_CONTENT_BODY_LIMIT && shown.len() > FULL_CONTENT_BODY_LIMIT - 4
+        );
+        assert_eq!(body_text(b"plain"), "plain");
     }
 }

@@ -45,6 +45,8 @@ pub struct SessionData {
     pub marks_total: u64,
     /// The open request (`req=`), when it exists.
     pub request: Option<RequestDetails>,
+    /// The open request's stored full content, when it has attacks (PRODUCT.md E8).
+    pub request_content: Option<String>,
     pub request_missing: bool,
 }
 
@@ -98,13 +100,12 @@ pub fn load(
             .collect()
     };
 
-    let (request, request_missing) = match &view.request {
-        Some(id) => {
-            let details = store.request(id)?;
-            let missing = details.is_none();
-            (details, missing)
-        }
-        None => (None, false),
+    let (request, request_content, request_missing) = match &view.request {
+        Some(id) => match request::request_with_content(store, id)? {
+            Some((details, content)) => (Some(details), content, false),
+            None => (None, None, true),
+        },
+        None => (None, None, false),
     };
     Ok(SessionData {
         session_id,
@@ -115,6 +116,7 @@ pub fn load(
         notes,
         marks,
         request,
+        request_content,
         request_missing,
     })
 }
@@ -252,7 +254,7 @@ pub fn render(view: &ViewState, data: &SessionData) -> Markup {
             });
             @if let Some(details) = &data.request {
                 @if !request_on_page {
-                    (request::details_block(details, Some(&close_request_href(view))))
+                    (request::details_block(details, Some(&close_request_href(view)), data.request_content.as_deref()))
                 }
             }
             (request_table(view, data))
@@ -437,7 +439,7 @@ pub fn request_rows(view: &ViewState, data: &SessionData) -> Markup {
             @if selected {
                 @if let Some(details) = &data.request {
                     tr.request-details-row {
-                        td colspan=(REQUEST_COLUMNS) { (request::details_block(details, Some(&close_href))) }
+                        td colspan=(REQUEST_COLUMNS) { (request::details_block(details, Some(&close_href), data.request_content.as_deref())) }
                     }
                 }
             }

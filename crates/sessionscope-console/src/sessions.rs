@@ -196,6 +196,7 @@ async fn session_fragment(state: &AppState, view: ViewState) -> Response {
                 marks: Vec::new(),
                 marks_total: 0,
                 request: None,
+                request_content: None,
                 request_missing: false,
             });
         }
@@ -235,9 +236,13 @@ async fn request_fragment(state: &AppState, view: ViewState) -> Response {
     let store = state.store.clone();
     let lookup = id.clone();
     let close_href = view.current_pairs().without(&["req"]).href("/sessions");
-    match tokio::task::spawn_blocking(move || store.request(&lookup)).await {
-        Ok(Ok(Some(details))) => {
-            request::details_block(&details, Some(&close_href)).into_response()
+    match tokio::task::spawn_blocking(move || {
+        request::request_with_content(store.as_ref(), &lookup)
+    })
+    .await
+    {
+        Ok(Ok(Some((details, content)))) => {
+            request::details_block(&details, Some(&close_href), content.as_deref()).into_response()
         }
         Ok(Ok(None)) => fragment_problem(
             StatusCode::NOT_FOUND,

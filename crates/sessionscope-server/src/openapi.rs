@@ -90,6 +90,18 @@ pub fn openapi_document() -> Value {
         }}),
     );
     paths.insert(
+        "/api/v1/requests/{id}/content".into(),
+        json!({"get": {
+            "operationId": "getRequestContent",
+            "summary": "The full content of a request with attacks, secrets masked or hashed as stored (PRODUCT.md E8); 404 for a request without attacks",
+            "parameters": [{"name": "id", "in": "path", "required": true, "description": "exchange id", "schema": {"type": "string"}}],
+            "responses": with_errors(json!({"200": {
+                "description": "The request as one exchange in the native format (docs/exchange-format.md), as stored at ingest",
+                "content": {"application/json": {"schema": {"type": "object", "additionalProperties": true}}}
+            }}), &["400", "401", "403", "404"])
+        }}),
+    );
+    paths.insert(
         "/api/v1/export/requests".into(),
         json!({"get": {
             "operationId": "exportRequests",

@@ -62,6 +62,7 @@ fn api_routes() -> Routes {
     .get("/api/v1/sessions/{id}/requests", session_requests)
     .get("/api/v1/sessions/{id}/export", session_export)
     .get("/api/v1/requests/{id}", request_details)
+    .get("/api/v1/requests/{id}/content", request_content)
     .get("/api/v1/export/requests", export_requests)
     .get("/api/v1/export/sessions", export_sessions)
     .route(
@@ -348,6 +349,39 @@ async fn request_details(
         Some(details) => Ok(Json(details).into_response()),
         None => Err(ApiError::not_found(format!(
             "no request with id `{}`",
+            shorten(&id)
+        ))),
+    }
+}
+
+/// The sanitised full content of a request with attacks (PRODUCT.md E8): the stored exchange
+/// NDJSON line, answered as it is (it is JSON already, secrets masked or hashed at ingest).
+async fn request_content(
+    State(state): State<AppState>,
+    _reader: SessionReader,
+    path: Result<Path<String>, PathRejection>,
+    QueryPairs(pairs): QueryPairs,
+) -> Result<Response, ApiError> {
+    let id = path_text(path)?;
+    if let Some((key, _)) = pairs.first() {
+        return Err(ApiError::bad_request(format!(
+            "unknown parameter `{}`; request content takes no parameters",
+            shorten(key)
+        )));
+    }
+    let lookup_id = id.clone();
+    let content = run_blocking(&state, move |store| store.attack_content(&lookup_id)).await?;
+    match content {
+        Some(line) => Ok((
+            [(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            )],
+            line,
+        )
+            .into_response()),
+        None => Err(ApiError::not_found(format!(
+            "no stored content for request `{}`: only requests with attacks keep their full content",
             shorten(&id)
         ))),
     }

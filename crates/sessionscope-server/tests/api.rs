@@ -357,6 +357,21 @@ impl TestServer {
         let batch: Vec<AnalyzedExchange> = seeds().iter().map(analyzed).collect();
         let outcome = store.append(&batch).unwrap();
         assert_eq!(outcome.inserted, batch.len() as u64);
+        // What ingest keeps for requests with attacks (b3); `a1` too, so the OpenAPI walk that
+        // fills every `{id}` with it finds content.
+        let contents: Vec<(String, Micros, String)> = batch
+            .iter()
+            .filter(|exchange| exchange.id == "b3" || exchange.id == "a1")
+            .map(|exchange| {
+                let line = serde_json::json!({
+                    "id": exchange.id,
+                    "request": {"method": exchange.method, "url": "https://admin.shop.example/admin/search?q=%27+or+1%3D1+--",
+                        "headers": [["cookie", "PHPSESSID=***"]]}
+                });
+                (exchange.id.clone(), exchange.ts, line.to_string())
+            })
+            .collect();
+        store.put_attack_contents(&contents).unwrap();
         for (token, name, role) in [
             (ADMIN_TOKEN, "admin-token", Role::Admin),
             (READ_ONLY_TOKEN, "viewer", Role::ReadOnly),
@@ -877,6 +892,35 @@ async fn session_details_and_statistics() {
         .json(&format!("/api/v1/sessions/{}", "0".repeat(32)))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn request_content_is_served_only_for_requests_with_content() {
+    let server = TestServer::start().await;
+    let response = server
+        .get_with("/api/v1/requests/b3/content", Some(READ_ONLY_TOKEN))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "application/json"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["id"], "b3");
+    assert_eq!(body["request"]["headers"][0][1], "PHPSESSID=***");
+
+    let (status, body) = server.json("/api/v1/requests/b1/content").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["code"], "not_found");
+    assert_eq!(
+        body["message"],
+        "no stored content for request `b1`: only requests with attacks keep their full content"
+    );
+    let (status, _) = server.json("/api/v1/requests/b3/content?x=1").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let response = server.get_with("/api/v1/requests/b3/content", None).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     server.stop().await;
 }
 

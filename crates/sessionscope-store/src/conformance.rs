@@ -72,6 +72,10 @@ pub fn run_all(make: &dyn Fn() -> Arc<dyn Store>) {
             samples_are_replaced_as_a_set,
         ),
         (
+            "attack contents are kept until retention",
+            attack_contents_are_kept_until_retention,
+        ),
+        (
             "reevaluation drops attacks and fixes aggregates",
             reevaluation_drops_attacks_and_fixes_aggregates,
         ),
@@ -1068,6 +1072,55 @@ fn exports_are_in_time_order(store: &dyn Store) {
     assert!(matches!(stopped, Err(StoreError::Sink(_))));
 }
 
+fn attack_contents_are_kept_until_retention(store: &dyn Store) {
+    let t = base_time();
+    append(
+        store,
+        &[
+            with(exchange("c-old", 1, t - seconds(60)), |e| {
+                e.attacks = vec![sqli()]
+            }),
+            with(exchange("c-new", 1, t + seconds(60)), |e| {
+                e.attacks = vec![sqli()]
+            }),
+            exchange("c-clean", 1, t + seconds(61)),
+        ],
+    );
+    assert!(store.put_attack_contents(&[]).is_ok());
+    store
+        .put_attack_contents(&[
+            (
+                "c-old".to_string(),
+                t - seconds(60),
+                "{\"id\":\"c-old\"}".to_string(),
+            ),
+            (
+                "c-new".to_string(),
+                t + seconds(60),
+                "{\"id\":\"c-new\"}".to_string(),
+            ),
+        ])
+        .unwrap();
+    // A repeated request keeps its first content, as `append` keeps its first exchange.
+    store
+        .put_attack_contents(&[("c-new".to_string(), t + seconds(60), "{}".to_string())])
+        .unwrap();
+    assert_eq!(
+        store.attack_content("c-old").unwrap().as_deref(),
+        Some("{\"id\":\"c-old\"}")
+    );
+    assert_eq!(
+        store.attack_content("c-new").unwrap().as_deref(),
+        Some("{\"id\":\"c-new\"}")
+    );
+    assert!(store.attack_content("c-clean").unwrap().is_none());
+    assert!(store.attack_content("").unwrap().is_none());
+    assert!(store.attack_content("nope' OR 1=1 --").unwrap().is_none());
+    store.apply_retention(t).unwrap();
+    assert!(store.attack_content("c-old").unwrap().is_none());
+    assert!(store.attack_content("c-new").unwrap().is_some());
+}
+
 fn retention_removes_old_requests(store: &dyn Store) {
     let t = base_time();
     append(
@@ -1309,6 +1362,16 @@ fn reevaluation_drops_attacks_and_fixes_aggregates(store: &dyn Store) {
         ],
     );
     assert_eq!(listed_with_attack_type(store, "sqli").len(), 2);
+    store
+        .put_attack_contents(&[
+            ("v-1".to_string(), t, "{\"id\":\"v-1\"}".to_string()),
+            (
+                "v-2".to_string(),
+                t + seconds(1),
+                "{\"id\":\"v-2\"}".to_string(),
+            ),
+        ])
+        .unwrap();
     // Keep a finding unless it is an sqli at request.query.q on api.shop.example (a false
     // positive scoped to a host); the check sees each request's host and endpoint.
     let seen_endpoints = std::sync::Mutex::new(Vec::new());
@@ -1326,6 +1389,9 @@ fn reevaluation_drops_attacks_and_fixes_aggregates(store: &dyn Store) {
     assert_eq!(outcome.exchanges_cleared, 2);
     assert_eq!(outcome.attacks_removed, 3);
     assert_eq!(outcome.parts_changed, 2);
+    // A request left without attacks no longer keeps its content; one that keeps some does.
+    assert!(store.attack_content("v-1").unwrap().is_none());
+    assert!(store.attack_content("v-2").unwrap().is_some());
     assert!(seen_endpoints
         .lock()
         .map(|seen| seen

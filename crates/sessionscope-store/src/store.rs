@@ -166,8 +166,8 @@ pub trait Store: Send + Sync {
         sink: &mut dyn FnMut(SessionSummary) -> Result<(), StoreError>,
     ) -> Result<u64, StoreError>;
 
-    /// Removes exchanges older than `cutoff` and the parts left empty; aggregates of the parts
-    /// that keep some requests are recomputed.
+    /// Removes exchanges older than `cutoff`, their stored attack contents, and the parts left
+    /// empty; aggregates of the parts that keep some requests are recomputed.
     fn apply_retention(&self, cutoff: Micros) -> Result<RetentionOutcome, StoreError>;
 
     fn usage(&self) -> Result<StoreUsage, StoreError>;
@@ -202,11 +202,19 @@ pub trait Store: Send + Sync {
     /// The sample exchanges in the order they were saved.
     fn samples(&self) -> Result<Vec<String>, StoreError>;
 
+    /// Keeps the sanitised full content (one exchange NDJSON line, secrets masked or hashed) of
+    /// requests with attacks (PRODUCT.md E8), as `(exchange id, ts, line)`. A request whose
+    /// content is already stored keeps the first one, as `append` keeps the first exchange.
+    fn put_attack_contents(&self, items: &[(String, Micros, String)]) -> Result<(), StoreError>;
+    /// The stored content of one request, `None` when it has none (no attack, or removed by retention).
+    fn attack_content(&self, exchange_id: &str) -> Result<Option<String>, StoreError>;
+
     /// Re-evaluates the stored attacks of requests at or after `from` (all when `None`): every
     /// attack for which `keep` answers false is removed, and what is derived from attacks — the
     /// request's attack types, the part's attack count and attack-type counts, the presence the
-    /// `attack_type` filter uses — is updated in the same transaction. Attacks are only ever
-    /// removed: stored data holds no raw values to find new ones in.
+    /// `attack_type` filter uses, the stored content of a request left without attacks — is
+    /// updated in the same transaction. Attacks are only ever removed: stored data holds no raw
+    /// values to find new ones in.
     fn reevaluate_attacks(
         &self,
         from: Option<Micros>,

@@ -13,7 +13,7 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sessionscope_analyze::{Analyzer, SessionState};
 use sessionscope_ingest::{Format, LineBatch, Record, RecordReader, Rejection};
-use sessionscope_model::{AnalyzedExchange, Exchange, SessionId};
+use sessionscope_model::{AnalyzedExchange, Exchange, Micros, SessionId};
 use sessionscope_store::Store;
 
 use crate::samples::{self, SampleCollector};
@@ -88,7 +88,26 @@ struct AnalyzedChunk {
     sequence: u64,
     file: Arc<str>,
     exchanges: Vec<AnalyzedExchange>,
+    /// The sanitised full content of the chunk's exchanges with attacks (PRODUCT.md E8), as
+    /// `(exchange id, ts, NDJSON line)`, in the chunk's order; made here so the writer only stores it.
+    attack_contents: Vec<AttackContent>,
     rejections: Vec<Rejection>,
+}
+
+/// `(exchange id, ts, sanitised exchange NDJSON line)`, as `Store::put_attack_contents` takes it.
+type AttackContent = (String, Micros, String);
+
+/// The sanitised content of an exchange that has attacks; nothing (and no work) for the others.
+fn attack_content(
+    analyzer: &Analyzer,
+    analyzed: &AnalyzedExchange,
+    exchange: &Exchange,
+) -> Option<AttackContent> {
+    if analyzed.attacks.is_empty() {
+        return None;
+    }
+    let line = samples::exchange_to_line(&analyzer.sanitize_sample(exchange));
+    Some((analyzed.id.clone(), analyzed.ts, line))
 }
 
 struct WriterTotals {
@@ -325,11 +344,13 @@ fn analyze_chunks(
     let mut samples = SampleCollector::default();
     for chunk in receiver {
         let mut rejections = chunk.rejections;
+        let mut attack_contents = Vec::new();
         let exchanges = match chunk.records {
             Records::Parsed(exchanges) => {
                 let mut analyzed = Vec::with_capacity(exchanges.len());
                 for exchange in exchanges {
                     let result = analyzer.analyze(&exchange);
+                    attack_contents.extend(attack_content(analyzer, &result, &exchange));
                     samples.offer(&result, exchange);
                     analyzed.push(result);
                 }
@@ -341,6 +362,7 @@ fn analyze_chunks(
                     match sessionscope_ingest::parse_exchange_line(line, line_number) {
                         Ok(exchange) => {
                             let result = analyzer.analyze(&exchange);
+                            attack_contents.extend(attack_content(analyzer, &result, &exchange));
                             samples.offer(&result, exchange);
                             analyzed.push(result);
                         }
@@ -356,6 +378,7 @@ fn analyze_chunks(
             sequence: chunk.sequence,
             file: chunk.file,
             exchanges,
+            attack_contents,
             rejections,
         };
         if sender.send(analyzed).is_err() {
@@ -375,6 +398,7 @@ fn write_chunks(
     let mut waiting: BTreeMap<u64, AnalyzedChunk> = BTreeMap::new();
     let mut next_sequence = 0u64;
     let mut batch: Vec<AnalyzedExchange> = Vec::with_capacity(batch_size);
+    let mut batch_contents: Vec<AttackContent> = Vec::new();
     let mut sessions: HashSet<SessionId> = HashSet::new();
     let mut totals = WriterTotals {
         accepted: 0,
@@ -402,13 +426,14 @@ fn write_chunks(
                 });
             }
             totals.accepted += chunk.exchanges.len() as u64;
+            batch_contents.extend(chunk.attack_contents);
             for mut exchange in chunk.exchanges {
                 session_state.complete(&mut exchange);
                 sessions.insert(exchange.session_id);
                 batch.push(exchange);
             }
             if batch.len() >= batch_size {
-                if let Err(error) = flush(store, &mut batch, &mut totals) {
+                if let Err(error) = flush(store, &mut batch, &mut batch_contents, &mut totals) {
                     failure = Some(error);
                     break;
                 }
@@ -418,14 +443,16 @@ fn write_chunks(
     if let Some(error) = failure {
         return Err(error);
     }
-    flush(store, &mut batch, &mut totals)?;
+    flush(store, &mut batch, &mut batch_contents, &mut totals)?;
     totals.sessions = sessions.len();
     Ok((totals, on_reject))
 }
 
+/// Appends the batch, then keeps the full content of its requests with attacks (PRODUCT.md E8).
 fn flush(
     store: &dyn Store,
     batch: &mut Vec<AnalyzedExchange>,
+    contents: &mut Vec<AttackContent>,
     totals: &mut WriterTotals,
 ) -> anyhow::Result<()> {
     if batch.is_empty() {
@@ -437,5 +464,11 @@ fn flush(
     totals.inserted += outcome.inserted;
     totals.duplicates += outcome.duplicates;
     batch.clear();
+    if !contents.is_empty() {
+        store
+            .put_attack_contents(contents)
+            .context("failed to store the contents of requests with attacks")?;
+        contents.clear();
+    }
     Ok(())
 }

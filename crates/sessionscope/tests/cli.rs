@@ -462,11 +462,11 @@ point = "request.cookie.sessionid"
     ];
     let lines = [
         format!(
-            r#"{{"id":"s1","ts":"2026-11-22T10:00:00Z","client_ip":"203.0.113.9","request":{{"method":"POST","url":"https://api.example.com/v1/login","headers":[["content-type","application/json"],["user-agent","app/1"]],"body":"{{\"email\":\"ann@example.com\",\"password\":\"{}\",\"card\":\"{}\"}}"}},"response":{{"status":200,"headers":[["content-type","application/json"],["set-cookie","sessionid={}; HttpOnly"]],"body":"{{\"access_token\":\"{jwt}\"}}"}}}}"#,
+            r#"{{"id":"s1","ts":"2026-11-22T10:00:00Z","client_ip":"203.0.113.9","request":{{"method":"POST","url":"https://api.example.com/v1/login","headers":[["content-type","application/json"],["user-agent","app/1"]],"body":"{{\"email\":\"ann@example.com\",\"password\":\"{}\",\"card\":\"{}\",\"comment\":\"<script>alert(document.cookie)</script>\"}}"}},"response":{{"status":200,"headers":[["content-type","application/json"],["set-cookie","sessionid={}; HttpOnly"]],"body":"{{\"access_token\":\"{jwt}\"}}"}}}}"#,
             secrets[0], secrets[8], secrets[7]
         ),
         format!(
-            r#"{{"id":"s2","ts":"2026-11-22T10:00:05Z","client_ip":"203.0.113.9","request":{{"method":"GET","url":"https://api.example.com/v1/orders?access_token={}&page=2","headers":{{"authorization":"Bearer {jwt}","x-api-key":"{}","cookie":"theme=dark"}}}},"response":{{"status":200}}}}"#,
+            r#"{{"id":"s2","ts":"2026-11-22T10:00:05Z","client_ip":"203.0.113.9","request":{{"method":"GET","url":"https://api.example.com/v1/orders?access_token={}&page=2&q=%27%20or%201%3D1%20--","headers":{{"authorization":"Bearer {jwt}","x-api-key":"{}","cookie":"theme=dark"}}}},"response":{{"status":200}}}}"#,
             secrets[6], secrets[4]
         ),
         format!(
@@ -535,6 +535,47 @@ point = "request.cookie.sessionid"
         .collect();
     assert_eq!(rows[0]["session_id"], rows[1]["session_id"], "{exported}");
     assert_eq!(rows[1]["user"], "u-1");
+    // The requests with attacks keep their full content (PRODUCT.md E8), sanitised like the
+    // samples: it is in the store file searched above, and reads back as an exchange.
+    let attacked: Vec<&str> = rows
+        .iter()
+        .filter(|row| {
+            row["attacks"]
+                .as_array()
+                .is_some_and(|list| !list.is_empty())
+        })
+        .filter_map(|row| row["id"].as_str())
+        .collect();
+    assert_eq!(attacked, vec!["s1", "s2"], "{exported}");
+    let opened = sessionscope_store::SqliteStore::open(&db).unwrap();
+    for id in ["s1", "s2"] {
+        use sessionscope_store::Store as _;
+        let content = opened
+            .attack_content(id)
+            .unwrap()
+            .unwrap_or_else(|| panic!("no content kept for attacked request `{id}`"));
+        let exchange = sessionscope_ingest::parse_exchange_line(content.as_bytes(), 1)
+            .expect("the content reads back as an exchange");
+        assert_eq!(exchange.id, id);
+        for secret in secrets {
+            assert!(
+                !content.contains(secret),
+                "`{secret}` is in the content of `{id}`"
+            );
+        }
+    }
+    {
+        use sessionscope_store::Store as _;
+        assert!(
+            opened.attack_content("s3").unwrap().is_none(),
+            "s3 has no attack"
+        );
+        let orders = opened.attack_content("s2").unwrap().unwrap_or_default();
+        assert!(
+            orders.contains("/v1/orders") && orders.contains("page=2"),
+            "{orders}"
+        );
+    }
 }
 
 #[test]

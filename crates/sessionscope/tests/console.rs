@@ -667,6 +667,16 @@ async fn analyst_flow(demo: &Demo, driver: &Driver) {
         attack.contains("request."),
         "the finding names its point: {attack}"
     );
+    // Its full content is kept, secrets masked, behind a collapsed section.
+    let content = find(&browser, "#request-details details.full-content").await;
+    content
+        .find(Locator::Css("summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(content.text().await.unwrap().contains("http"));
     browser
         .execute(
             "document.getElementById('request-details').scrollIntoView({block: 'start'}); window.scrollBy(0, -60);",

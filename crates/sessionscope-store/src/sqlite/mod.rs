@@ -543,6 +543,43 @@ impl Store for SqliteStore {
         })
     }
 
+    fn put_attack_contents(&self, items: &[(String, Micros, String)]) -> Result<(), StoreError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let writer = self.writer()?;
+        let transaction = writer
+            .connection()
+            .unchecked_transaction()
+            .map_err(backend_error)?;
+        {
+            let mut insert = transaction
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO attack_contents (exchange_id, ts, content) VALUES (?1, ?2, ?3)",
+                )
+                .map_err(backend_error)?;
+            for (exchange_id, ts, content) in items {
+                insert
+                    .execute(params![exchange_id, ts, content])
+                    .map_err(backend_error)?;
+            }
+        }
+        transaction.commit().map_err(backend_error)
+    }
+
+    fn attack_content(&self, exchange_id: &str) -> Result<Option<String>, StoreError> {
+        self.read(|connection| {
+            connection
+                .prepare_cached("SELECT content FROM attack_contents WHERE exchange_id = ?1")
+                .and_then(|mut statement| {
+                    statement
+                        .query_row(params![exchange_id], |row| row.get(0))
+                        .optional()
+                })
+                .map_err(backend_error)
+        })
+    }
+
     fn reevaluate_attacks(
         &self,
         from: Option<Micros>,
@@ -836,7 +873,44 @@ mod tests {
                 |row| row.get(0),
             )
             .unwrap();
-        assert_eq!(version, b"4");
+        assert_eq!(version, b"5");
+    }
+
+    #[test]
+    fn a_version_4_store_gains_attack_contents_and_keeps_its_data() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("v4.db");
+        {
+            let old = SqliteStore::open_at_version(&path, 4).unwrap();
+            old.append(&[test_exchange("v4-1", 0)]).unwrap();
+            old.replace_samples(&["{}".to_string()]).unwrap();
+            assert!(
+                old.attack_content("v4-1").is_err(),
+                "a version 4 store has no attack contents"
+            );
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.usage().unwrap().exchanges, 1, "data survives");
+        assert_eq!(store.samples().unwrap(), vec!["{}".to_string()]);
+        assert!(store.attack_content("v4-1").unwrap().is_none());
+        store
+            .put_attack_contents(&[("v4-1".to_string(), 0, "{\"id\":\"v4-1\"}".to_string())])
+            .unwrap();
+        drop(store);
+        let reopened = SqliteStore::open(&path).unwrap();
+        assert_eq!(
+            reopened.attack_content("v4-1").unwrap().as_deref(),
+            Some("{\"id\":\"v4-1\"}")
+        );
+        let connection = Connection::open(&path).unwrap();
+        let version: Vec<u8> = connection
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(version, b"5");
     }
 
     #[test]

@@ -121,6 +121,10 @@ fn reevaluate_in_transaction(
             outcome.exchanges_changed += 1;
             if kept.is_empty() {
                 outcome.exchanges_cleared += 1;
+                // Only requests with attacks keep their full content (PRODUCT.md E8).
+                transaction
+                    .prepare_cached("DELETE FROM attack_contents WHERE exchange_id = ?1")?
+                    .execute(params![exchange.id])?;
             }
             exchange.attack_set_id = attack_set_id(&transaction, &kept)?;
             exchange.attacks = if kept.is_empty() {

@@ -50,6 +50,8 @@ fn remove_in_transaction(
     let transaction =
         rusqlite::Transaction::new_unchecked(connection, TransactionBehavior::Immediate)?;
     let mut outcome = RetentionOutcome::default();
+    // Contents are keyed by exchange id alone, so they go by their own time, whatever the parts.
+    transaction.execute("DELETE FROM attack_contents WHERE ts < ?1", params![cutoff])?;
     let affected: Vec<AffectedPart> = {
         let mut statement = transaction.prepare_cached(
             "SELECT id, day, last_ts, requests, flows, counts FROM parts WHERE day <= ?1 AND first_ts < ?2",

@@ -24,6 +24,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     add_day_statistics,
     move_exchanges_into_blocks,
     add_config_changes_and_samples,
+    add_attack_contents,
 ];
 
 pub(crate) fn current_version() -> i64 {
@@ -269,6 +270,23 @@ fn add_config_changes_and_samples(transaction: &Transaction) -> rusqlite::Result
         );
         -- Exchange NDJSON lines, secrets already masked or hashed; `position` 0 is the newest.
         CREATE TABLE exchange_samples (position INTEGER PRIMARY KEY, line TEXT NOT NULL);
+        ",
+    )
+}
+
+/// Version 5: the sanitised full content of requests with at least one attack (PRODUCT.md E8),
+/// one exchange NDJSON line per request with its secrets already masked or hashed. Keyed by the
+/// exchange id so a request's content is found without going through its block; `ts` lets
+/// retention drop it with the request.
+fn add_attack_contents(transaction: &Transaction) -> rusqlite::Result<()> {
+    transaction.execute_batch(
+        "
+        CREATE TABLE attack_contents (
+            exchange_id TEXT PRIMARY KEY,
+            ts INTEGER NOT NULL,
+            content TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX attack_contents_by_ts ON attack_contents (ts);
         ",
     )
 }
