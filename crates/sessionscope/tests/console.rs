@@ -119,6 +119,9 @@ impl Drop for Demo {
 struct Driver {
     child: Child,
     url: String,
+    /// WebDriver sessions opened, ended when the driver is dropped: a test that panics before
+    /// closing its browser must not leave Chromium running after chromedriver is gone.
+    sessions: std::sync::Mutex<Vec<String>>,
 }
 
 impl Driver {
@@ -151,7 +154,11 @@ impl Driver {
             assert!(Instant::now() < deadline, "chromedriver did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Driver { child, url }
+        Driver {
+            child,
+            url,
+            sessions: std::sync::Mutex::new(Vec::new()),
+        }
     }
 
     /// A new browser with its own profile (a fresh context: no cookies, no storage).
@@ -171,16 +178,31 @@ impl Driver {
             }),
         );
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        ClientBuilder::new(connector)
+        let client = ClientBuilder::new(connector)
             .capabilities(capabilities)
             .connect(&self.url)
             .await
-            .expect("chromedriver starts a headless chromium")
+            .expect("chromedriver starts a headless chromium");
+        if let Ok(Some(id)) = client.session_id().await {
+            if let Ok(mut sessions) = self.sessions.lock() {
+                sessions.push(id);
+            }
+        }
+        client
     }
 }
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        let client = reqwest::blocking::Client::new();
+        let sessions = self
+            .sessions
+            .lock()
+            .map(|ids| ids.clone())
+            .unwrap_or_default();
+        for id in sessions {
+            let _ = client.delete(format!("{}/session/{id}", self.url)).send();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
