@@ -5,6 +5,7 @@
 //! decoded once the way the server's framework would (percent-encoding, `+` in forms) and borrowed
 //! when there is nothing to decode; deeper decoding is `scan`'s job.
 
+pub(crate) use sessionscope_model::{split_url, UrlParts};
 use std::borrow::Cow;
 
 use serde_json::Value;
@@ -20,49 +21,6 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// JSON nested deeper than this is not walked further.
 const MAX_JSON_DEPTH: usize = 64;
-
-/// The parts of a request URL, borrowed from it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct UrlParts<'a> {
-    pub authority: Option<&'a str>,
-    pub path: &'a str,
-    pub query: Option<&'a str>,
-}
-
-/// Splits an absolute (`https://host/path?q`) or origin-form (`/path?q`) URL.
-pub(crate) fn split_url(url: &str) -> UrlParts<'_> {
-    let mut authority = None;
-    let mut rest = url;
-    if let Some(scheme_end) = url.bytes().take(16).position(|byte| byte == b':') {
-        let scheme = &url[..scheme_end];
-        let is_scheme = !scheme.is_empty()
-            && scheme.as_bytes()[0].is_ascii_alphabetic()
-            && scheme
-                .bytes()
-                .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'-' | b'.'));
-        if is_scheme && url[scheme_end + 1..].starts_with("//") {
-            let after_scheme = &url[scheme_end + 3..];
-            let authority_end = memchr::memchr3(b'/', b'?', b'#', after_scheme.as_bytes())
-                .unwrap_or(after_scheme.len());
-            authority = Some(&after_scheme[..authority_end]);
-            rest = &after_scheme[authority_end..];
-        }
-    }
-    let (path, query) = match memchr::memchr2(b'?', b'#', rest.as_bytes()) {
-        None => (rest, None),
-        Some(end) if rest.as_bytes()[end] == b'#' => (&rest[..end], None),
-        Some(question) => {
-            let after = &rest[question + 1..];
-            let query_end = memchr::memchr(b'#', after.as_bytes()).unwrap_or(after.len());
-            (&rest[..question], Some(&after[..query_end]))
-        }
-    };
-    UrlParts {
-        authority,
-        path,
-        query,
-    }
-}
 
 /// The request's host as sent (may carry a port), for judging redirect targets.
 pub(crate) fn request_host<'a>(exchange: &'a Exchange, url: &UrlParts<'a>) -> Option<&'a str> {

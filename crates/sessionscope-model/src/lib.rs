@@ -8,6 +8,7 @@ mod filter;
 mod flow;
 mod read;
 mod time;
+mod url;
 
 pub use exchange::{
     AnalyzedExchange, Attack, ContextValue, Exchange, Headers, ParamKind, Request, Response,
@@ -25,6 +26,7 @@ pub use time::{
     day_of, day_start_micros, format_day, format_rfc3339, parse_day, parse_rfc3339,
     parse_time_spec, Micros, MICROS_PER_DAY, MICROS_PER_SECOND,
 };
+pub use url::{split_url, UrlParts};
 
 use std::fmt;
 use std::str::FromStr;
