@@ -336,13 +336,7 @@ async fn request_details(
     QueryPairs(pairs): QueryPairs,
 ) -> Result<Response, ApiError> {
     let id = path_text(path)?;
-    // No parameters here; refuse any, so a misplaced filter is noticed instead of ignored.
-    if let Some((key, _)) = pairs.first() {
-        return Err(ApiError::bad_request(format!(
-            "unknown parameter `{}`; request details take no parameters",
-            shorten(key)
-        )));
-    }
+    refuse_parameters(&pairs, "request details take")?;
     let lookup_id = id.clone();
     let details = run_blocking(&state, move |store| store.request(&lookup_id)).await?;
     match details {
@@ -351,6 +345,17 @@ async fn request_details(
             "no request with id `{}`",
             shorten(&id)
         ))),
+    }
+}
+
+/// Routes without parameters refuse any, so a misplaced filter is noticed instead of ignored.
+fn refuse_parameters(pairs: &[(String, String)], what_takes: &str) -> Result<(), ApiError> {
+    match pairs.first() {
+        Some((key, _)) => Err(ApiError::bad_request(format!(
+            "unknown parameter `{}`; {what_takes} no parameters",
+            shorten(key)
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -363,12 +368,7 @@ async fn request_content(
     QueryPairs(pairs): QueryPairs,
 ) -> Result<Response, ApiError> {
     let id = path_text(path)?;
-    if let Some((key, _)) = pairs.first() {
-        return Err(ApiError::bad_request(format!(
-            "unknown parameter `{}`; request content takes no parameters",
-            shorten(key)
-        )));
-    }
+    refuse_parameters(&pairs, "request content takes")?;
     let lookup_id = id.clone();
     let content = run_blocking(&state, move |store| store.attack_content(&lookup_id)).await?;
     match content {
