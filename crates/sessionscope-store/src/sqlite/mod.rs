@@ -597,6 +597,19 @@ mod tests {
 
     use super::*;
 
+    /// The schema version a store file records, read directly.
+    fn stored_schema_version(path: &Path) -> String {
+        let connection = Connection::open(path).unwrap();
+        let version: Vec<u8> = connection
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        String::from_utf8(version).unwrap()
+    }
+
     fn temporary_store() -> (tempfile::TempDir, Arc<dyn Store>) {
         let directory = tempfile::tempdir().expect("temporary directory");
         let store = SqliteStore::open(&directory.path().join("store.db")).expect("open store");
@@ -692,15 +705,7 @@ mod tests {
             old.append(&[test_exchange("v-1", 0)]).unwrap_err();
         }
         {
-            let connection = Connection::open(&path).unwrap();
-            let version: Vec<u8> = connection
-                .query_row(
-                    "SELECT value FROM meta WHERE key = 'schema_version'",
-                    [],
-                    |row| row.get(0),
-                )
-                .unwrap();
-            assert_eq!(version, b"1");
+            assert_eq!(stored_schema_version(&path), "1");
         }
         let mut connection = Connection::open(&path).unwrap();
         let steps = schema::migrate(&mut connection, schema::current_version(), "old.db").unwrap();
@@ -865,15 +870,7 @@ mod tests {
         let reopened = SqliteStore::open(&path).unwrap();
         assert_eq!(reopened.config_changes(5).unwrap().len(), 1);
         assert_eq!(reopened.samples().unwrap(), vec!["{}".to_string()]);
-        let connection = Connection::open(&path).unwrap();
-        let version: Vec<u8> = connection
-            .query_row(
-                "SELECT value FROM meta WHERE key = 'schema_version'",
-                [],
-                |row| row.get(0),
-            )
-            .unwrap();
-        assert_eq!(version, b"5");
+        assert_eq!(stored_schema_version(&path), "5");
     }
 
     #[test]
@@ -902,15 +899,7 @@ mod tests {
             reopened.attack_content("v4-1").unwrap().as_deref(),
             Some("{\"id\":\"v4-1\"}")
         );
-        let connection = Connection::open(&path).unwrap();
-        let version: Vec<u8> = connection
-            .query_row(
-                "SELECT value FROM meta WHERE key = 'schema_version'",
-                [],
-                |row| row.get(0),
-            )
-            .unwrap();
-        assert_eq!(version, b"5");
+        assert_eq!(stored_schema_version(&path), "5");
     }
 
     #[test]
