@@ -3,41 +3,12 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 
 const SHARED_DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
 
-fn binary() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_sessionscope"));
-    command.env_remove("SESSIONSCOPE_CONFIG");
-    command.env_remove("SESSIONSCOPE_STORE");
-    command.env_remove("SESSIONSCOPE_LOG");
-    command
-}
-
-fn run(args: &[&str]) -> Output {
-    binary().args(args).output().expect("the binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn run_ok(args: &[&str]) -> String {
-    let output = run(args);
-    assert!(
-        output.status.success(),
-        "`sessionscope {}` failed:\nstdout:\n{}\nstderr:\n{}",
-        args.join(" "),
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-    text(&output.stdout)
-}
-
-fn path_str(path: &Path) -> &str {
-    path.to_str().expect("test paths are UTF-8")
-}
+mod common;
+use common::{binary, path_str, run, run_ok, text};
 
 /// The number after a label in the ingest summary, e.g. `rejected  0`.
 fn summary_number(stdout: &str, label: &str) -> u64 {

@@ -6,37 +6,12 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Stdio};
 
 use serde_json::{json, Value};
 
-fn binary() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_sessionscope"));
-    command.env_remove("SESSIONSCOPE_CONFIG");
-    command.env_remove("SESSIONSCOPE_STORE");
-    command.env_remove("SESSIONSCOPE_LOG");
-    command
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn run_ok(args: &[&str]) -> String {
-    let output: Output = binary().args(args).output().expect("the binary runs");
-    assert!(
-        output.status.success(),
-        "`sessionscope {}` failed:\nstdout:\n{}\nstderr:\n{}",
-        args.join(" "),
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-    text(&output.stdout)
-}
-
-fn path_str(path: &Path) -> &str {
-    path.to_str().expect("test paths are UTF-8")
-}
+mod common;
+use common::{binary, path_str, run_ok};
 
 fn exported_rows(db: &Path) -> Vec<Value> {
     run_ok(&[
