@@ -5,6 +5,7 @@ use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine;
 use serde_json::Value;
+use std::rc::Rc;
 
 /// Base64url that accepts payloads with or without `=` padding, as both occur in the wild.
 const BASE64URL_ANY_PADDING: GeneralPurpose = GeneralPurpose::new(
@@ -87,6 +88,32 @@ pub(crate) fn decode_checked_claims(token: &str) -> Option<Value> {
         Ok(claims @ Value::Object(_)) => Some(claims),
         _ => None,
     }
+}
+
+/// Tokens a thread decoded lately. A client sends the same token with every request of a
+/// session, so most exchanges find their claims here instead of decoding base64 and JSON again.
+const CACHED_TOKENS: usize = 4_096;
+
+thread_local! {
+    static DECODED: std::cell::RefCell<std::collections::HashMap<Box<str>, Option<Rc<Value>>>> =
+        std::cell::RefCell::new(std::collections::HashMap::with_capacity(CACHED_TOKENS));
+}
+
+/// `decode_checked_claims`, shared and remembered per thread (at most `CACHED_TOKENS` tokens,
+/// then it starts over, which bounds its memory whatever the traffic).
+pub(crate) fn cached_claims(token: &str) -> Option<Rc<Value>> {
+    DECODED.with(|cell| {
+        let mut decoded = cell.borrow_mut();
+        if let Some(claims) = decoded.get(token) {
+            return claims.clone();
+        }
+        let claims = decode_checked_claims(token).map(Rc::new);
+        if decoded.len() >= CACHED_TOKENS {
+            decoded.clear();
+        }
+        decoded.insert(token.into(), claims.clone());
+        claims
+    })
 }
 
 /// The `sid` claim of a token as text, when present and a string or number.

@@ -34,7 +34,8 @@ pub const VIRTUAL_PATCH: &str = "virtual_patch";
 pub const DISABLE_DETECTION: &str = "disable_detection";
 pub const MASK_PARAMETER: &str = "mask_parameter";
 
-/// Rule ids of virtual-patch findings start with this, followed by the rule's index.
+/// Rule ids of virtual-patch findings start with this, followed by the rule's id (or its index
+/// in the settings when it has none).
 pub const VIRTUAL_PATCH_RULE_PREFIX: &str = "vpatch.";
 
 /// A virtual-patch pattern compiles to at most this many bytes: a pattern is user input and the
@@ -156,7 +157,8 @@ pub(crate) struct VirtualPatch {
     pub point_text: String,
     pub pattern: Regex,
     pub attack_type: AttackKind,
-    /// `vpatch.<index of the rule in the settings>`.
+    /// `vpatch.<rule id>`, or `vpatch.<index of the rule in the settings>` for a rule without an
+    /// id (ids do not move when an earlier rule is removed; indexes do).
     pub rule_id: String,
 }
 
@@ -611,7 +613,11 @@ pub(crate) fn validate_rules(
                         point,
                         pattern,
                         attack_type,
-                        rule_id: format!("{VIRTUAL_PATCH_RULE_PREFIX}{index}"),
+                        rule_id: if rule.id.is_empty() {
+                            format!("{VIRTUAL_PATCH_RULE_PREFIX}{index}")
+                        } else {
+                            format!("{VIRTUAL_PATCH_RULE_PREFIX}{}", rule.id)
+                        },
                     });
                 }
             }

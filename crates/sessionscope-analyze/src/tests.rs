@@ -999,6 +999,19 @@ fn virtual_patches_report_their_attack_type_at_their_point() {
     );
     let ordinary = exchange("GET", "/health", &[("X-Probe", "release-42")]);
     assert!(patched.analyze(&ordinary).attacks.is_empty());
+    // A rule with an id keeps its rule id wherever it sits in the list.
+    let named = with_rules(vec![
+        rule(FALSE_POSITIVE, Some("request.query.other")),
+        DetectionRule {
+            id: "rule-7".into(),
+            pattern: Some("(?i)^debug-[0-9]+$".into()),
+            attack_type: Some("scanner".into()),
+            ..rule(VIRTUAL_PATCH, Some("request.header.x-probe"))
+        },
+    ]);
+    let found = named.analyze(&probing).attacks;
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].rule, "vpatch.rule-7");
     // A false positive on the patch's own finding wins over the patch.
     let both = with_rules(vec![
         DetectionRule {

@@ -17,8 +17,6 @@ use crate::jwt;
 /// user sit in small bodies, and a huge document should not cost a request's worth of time.
 pub(crate) const MAX_JSON_BODY_BYTES: usize = 1024 * 1024;
 
-/// The parts of a request URL, borrowed from it.
-
 /// Decodes one `application/x-www-form-urlencoded` component: `+` is a space, `%XX` a byte;
 /// invalid UTF-8 becomes U+FFFD. Borrows when there is nothing to decode.
 pub(crate) fn decode_component(text: &str) -> Cow<'_, str> {
@@ -380,7 +378,7 @@ impl<'a> ExchangeView<'a> {
         if !jwt::looks_like_jwt(token) {
             return None;
         }
-        let claims = jwt::decode_checked_claims(token).map(Rc::new);
+        let claims = jwt::cached_claims(token);
         decoded.push((token.to_string(), claims.clone()));
         claims
     }

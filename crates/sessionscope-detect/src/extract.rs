@@ -13,6 +13,7 @@ use sessionscope_model::Exchange;
 
 use crate::decode::percent_decode_once;
 use crate::detectors::scanner;
+use crate::finding::Finding;
 use crate::scan::{Origin, PathPart, Place, RequestScan};
 
 /// Bodies above this size are not read: values that matter sit in ordinary-sized requests, and a
@@ -94,9 +95,8 @@ pub(crate) fn scan_exchange(exchange: &Exchange, scan: &mut RequestScan<'_>) {
             parts: &parts,
         };
         if lowercase_name == "user-agent" {
-            if let Some(hit) = scanner::user_agent(value) {
-                scan.record_hit(&place, Origin::Header, &lowercase_name, value, hit);
-            }
+            scan_user_agent(&place, value, scan);
+            continue;
         }
         scan.scan(&place, Origin::Header, &lowercase_name, value);
     }
@@ -106,6 +106,60 @@ pub(crate) fn scan_exchange(exchange: &Exchange, scan: &mut RequestScan<'_>) {
             let content_type = request.headers.get("content-type").unwrap_or("");
             scan_body(body, content_type, scan);
         }
+    }
+}
+
+/// User-Agents longer than this are scanned every time rather than remembered.
+const MAX_CACHED_AGENT_BYTES: usize = 512;
+/// Distinct User-Agents a thread remembers the findings of (then it starts over).
+const CACHED_AGENTS: usize = 4_096;
+
+/// The findings of a User-Agent, by the secret-name rule they were made under (as an address)
+/// and the value.
+type AgentFindings = std::collections::HashMap<Box<str>, (usize, Vec<Finding>)>;
+
+thread_local! {
+    static AGENT_FINDINGS: std::cell::RefCell<AgentFindings> =
+        std::cell::RefCell::new(AgentFindings::with_capacity(CACHED_AGENTS));
+}
+
+/// Scans the User-Agent (its scanner names, then as any header). Every request of a client
+/// repeats the same agent and its findings depend on nothing else (headers are never redirect
+/// targets, so the request's host plays no part), so they are remembered per thread.
+fn scan_user_agent(place: &Place<'_>, value: &str, scan: &mut RequestScan<'_>) {
+    let rule_address = scan.is_secret_name as usize;
+    let cached = AGENT_FINDINGS.with(|cell| {
+        cell.borrow()
+            .get(value)
+            .filter(|(address, _)| *address == rule_address)
+            .map(|(_, findings)| findings.clone())
+    });
+    let findings = match cached {
+        Some(findings) => findings,
+        None => {
+            let mut own = RequestScan {
+                request_host: None,
+                is_secret_name: scan.is_secret_name,
+                findings: Vec::new(),
+            };
+            if let Some(hit) = scanner::user_agent(value) {
+                own.record_hit(place, Origin::Header, "user-agent", value, hit);
+            }
+            own.scan(place, Origin::Header, "user-agent", value);
+            if value.len() <= MAX_CACHED_AGENT_BYTES {
+                AGENT_FINDINGS.with(|cell| {
+                    let mut remembered = cell.borrow_mut();
+                    if remembered.len() >= CACHED_AGENTS {
+                        remembered.clear();
+                    }
+                    remembered.insert(value.into(), (rule_address, own.findings.clone()));
+                });
+            }
+            own.findings
+        }
+    };
+    for finding in findings {
+        scan.add_finding(finding);
     }
 }
 

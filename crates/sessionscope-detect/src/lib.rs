@@ -9,7 +9,8 @@
 //! Speed matters because detection runs on every ingested exchange: a one-pass byte-class
 //! pre-filter (`features`) clears ordinary values in nanoseconds, decoding borrows when there is
 //! nothing to decode, and points are formatted only for findings. Pure functions of the exchange:
-//! no IO, no clock, no mutable global state.
+//! no IO, no clock; the one memory kept between calls is a per-thread cache of User-Agent
+//! findings, which cannot change a result.
 
 mod decode;
 mod detectors;

@@ -211,6 +211,13 @@ impl RequestScan<'_> {
         });
     }
 
+    /// Adds a finding made elsewhere (a remembered one), unless its type is already found there.
+    pub(crate) fn add_finding(&mut self, finding: Finding) {
+        if !self.already_found(finding.kind, &finding.point) {
+            self.findings.push(finding);
+        }
+    }
+
     /// Scans one value found at `place`. `name` is the value's own name (see `Subject::name`).
     pub(crate) fn scan(&mut self, place: &Place<'_>, origin: Origin, name: &str, raw: &str) {
         if raw.is_empty() {

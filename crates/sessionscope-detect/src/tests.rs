@@ -417,3 +417,25 @@ fn typical_exchange_cost() {
         started.elapsed().as_secs_f64() * 1e6 / rounds as f64
     );
 }
+
+#[test]
+fn a_remembered_user_agent_gives_the_same_findings_under_each_masking_rule() {
+    let agent = "() { :; }; /bin/bash -c 'cat /etc/passwd'";
+    let exchange = request("GET", "/health", &[("User-Agent", agent)], None);
+    let first = Detector::new().detect(&exchange);
+    assert!(!first.is_empty(), "a shellshock agent is found");
+    assert_eq!(
+        Detector::new().detect(&exchange),
+        first,
+        "the same on repeat"
+    );
+    // A detector that treats the header as a secret masks the payload even though the agent's
+    // findings were remembered under another rule.
+    fn agent_is_secret(place: SecretPlace<'_>) -> bool {
+        place == SecretPlace::Header("user-agent")
+    }
+    let masked = Detector::with_secret_names(agent_is_secret).detect(&exchange);
+    assert_eq!(found(&masked), found(&first));
+    assert!(masked.iter().all(|finding| finding.payload == crate::MASK));
+    assert_eq!(Detector::new().detect(&exchange), first);
+}

@@ -184,6 +184,9 @@ struct LineSource {
     line_number: u64,
     finished: bool,
     parser: LineParser,
+    /// Bytes of the last line batch, to size the next one at once (growing a batch of megabytes
+    /// by doubling costs copies and fresh pages on every batch).
+    last_batch_bytes: usize,
 }
 
 enum LineParser {
@@ -232,6 +235,7 @@ impl LineSource {
             line_number: 0,
             finished: false,
             parser,
+            last_batch_bytes: 0,
         }
     }
 
@@ -351,8 +355,12 @@ impl RecordReader {
         if source.finished {
             return None;
         }
-        let mut batch = LineBatch::default();
-        while batch.lines.len() < max_lines.max(1) {
+        let max_lines = max_lines.max(1);
+        let mut batch = LineBatch {
+            bytes: Vec::with_capacity(source.last_batch_bytes + source.last_batch_bytes / 8),
+            lines: Vec::with_capacity(max_lines),
+        };
+        while batch.lines.len() < max_lines {
             match source.read_line() {
                 Ok(LineRead::End) => {
                     source.finished = true;
@@ -389,6 +397,7 @@ impl RecordReader {
         if batch.lines.is_empty() && source.finished {
             return None;
         }
+        source.last_batch_bytes = batch.bytes.len();
         Some(batch)
     }
 }

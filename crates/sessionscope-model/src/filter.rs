@@ -133,16 +133,30 @@ pub struct RequestSort {
 /// Matches `text` against a pattern where `*` is any run of characters and `?` exactly one;
 /// the whole text must match.
 pub fn glob_matches(pattern: &str, text: &str) -> bool {
-    let pattern: Vec<char> = pattern.chars().collect();
-    let text: Vec<char> = text.chars().collect();
+    if !pattern.contains(['*', '?']) {
+        return pattern == text;
+    }
+    // Byte-wise is exact for ASCII (every byte is a character); `?` must count characters
+    // otherwise, so other text is matched character by character.
+    if pattern.is_ascii() && text.is_ascii() {
+        wildcard_match(pattern.as_bytes(), text.as_bytes(), b'*', b'?')
+    } else {
+        let pattern: Vec<char> = pattern.chars().collect();
+        let text: Vec<char> = text.chars().collect();
+        wildcard_match(&pattern, &text, '*', '?')
+    }
+}
+
+/// `*` any run, `?` any one unit; a mismatch backtracks to the last `*` only.
+fn wildcard_match<T: PartialEq + Copy>(pattern: &[T], text: &[T], any_run: T, any_one: T) -> bool {
     let (mut p, mut t) = (0usize, 0usize);
     // Position of the last `*` and the text position it was tried at, for backtracking.
     let mut star: Option<(usize, usize)> = None;
     while t < text.len() {
-        if p < pattern.len() && (pattern[p] == '?' || pattern[p] == text[t]) {
+        if p < pattern.len() && (pattern[p] == any_one || pattern[p] == text[t]) {
             p += 1;
             t += 1;
-        } else if p < pattern.len() && pattern[p] == '*' {
+        } else if p < pattern.len() && pattern[p] == any_run {
             star = Some((p, t));
             p += 1;
         } else if let Some((star_p, star_t)) = star {
@@ -153,7 +167,7 @@ pub fn glob_matches(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    while p < pattern.len() && pattern[p] == '*' {
+    while p < pattern.len() && pattern[p] == any_run {
         p += 1;
     }
     p == pattern.len()
@@ -173,6 +187,16 @@ mod tests {
         assert!(!glob_matches("/v1/users", "/v1/users/7"));
         assert!(glob_matches("*", ""));
         assert!(!glob_matches("?", ""));
+        assert!(glob_matches("api.shop.example", "api.shop.example"));
+        assert!(!glob_matches("api.shop.example", "api.shop.example.org"));
+    }
+
+    #[test]
+    fn glob_question_mark_is_one_character_in_any_script() {
+        assert!(glob_matches("/caf?", "/café"));
+        assert!(glob_matches("/?/x", "/ü/x"));
+        assert!(!glob_matches("/?/x", "/üü/x"));
+        assert!(glob_matches("*.пример", "магазин.пример"));
     }
 
     #[test]

@@ -79,6 +79,10 @@ pub fn run_all(make: &dyn Fn() -> Arc<dyn Store>) {
             "reevaluation drops attacks and fixes aggregates",
             reevaluation_drops_attacks_and_fixes_aggregates,
         ),
+        (
+            "reevaluation covers every stored write",
+            reevaluation_covers_every_stored_write,
+        ),
     ];
     for (name, check) in checks {
         let store = make();
@@ -1452,4 +1456,39 @@ fn reevaluation_drops_attacks_and_fixes_aggregates(store: &dyn Store) {
         .expect("reevaluate");
     assert_eq!(later.attacks_removed, 1);
     assert_eq!(listed_with_attack_type(store, "xss"), vec![(session(1), 1)]);
+}
+
+/// Many separate writes of one session (a backend may store each write apart and re-evaluate them
+/// in several steps): every finding is seen, and the session's counts end where they should.
+fn reevaluation_covers_every_stored_write(store: &dyn Store) {
+    let t = base_time();
+    let writes = 600;
+    for index in 0..writes {
+        append(
+            store,
+            &[with(
+                exchange(&format!("w-{index}"), 3, t + seconds(index)),
+                |e| e.attacks = vec![sqli()],
+            )],
+        );
+    }
+    append(store, &[exchange("quiet", 4, t)]);
+    let drop_everything = |_: &crate::AttackContext<'_>, _: &Attack| false;
+    let outcome = store
+        .reevaluate_attacks(None, &drop_everything)
+        .expect("reevaluate");
+    assert_eq!(outcome.exchanges_checked, writes as u64);
+    assert_eq!(outcome.exchanges_cleared, writes as u64);
+    assert_eq!(outcome.attacks_removed, writes as u64);
+    assert_eq!(outcome.parts_changed, 1, "one part, counted once");
+    assert!(listed_with_attack_type(store, "sqli").is_empty());
+    let rows = all_rows(store, &SessionFilter::default());
+    let session_row = rows
+        .iter()
+        .find(|row| row.session_id == session(3))
+        .expect("session 3 is listed");
+    assert_eq!(
+        (session_row.requests, session_row.attacks),
+        (writes as u64, 0)
+    );
 }

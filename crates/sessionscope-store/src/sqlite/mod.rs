@@ -585,7 +585,20 @@ impl Store for SqliteStore {
         from: Option<Micros>,
         keep: &dyn Fn(&crate::AttackContext<'_>, &sessionscope_model::Attack) -> bool,
     ) -> Result<crate::ReevaluateOutcome, StoreError> {
-        self.writer()?.reevaluate_attacks(from, keep)
+        // Listed once, then rewritten a few hundred blocks per transaction, taking the writer
+        // for each: a long pass does not hold up ingestion. Blocks appended meanwhile were
+        // analysed under the rules already.
+        let blocks = reevaluate::candidate_blocks(self.writer()?.connection(), from)?;
+        let mut outcome = crate::ReevaluateOutcome::default();
+        let mut parts = std::collections::HashSet::new();
+        for batch in blocks.chunks(reevaluate::BLOCKS_PER_TRANSACTION) {
+            let rebuilt = self
+                .writer()?
+                .reevaluate_blocks(batch, from, keep, &mut outcome)?;
+            parts.extend(rebuilt);
+        }
+        outcome.parts_changed = parts.len() as u64;
+        Ok(outcome)
     }
 }
 

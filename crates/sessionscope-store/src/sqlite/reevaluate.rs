@@ -6,6 +6,7 @@
 //!
 //! Only removal is possible: raw values are not stored, so nothing new can be found in stored
 //! data. Blocks are rewritten in place with the same keys, so ids and exchange keys stay valid.
+//! Only blocks of parts that count attacks are read, a few hundred per transaction.
 
 use std::collections::{HashMap, HashSet};
 
@@ -21,12 +22,38 @@ use super::filter::Names;
 use super::presence;
 use super::reader::rebuild_aggregate;
 
-pub(crate) fn apply(
+/// Blocks rewritten per transaction. The writer is held for one transaction at a time, so
+/// ingestion and other writes go on between them on a large store.
+pub(crate) const BLOCKS_PER_TRANSACTION: usize = 256;
+
+/// The blocks that may hold stored attacks from `from` on: those of parts with at least one
+/// attack (a part's count is exact), in id order.
+pub(crate) fn candidate_blocks(
     connection: &Connection,
     from: Option<Micros>,
+) -> Result<Vec<(i64, i64)>, StoreError> {
+    let from = from.unwrap_or(i64::MIN);
+    let listed = || -> rusqlite::Result<Vec<(i64, i64)>> {
+        let mut statement = connection.prepare(
+            "SELECT blocks.id, blocks.part_id FROM blocks JOIN parts ON parts.id = blocks.part_id
+             WHERE parts.attacks > 0 AND blocks.last_ts >= ?1 ORDER BY blocks.id",
+        )?;
+        let rows = statement.query_map(params![from], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        rows.collect()
+    };
+    listed().map_err(backend_error)
+}
+
+/// Re-evaluates the attacks stored in `blocks` (`(block id, part id)`, from `candidate_blocks`)
+/// in one transaction, adds what changed to `outcome` and returns the parts it rebuilt.
+pub(crate) fn apply(
+    connection: &Connection,
+    blocks: &[(i64, i64)],
+    from: Option<Micros>,
     keep: &dyn Fn(&AttackContext<'_>, &Attack) -> bool,
-) -> Result<ReevaluateOutcome, StoreError> {
-    reevaluate_in_transaction(connection, from, keep).map_err(backend_error)
+    outcome: &mut ReevaluateOutcome,
+) -> Result<Vec<i64>, StoreError> {
+    reevaluate_in_transaction(connection, blocks, from, keep, outcome).map_err(backend_error)
 }
 
 /// The id of `text` in the dictionary, added when missing. The writer's caches are reset
@@ -64,25 +91,25 @@ fn attack_set_id(connection: &Connection, attacks: &[Attack]) -> rusqlite::Resul
 
 fn reevaluate_in_transaction(
     connection: &Connection,
+    blocks: &[(i64, i64)],
     from: Option<Micros>,
     keep: &dyn Fn(&AttackContext<'_>, &Attack) -> bool,
-) -> rusqlite::Result<ReevaluateOutcome> {
+    outcome: &mut ReevaluateOutcome,
+) -> rusqlite::Result<Vec<i64>> {
     let transaction =
         rusqlite::Transaction::new_unchecked(connection, TransactionBehavior::Immediate)?;
-    let mut outcome = ReevaluateOutcome::default();
     let from = from.unwrap_or(i64::MIN);
-    let blocks: Vec<(i64, i64)> = {
-        let mut statement = transaction
-            .prepare("SELECT id, part_id FROM blocks WHERE last_ts >= ?1 ORDER BY id")?;
-        let rows = statement.query_map(params![from], |row| Ok((row.get(0)?, row.get(1)?)))?;
-        rows.collect::<Result<_, _>>()?
-    };
     let mut names = Names::new(&transaction);
     let mut changed_parts: HashSet<i64> = HashSet::new();
-    for (block_id, part_id) in blocks {
-        let data: Vec<u8> = transaction
+    for &(block_id, part_id) in blocks {
+        // Retention may have deleted the block since it was listed.
+        let Some(data): Option<Vec<u8>> = transaction
             .prepare_cached("SELECT data FROM blocks WHERE id = ?1")?
-            .query_row(params![block_id], |row| row.get(0))?;
+            .query_row(params![block_id], |row| row.get(0))
+            .optional()?
+        else {
+            continue;
+        };
         let mut entries = decode_block(block_id, part_id, &data)?;
         let mut block_changed = false;
         for exchange in &mut entries {
@@ -156,7 +183,7 @@ fn reevaluate_in_transaction(
     let mut lost_presence: HashMap<(u8, i64), HashSet<i64>> = HashMap::new();
     let mut parts: Vec<i64> = changed_parts.into_iter().collect();
     parts.sort_unstable();
-    for part_id in parts {
+    for &part_id in &parts {
         let old_counts: Vec<u8> = transaction
             .prepare_cached("SELECT counts FROM parts WHERE id = ?1")?
             .query_row(params![part_id], |row| row.get(0))?;
@@ -178,11 +205,10 @@ fn reevaluate_in_transaction(
                 rebuilt.attacks as i64,
                 rebuilt.encode_counts()
             ])?;
-        outcome.parts_changed += 1;
     }
-    for ((value_kind, value), parts) in &lost_presence {
-        presence::remove(&transaction, *value_kind, *value, parts)?;
+    for ((value_kind, value), lost_in) in &lost_presence {
+        presence::remove(&transaction, *value_kind, *value, lost_in)?;
     }
     transaction.commit()?;
-    Ok(outcome)
+    Ok(parts)
 }

@@ -47,14 +47,12 @@ pub(crate) fn address_from_bytes(bytes: &[u8]) -> Option<IpAddr> {
     })
 }
 
+/// Hashes the values only: names, points and kinds come from the configuration and repeat on
+/// every exchange, and a cache hit compares whole contexts anyway.
 fn context_hash(context: &[ContextValue]) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut hasher = FastHasher::default();
     for value in context {
-        value.name.hash(&mut hasher);
-        value.point.hash(&mut hasher);
-        value.kind.hash(&mut hasher);
-        value.stored_as.hash(&mut hasher);
         value.value.hash(&mut hasher);
     }
     hasher.finish()
@@ -77,9 +75,16 @@ impl std::hash::Hasher for FastHasher {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            let mut full = [0u8; 8];
+            full.copy_from_slice(word);
+            self.write_u64(u64::from_le_bytes(full));
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
             let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
+            word[..rest.len()].copy_from_slice(rest);
             self.write_u64(u64::from_le_bytes(word));
         }
     }
@@ -196,20 +201,25 @@ impl Caches {
         {
             return Ok(*id);
         }
-        let found: Option<i64> = connection
-            .prepare_cached("SELECT id FROM strings WHERE kind = ?1 AND text = ?2")?
-            .query_row(params![value_kind, text], |row| row.get(0))
+        // One statement for both cases: most strings missing from the cache are new ones (a
+        // login's hashed e-mail, a new session key), which then cost one index descent, not two.
+        let inserted: Option<i64> = connection
+            .prepare_cached(
+                "INSERT INTO strings (id, kind, text) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (kind, text) DO NOTHING RETURNING id",
+            )?
+            .query_row(params![self.next_string_id, value_kind, text], |row| {
+                row.get(0)
+            })
             .optional()?;
-        let id = match found {
-            Some(id) => id,
-            None => {
-                let id = self.next_string_id;
-                connection
-                    .prepare_cached("INSERT INTO strings (id, kind, text) VALUES (?1, ?2, ?3)")?
-                    .execute(params![id, value_kind, text])?;
+        let id = match inserted {
+            Some(id) => {
                 self.next_string_id += 1;
                 id
             }
+            None => connection
+                .prepare_cached("SELECT id FROM strings WHERE kind = ?1 AND text = ?2")?
+                .query_row(params![value_kind, text], |row| row.get(0))?,
         };
         if self.string_count >= MAX_CACHED_STRINGS {
             self.strings.clear();
@@ -882,12 +892,15 @@ impl Writer {
         result
     }
 
-    pub fn reevaluate_attacks(
+    /// One transaction of re-evaluation (see `reevaluate::apply`).
+    pub fn reevaluate_blocks(
         &mut self,
+        blocks: &[(i64, i64)],
         from: Option<Micros>,
         keep: &dyn Fn(&crate::AttackContext<'_>, &sessionscope_model::Attack) -> bool,
-    ) -> Result<crate::ReevaluateOutcome, StoreError> {
-        let result = super::reevaluate::apply(&self.connection, from, keep);
+        outcome: &mut crate::ReevaluateOutcome,
+    ) -> Result<Vec<i64>, StoreError> {
+        let result = super::reevaluate::apply(&self.connection, blocks, from, keep, outcome);
         // New attack sets may have been added to the dictionary behind the writer's back.
         self.reset_caches();
         result
