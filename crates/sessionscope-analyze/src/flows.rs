@@ -93,6 +93,48 @@ impl Word {
 /// account collection). Words are the template's segments split on `-`, `_`, `.` and camelCase,
 /// lowercased; placeholder segments are skipped. An endpoint may have several flows.
 pub fn flows_for(method: &str, template: &str) -> FlowSet {
+    let mut flows = remembered_word_flows(template);
+    let last_segment = template
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("");
+    if method.eq_ignore_ascii_case("POST")
+        && ACCOUNT_COLLECTIONS
+            .iter()
+            .any(|name| last_segment.eq_ignore_ascii_case(name))
+    {
+        flows.insert(Flow::AccountCreation);
+    }
+    flows
+}
+
+/// Templates a thread remembers the word flows of (then it starts over). A service has a few
+/// hundred templates and every exchange has one, so nearly every call is a lookup.
+const CACHED_TEMPLATES: usize = 4_096;
+
+thread_local! {
+    static WORD_FLOWS: std::cell::RefCell<std::collections::HashMap<Box<str>, FlowSet>> =
+        std::cell::RefCell::new(std::collections::HashMap::with_capacity(CACHED_TEMPLATES));
+}
+
+fn remembered_word_flows(template: &str) -> FlowSet {
+    WORD_FLOWS.with(|cell| {
+        if let Some(flows) = cell.borrow().get(template) {
+            return *flows;
+        }
+        let flows = word_flows(template);
+        let mut remembered = cell.borrow_mut();
+        if remembered.len() >= CACHED_TEMPLATES {
+            remembered.clear();
+        }
+        remembered.insert(template.into(), flows);
+        flows
+    })
+}
+
+/// The flows the words of a template mean, alone and in pairs.
+fn word_flows(template: &str) -> FlowSet {
     let mut flows = FlowSet::default();
     let mut previous: Option<Word> = None;
     for segment in template.split('/') {
@@ -121,18 +163,6 @@ pub fn flows_for(method: &str, template: &str) -> FlowSet {
             previous = Some(word);
             false
         });
-    }
-    let last_segment = template
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .unwrap_or("");
-    if method.eq_ignore_ascii_case("POST")
-        && ACCOUNT_COLLECTIONS
-            .iter()
-            .any(|name| last_segment.eq_ignore_ascii_case(name))
-    {
-        flows.insert(Flow::AccountCreation);
     }
     flows
 }

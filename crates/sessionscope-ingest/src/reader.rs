@@ -349,6 +349,17 @@ impl RecordReader {
         max_lines: usize,
         rejections: &mut Vec<Rejection>,
     ) -> Option<LineBatch> {
+        self.next_line_batch_into(max_lines, rejections, LineBatch::default())
+    }
+
+    /// `next_line_batch` filling `batch`, a spent batch handed back for its buffers (emptied
+    /// first): a pipeline that recycles its batches allocates and faults in no new memory.
+    pub fn next_line_batch_into(
+        &mut self,
+        max_lines: usize,
+        rejections: &mut Vec<Rejection>,
+        mut batch: LineBatch,
+    ) -> Option<LineBatch> {
         let Source::Lines(source) = &mut self.source else {
             return None;
         };
@@ -356,10 +367,12 @@ impl RecordReader {
             return None;
         }
         let max_lines = max_lines.max(1);
-        let mut batch = LineBatch {
-            bytes: Vec::with_capacity(source.last_batch_bytes + source.last_batch_bytes / 8),
-            lines: Vec::with_capacity(max_lines),
-        };
+        batch.bytes.clear();
+        batch.lines.clear();
+        batch
+            .bytes
+            .reserve(source.last_batch_bytes + source.last_batch_bytes / 8);
+        batch.lines.reserve(max_lines);
         while batch.lines.len() < max_lines {
             match source.read_line() {
                 Ok(LineRead::End) => {

@@ -139,20 +139,31 @@ pub fn ingest_files(
     let depth = (options.batch_size / CHUNK_RECORDS / 2 + 1).max(workers * 2);
     let (chunk_sender, chunk_receiver) = bounded::<Chunk>(depth);
     let (analyzed_sender, analyzed_receiver) = bounded::<AnalyzedChunk>(depth);
+    // Spent line batches go back to the reader to be filled again (see `next_line_batch_into`),
+    // and emptied result vectors back to the workers: big buffers are reused, not freed on one
+    // thread and allocated (and faulted in afresh) on another.
+    let (spare_sender, spare_receiver) = bounded::<LineBatch>(depth);
+    let (spare_vec_sender, spare_vec_receiver) = bounded::<Vec<AnalyzedExchange>>(depth);
 
     let mut worker_handles = Vec::new();
     for index in 0..workers {
         let receiver = chunk_receiver.clone();
         let sender = analyzed_sender.clone();
+        let spares = Spares {
+            batches: spare_sender.clone(),
+            vectors: spare_vec_receiver.clone(),
+        };
         let analyzer = Arc::clone(&analyzer);
         let handle = std::thread::Builder::new()
             .name(format!("analyze-{index}"))
-            .spawn(move || analyze_chunks(&analyzer, receiver, sender))
+            .spawn(move || analyze_chunks(&analyzer, receiver, sender, spares))
             .context("failed to start an analysis thread")?;
         worker_handles.push(handle);
     }
     drop(chunk_receiver);
     drop(analyzed_sender);
+    drop(spare_sender);
+    drop(spare_vec_receiver);
 
     let batch_size = options.batch_size;
     let writer_store = Arc::clone(&store);
@@ -162,6 +173,7 @@ pub fn ingest_files(
             write_chunks(
                 writer_store.as_ref(),
                 analyzed_receiver,
+                spare_vec_sender,
                 batch_size,
                 on_reject,
             )
@@ -210,6 +222,7 @@ pub fn ingest_files(
             reader,
             &name,
             &chunk_sender,
+            &spare_receiver,
             &mut sequence,
             &progress,
             finished_bytes,
@@ -275,6 +288,7 @@ fn read_file(
     mut reader: RecordReader,
     name: &str,
     sender: &Sender<Chunk>,
+    spares: &Receiver<LineBatch>,
     sequence: &mut u64,
     progress: &ProgressBar,
     finished_bytes: u64,
@@ -283,7 +297,8 @@ fn read_file(
     if reader.format() == Format::Ndjson {
         loop {
             let mut rejections = Vec::new();
-            let batch = reader.next_line_batch(CHUNK_RECORDS, &mut rejections);
+            let spare = spares.try_recv().unwrap_or_default();
+            let batch = reader.next_line_batch_into(CHUNK_RECORDS, &mut rejections, spare);
             let finished = batch.is_none();
             let records = Records::Lines(batch.unwrap_or_default());
             send_chunk(sender, sequence, &file, records, rejections)?;
@@ -335,11 +350,26 @@ fn send_chunk(
         .map_err(|_| anyhow::anyhow!("the ingest pipeline stopped early (see the error above)"))
 }
 
+/// Where a worker returns spent line batches and finds emptied result vectors.
+struct Spares {
+    batches: Sender<LineBatch>,
+    vectors: Receiver<Vec<AnalyzedExchange>>,
+}
+
+impl Spares {
+    fn vector(&self, capacity: usize) -> Vec<AnalyzedExchange> {
+        let mut vector = self.vectors.try_recv().unwrap_or_default();
+        vector.reserve(capacity);
+        vector
+    }
+}
+
 /// Returns the samples this worker kept.
 fn analyze_chunks(
     analyzer: &Analyzer,
     receiver: Receiver<Chunk>,
     sender: Sender<AnalyzedChunk>,
+    spares: Spares,
 ) -> SampleCollector {
     let mut samples = SampleCollector::default();
     for chunk in receiver {
@@ -347,7 +377,7 @@ fn analyze_chunks(
         let mut attack_contents = Vec::new();
         let exchanges = match chunk.records {
             Records::Parsed(exchanges) => {
-                let mut analyzed = Vec::with_capacity(exchanges.len());
+                let mut analyzed = spares.vector(exchanges.len());
                 for exchange in exchanges {
                     let result = analyzer.analyze(&exchange);
                     attack_contents.extend(attack_content(analyzer, &result, &exchange));
@@ -357,7 +387,7 @@ fn analyze_chunks(
                 analyzed
             }
             Records::Lines(batch) => {
-                let mut analyzed = Vec::with_capacity(batch.len());
+                let mut analyzed = spares.vector(batch.len());
                 for (line_number, line) in batch.iter() {
                     match sessionscope_ingest::parse_exchange_line(line, line_number) {
                         Ok(exchange) => {
@@ -371,6 +401,8 @@ fn analyze_chunks(
                 }
                 // Rejections found while reading and while parsing interleave by line.
                 rejections.sort_by_key(|rejection| rejection.line);
+                // Back to the reader; when it has enough spares, the batch is simply freed.
+                let _ = spares.batches.try_send(batch);
                 analyzed
             }
         };
@@ -391,6 +423,7 @@ fn analyze_chunks(
 fn write_chunks(
     store: &dyn Store,
     receiver: Receiver<AnalyzedChunk>,
+    spare_vectors: Sender<Vec<AnalyzedExchange>>,
     batch_size: usize,
     mut on_reject: RejectHandler,
 ) -> anyhow::Result<(WriterTotals, RejectHandler)> {
@@ -427,11 +460,13 @@ fn write_chunks(
             }
             totals.accepted += chunk.exchanges.len() as u64;
             batch_contents.extend(chunk.attack_contents);
-            for mut exchange in chunk.exchanges {
+            let mut exchanges = chunk.exchanges;
+            for mut exchange in exchanges.drain(..) {
                 session_state.complete(&mut exchange);
                 sessions.insert(exchange.session_id);
                 batch.push(exchange);
             }
+            let _ = spare_vectors.try_send(exchanges);
             if batch.len() >= batch_size {
                 if let Err(error) = flush(store, &mut batch, &mut batch_contents, &mut totals) {
                     failure = Some(error);
