@@ -1005,6 +1005,18 @@ fn request_details_keep_everything_stored(store: &dyn Store) {
     assert_eq!(details.query, "q=***&page=2");
     assert_eq!(details.user_agent.as_deref(), Some("test-agent/1"));
     assert_eq!(details.context, context);
+    // The same context again, in the same write and in a later one (a backend may store a
+    // repeated context differently from one seen once).
+    let again = |id: &str, at: Micros| with(exchange(id, 1, at), |e| e.context = context.clone());
+    append(
+        store,
+        &[again("r-3", t + seconds(2)), again("r-4", t + seconds(3))],
+    );
+    append(store, &[again("r-5", t + seconds(4))]);
+    for id in ["r-3", "r-4", "r-5"] {
+        let details = store.request(id).unwrap().expect("stored request");
+        assert_eq!(details.context, context, "{id}");
+    }
     let row = &details.row;
     assert_eq!(
         (row.id.as_str(), row.ts, row.session_id),

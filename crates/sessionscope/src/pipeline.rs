@@ -431,6 +431,7 @@ fn write_chunks(
     let mut waiting: BTreeMap<u64, AnalyzedChunk> = BTreeMap::new();
     let mut next_sequence = 0u64;
     let mut batch: Vec<AnalyzedExchange> = Vec::with_capacity(batch_size);
+    let buffers = BatchBuffers::new(batch_size)?;
     let mut batch_contents: Vec<AttackContent> = Vec::new();
     let mut sessions: HashSet<SessionId> = HashSet::new();
     let mut totals = WriterTotals {
@@ -468,7 +469,13 @@ fn write_chunks(
             }
             let _ = spare_vectors.try_send(exchanges);
             if batch.len() >= batch_size {
-                if let Err(error) = flush(store, &mut batch, &mut batch_contents, &mut totals) {
+                if let Err(error) = flush(
+                    store,
+                    &mut batch,
+                    &buffers,
+                    &mut batch_contents,
+                    &mut totals,
+                ) {
                     failure = Some(error);
                     break;
                 }
@@ -478,7 +485,13 @@ fn write_chunks(
     if let Some(error) = failure {
         return Err(error);
     }
-    flush(store, &mut batch, &mut batch_contents, &mut totals)?;
+    flush(
+        store,
+        &mut batch,
+        &buffers,
+        &mut batch_contents,
+        &mut totals,
+    )?;
     totals.sessions = sessions.len();
     Ok((totals, on_reject))
 }
@@ -487,6 +500,7 @@ fn write_chunks(
 fn flush(
     store: &dyn Store,
     batch: &mut Vec<AnalyzedExchange>,
+    buffers: &BatchBuffers,
     contents: &mut Vec<AttackContent>,
     totals: &mut WriterTotals,
 ) -> anyhow::Result<()> {
@@ -498,7 +512,7 @@ fn flush(
         .context("failed to write a batch to the store")?;
     totals.inserted += outcome.inserted;
     totals.duplicates += outcome.duplicates;
-    batch.clear();
+    buffers.swap(batch);
     if !contents.is_empty() {
         store
             .put_attack_contents(contents)
@@ -506,4 +520,59 @@ fn flush(
         contents.clear();
     }
     Ok(())
+}
+
+/// Two batch buffers that take turns: while the writer fills one, a helper thread frees the
+/// exchanges of the other. Dropping the strings of 20,000 exchanges is about a tenth of the
+/// writer's time, and the writer is the pipeline's one serial stage.
+struct BatchBuffers {
+    full: Option<Sender<Vec<AnalyzedExchange>>>,
+    empty: Receiver<Vec<AnalyzedExchange>>,
+    emptier: Option<std::thread::JoinHandle<()>>,
+}
+
+impl BatchBuffers {
+    fn new(capacity: usize) -> anyhow::Result<BatchBuffers> {
+        let (full, to_empty) = bounded::<Vec<AnalyzedExchange>>(1);
+        let (emptied, empty) = bounded::<Vec<AnalyzedExchange>>(1);
+        let _ = emptied.send(Vec::with_capacity(capacity));
+        let emptier = std::thread::Builder::new()
+            .name("batch-emptier".into())
+            .spawn(move || {
+                for mut batch in to_empty {
+                    batch.clear();
+                    if emptied.send(batch).is_err() {
+                        return;
+                    }
+                }
+            })
+            .context("failed to start the batch emptier thread")?;
+        Ok(BatchBuffers {
+            full: Some(full),
+            empty,
+            emptier: Some(emptier),
+        })
+    }
+
+    /// Hands a stored batch over to be emptied and puts an empty one in its place.
+    fn swap(&self, batch: &mut Vec<AnalyzedExchange>) {
+        let next = self
+            .empty
+            .recv()
+            .unwrap_or_else(|_| Vec::with_capacity(batch.capacity()));
+        let stored = std::mem::replace(batch, next);
+        if let Some(full) = &self.full {
+            // If the emptier is gone, the batch comes back in the error and is dropped here.
+            let _ = full.send(stored);
+        }
+    }
+}
+
+impl Drop for BatchBuffers {
+    fn drop(&mut self) {
+        self.full = None;
+        if let Some(emptier) = self.emptier.take() {
+            let _ = emptier.join();
+        }
+    }
 }

@@ -6,7 +6,9 @@
 //! `version byte, first index, base time (signed)`, then the entries in time order, each
 //! `flags, time delta to the previous entry (signed), id as (bytes shared with the previous id,
 //! suffix length, suffix), host, app, method, template, session key, flows byte, path (length,
-//! bytes)` followed by the optional fields the flags name, in flag order.
+//! bytes)` followed by the optional fields the flags name, in flag order. Version 2 added the
+//! context as text (`HAS_CONTEXT_TEXT`) beside the context as a dictionary id; version 1 blocks
+//! are read as they are.
 //!
 //! An exchange is addressed by its key `block id << 16 | index`; the index of the first entry
 //! is stored, so retention can drop the oldest entries of a block without renumbering the rest.
@@ -22,7 +24,9 @@ pub(crate) const MAX_BLOCK_ENTRIES: usize = 4096;
 /// Bits of the exchange key that hold the index inside the block.
 const INDEX_BITS: u32 = 16;
 const INDEX_MASK: i64 = (1 << INDEX_BITS) - 1;
-const FORMAT_VERSION: u8 = 1;
+const FORMAT_VERSION: u8 = 2;
+/// The oldest format version this code reads.
+const OLDEST_FORMAT_VERSION: u8 = 1;
 
 const HAS_ADDRESS: u64 = 1;
 const HAS_STATUS: u64 = 1 << 1;
@@ -38,7 +42,10 @@ const HAS_ATTACK_SET: u64 = 1 << 8;
 const HAS_ATTACKS: u64 = 1 << 9;
 const HAS_CONTEXT: u64 = 1 << 10;
 const HAS_QUERY: u64 = 1 << 11;
-const KNOWN_FLAGS: u64 = (1 << 12) - 1;
+/// The context values as JSON text in the entry (a context seen once is not worth a dictionary
+/// row and its index entry).
+const HAS_CONTEXT_TEXT: u64 = 1 << 12;
+const KNOWN_FLAGS: u64 = (1 << 13) - 1;
 
 /// The key of the exchange at `index` of block `block_id`.
 pub(crate) fn exchange_key(block_id: i64, index: usize) -> i64 {
@@ -88,6 +95,7 @@ pub(crate) struct BlockEntry<'a> {
     pub attack_set_id: Option<i64>,
     pub attacks: Option<&'a str>,
     pub context_id: Option<i64>,
+    pub context_text: Option<&'a str>,
 }
 
 impl<'a> BlockEntry<'a> {
@@ -113,6 +121,7 @@ impl<'a> BlockEntry<'a> {
             attack_set_id: exchange.attack_set_id,
             attacks: exchange.attacks.as_deref(),
             context_id: exchange.context_id,
+            context_text: exchange.context_text.as_deref(),
         }
     }
 }
@@ -200,6 +209,7 @@ impl BlockEncoder {
             (entry.attacks.is_some(), HAS_ATTACKS),
             (entry.context_id.is_some(), HAS_CONTEXT),
             (entry.query.is_some(), HAS_QUERY),
+            (entry.context_text.is_some(), HAS_CONTEXT_TEXT),
         ];
         for (present, flag) in optional {
             if present {
@@ -265,6 +275,9 @@ impl BlockEncoder {
         }
         if let Some(query) = entry.query {
             write_text(bytes, query);
+        }
+        if let Some(context) = entry.context_text {
+            write_text(bytes, context);
         }
         self.count += 1;
     }
@@ -337,7 +350,7 @@ impl<D: AsRef<[u8]>> BlockReader<D> {
             block_id,
         };
         let version = *bytes.first().ok_or_else(|| cursor.corrupt("empty"))?;
-        if version != FORMAT_VERSION {
+        if !(OLDEST_FORMAT_VERSION..=FORMAT_VERSION).contains(&version) {
             return Err(cursor.corrupt("unknown format version"));
         }
         cursor.position = 1;
@@ -457,6 +470,11 @@ impl<D: AsRef<[u8]>> BlockReader<D> {
         } else {
             None
         };
+        let context_text = if flags & HAS_CONTEXT_TEXT != 0 {
+            Some(cursor.text("context")?)
+        } else {
+            None
+        };
         let exchange = StoredExchange {
             seq: exchange_key(block_id, *index as usize),
             part_id,
@@ -480,6 +498,7 @@ impl<D: AsRef<[u8]>> BlockReader<D> {
             query,
             user_agent_id,
             context_id,
+            context_text,
         };
         *index += 1;
         *position = cursor.position;
@@ -578,6 +597,7 @@ mod tests {
             query: index.is_multiple_of(2).then(|| "page=2".to_string()),
             user_agent_id: Some(i64::MAX),
             context_id: (index == 1).then_some(10),
+            context_text: (index == 3).then(|| "[{\"name\":\"login email\"}]".to_string()),
         }
     }
 
@@ -615,6 +635,23 @@ mod tests {
         assert_eq!(decoded[0].seq, exchange_key(9, 3));
         assert_eq!(position_in_block(&decoded, exchange_key(9, 5)), Some(2));
         assert!(decode_block(9, 3, &encode(&[], 0)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn version_1_blocks_still_decode() {
+        // Version 2 only added the context text; a block without one is version 1 but for its
+        // first byte.
+        let entries: Vec<StoredExchange> = (0..6)
+            .map(sample)
+            .map(|mut entry| {
+                entry.context_text = None;
+                entry
+            })
+            .collect();
+        let mut bytes = encode(&entries, 0);
+        assert_eq!(bytes[0], FORMAT_VERSION);
+        bytes[0] = 1;
+        assert_same(&decode_block(9, 3, &bytes).unwrap(), &entries);
     }
 
     #[test]

@@ -101,6 +101,8 @@ pub(crate) struct StoredExchange {
     pub query: Option<String>,
     pub user_agent_id: Option<i64>,
     pub context_id: Option<i64>,
+    /// The context as JSON text, for a context stored in the entry instead of the dictionary.
+    pub context_text: Option<String>,
 }
 
 /// The columns of the `exchanges` table of schema versions 1 and 2, in `from_row` order; the
@@ -137,6 +139,7 @@ impl StoredExchange {
             query: row.get(19)?,
             user_agent_id: row.get(20)?,
             context_id: row.get(21)?,
+            context_text: None,
         })
     }
 }

@@ -883,7 +883,10 @@ mod tests {
         let reopened = SqliteStore::open(&path).unwrap();
         assert_eq!(reopened.config_changes(5).unwrap().len(), 1);
         assert_eq!(reopened.samples().unwrap(), vec!["{}".to_string()]);
-        assert_eq!(stored_schema_version(&path), "5");
+        assert_eq!(
+            stored_schema_version(&path),
+            schema::current_version().to_string()
+        );
     }
 
     #[test]
@@ -912,7 +915,10 @@ mod tests {
             reopened.attack_content("v4-1").unwrap().as_deref(),
             Some("{\"id\":\"v4-1\"}")
         );
-        assert_eq!(stored_schema_version(&path), "5");
+        assert_eq!(
+            stored_schema_version(&path),
+            schema::current_version().to_string()
+        );
     }
 
     #[test]

@@ -1221,7 +1221,8 @@ pub(crate) fn request(
         };
         let query = exchange.query.clone();
         let user_agent_id = exchange.user_agent_id;
-        let context = exchange.context_id;
+        let context_id = exchange.context_id;
+        let context_text = exchange.context_text.clone();
         let Some(part) = load_part(connection, exchange.part_id)? else {
             return Ok(None);
         };
@@ -1231,9 +1232,12 @@ pub(crate) fn request(
             Some(user_agent_id) => Some(names.text(user_agent_id)?.to_string()),
             None => None,
         };
-        let context: Vec<ContextValue> = match context {
-            Some(context_id) => serde_json::from_str(&names.text(context_id)?).unwrap_or_default(),
-            None => Vec::new(),
+        let context: Vec<ContextValue> = match (context_text, context_id) {
+            (Some(text), _) => serde_json::from_str(&text).unwrap_or_default(),
+            (None, Some(context_id)) => {
+                serde_json::from_str(&names.text(context_id)?).unwrap_or_default()
+            }
+            (None, None) => Vec::new(),
         };
         Ok(Some(RequestDetails {
             row,

@@ -25,6 +25,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     move_exchanges_into_blocks,
     add_config_changes_and_samples,
     add_attack_contents,
+    allow_context_text_in_blocks,
 ];
 
 pub(crate) fn current_version() -> i64 {
@@ -289,6 +290,13 @@ fn add_attack_contents(transaction: &Transaction) -> rusqlite::Result<()> {
         CREATE INDEX attack_contents_by_ts ON attack_contents (ts);
         ",
     )
+}
+
+/// Version 6: blocks of format version 2, whose entries may hold their context values as text
+/// (`block.rs`). Nothing changes in the tables; the version keeps older programs, which cannot
+/// read such blocks, from opening the store.
+fn allow_context_text_in_blocks(_transaction: &Transaction) -> rusqlite::Result<()> {
+    Ok(())
 }
 
 /// The flow number under which `day_stats` keeps the count of all parts of a day.

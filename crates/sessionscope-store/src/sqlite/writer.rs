@@ -29,6 +29,7 @@ const MAX_CACHED_STRINGS: usize = 200_000;
 const MAX_CACHED_ADDRESSES: usize = 200_000;
 const MAX_CACHED_PARTS: usize = 20_000;
 const MAX_CACHED_CONTEXTS: usize = 50_000;
+const MAX_REMEMBERED_SINGLE_CONTEXTS: usize = 200_000;
 
 /// 16 bytes, IPv4 mapped into IPv6, so that byte order is address order.
 pub(crate) fn address_bytes(address: IpAddr) -> [u8; 16] {
@@ -144,6 +145,17 @@ struct Caches {
     /// Hash of a context vector → the vector and its interned JSON id. Sessions repeat the same
     /// context values, and hashing is far cheaper than serialising them again.
     contexts: FastMap<u64, (Vec<ContextValue>, i64)>,
+    /// Hashes of contexts seen once and stored as text in their entry. Many contexts never
+    /// repeat (a hashed login name on a login request); one goes into the dictionary the second
+    /// time it is seen.
+    single_contexts: std::collections::HashSet<u64, std::hash::BuildHasherDefault<FastHasher>>,
+}
+
+/// How an entry refers to its context values.
+enum StoredContext {
+    None,
+    Interned(i64),
+    Text(String),
 }
 
 pub(crate) struct Writer {
@@ -454,30 +466,36 @@ impl Caches {
         Ok((attack_set_id, attack_type_ids))
     }
 
-    /// The context's interned JSON id; `None` for no context.
-    fn intern_context(
+    /// The context as its interned JSON id, or as the JSON itself the first time it is seen.
+    fn store_context(
         &mut self,
         connection: &Connection,
         context: &[ContextValue],
-    ) -> rusqlite::Result<Option<i64>> {
+    ) -> rusqlite::Result<StoredContext> {
         if context.is_empty() {
-            return Ok(None);
+            return Ok(StoredContext::None);
         }
         let hash = context_hash(context);
         if let Some((cached, id)) = self.contexts.get(&hash) {
             if cached.as_slice() == context {
-                return Ok(Some(*id));
+                return Ok(StoredContext::Interned(*id));
             }
         }
         let Ok(json) = serde_json::to_string(context) else {
-            return Ok(None);
+            return Ok(StoredContext::None);
         };
+        if self.single_contexts.len() >= MAX_REMEMBERED_SINGLE_CONTEXTS {
+            self.single_contexts.clear();
+        }
+        if self.single_contexts.insert(hash) {
+            return Ok(StoredContext::Text(json));
+        }
         let id = self.intern(connection, kind::CONTEXT, &json)?;
         if self.contexts.len() >= MAX_CACHED_CONTEXTS {
             self.contexts.clear();
         }
         self.contexts.insert(hash, (context.to_vec(), id));
-        Ok(Some(id))
+        Ok(StoredContext::Interned(id))
     }
 
     /// Starts a block for a part, loading the part first.
@@ -823,7 +841,12 @@ impl Writer {
                 .as_mut()
                 .and_then(|(position, interned)| Some((batch.get(*position as usize)?, interned)));
             let interned = caches.intern_exchange(&transaction, exchange, previous_exchange)?;
-            let context_id = caches.intern_context(&transaction, &exchange.context)?;
+            let (context_id, context_text) =
+                match caches.store_context(&transaction, &exchange.context)? {
+                    StoredContext::None => (None, None),
+                    StoredContext::Interned(id) => (Some(id), None),
+                    StoredContext::Text(json) => (None, Some(json)),
+                };
             // The part was loaded when its block was opened.
             if let Some(part) = caches.parts.get_mut(&block.part) {
                 new_values.clear();
@@ -866,6 +889,7 @@ impl Writer {
                 attack_set_id: interned.attack_set_id,
                 attacks: attacks.as_deref(),
                 context_id,
+                context_text: context_text.as_deref(),
             });
             block.positions.push(position);
             previous = Some((position, interned));
