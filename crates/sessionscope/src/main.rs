@@ -20,6 +20,7 @@ use clap::Parser;
 static GLOBAL_ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    avoid_huge_pages();
     let cli = cli::Cli::parse();
     init_logging(cli.global.verbose);
     match commands::run(cli) {
@@ -29,6 +30,15 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Where the kernel backs memory with transparent huge pages by default (`always`), every 2 MiB
+/// region the allocator touches becomes resident as a whole: ingesting 1 M exchanges peaked at
+/// about 300 MB instead of about 220 MB, at no measurable gain in speed. The process opts out;
+/// failure (an old kernel, a sandbox) only costs memory.
+fn avoid_huge_pages() {
+    #[cfg(target_os = "linux")]
+    let _ = rustix::thread::disable_transparent_huge_pages(true);
 }
 
 /// Logs go to standard error; `SESSIONSCOPE_LOG` (an env-filter directive such as `info` or
