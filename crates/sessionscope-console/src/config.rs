@@ -23,7 +23,7 @@ use sessionscope_analyze::{
 };
 use sessionscope_model::{format_rfc3339, Exchange, Micros, Role, StoredAs};
 use sessionscope_server::AppState;
-use sessionscope_store::{ConfigChange, Store};
+use sessionscope_store::{ConfigChange, Store, StoreError};
 
 use crate::auth::ConsoleUser;
 use crate::layout::{self, Nav};
@@ -99,23 +99,28 @@ async fn load(state: &AppState) -> Result<Stored, Response> {
     }
 }
 
+/// Saves an edit of the settings as they were at `based_on` (the page's version); another save
+/// in between (another admin, the command line) makes it stale and nothing is saved.
 async fn save(
     state: &AppState,
+    user: &ConsoleUser,
+    based_on: i64,
     settings: &AnalysisSettings,
-    who: &str,
     summary: String,
 ) -> Result<(), Response> {
     let json = serde_json::to_string(settings).map_err(unavailable)?;
     let store = state.store.clone();
-    let who = who.to_string();
-    let saved =
-        tokio::task::spawn_blocking(move || store.save_analysis_settings(&json, &who, &summary))
-            .await;
+    let who = user.name.clone();
+    let saved = tokio::task::spawn_blocking(move || {
+        store.save_analysis_settings_based_on(based_on, &json, &who, &summary)
+    })
+    .await;
     match saved {
         Ok(Ok(change)) => {
             tracing::info!(user = %change.who, change = %change.summary, "analysis settings changed");
             Ok(())
         }
+        Ok(Err(StoreError::StaleSettings { .. })) => Err(stale_page(user, load(state).await?)),
         Ok(Err(error)) => Err(unavailable(error)),
         Err(error) => Err(unavailable(error)),
     }
@@ -263,25 +268,30 @@ async fn begin_change(
     user.check_csrf(csrf)?;
     let stored = load(state).await?;
     if version != Some(stored.version) {
-        let who = stored
-            .changes
-            .first()
-            .map(|change| change.who.clone())
-            .unwrap_or_default();
-        let message = format!(
-            "The configuration changed since this page was loaded (last change by {who}); nothing was saved. Review it below and try again."
-        );
-        let view = PageView {
-            stored,
-            problems: Vec::new(),
-            form_error: Some(message),
-            notice: None,
-            draft: Draft::default(),
-            builder: BuilderInput::default(),
-        };
-        return Err((StatusCode::CONFLICT, render_page(user, &view, None)).into_response());
+        return Err(stale_page(user, stored));
     }
     Ok(stored)
+}
+
+/// The page as stored now, with word that the edit was made on an older version (409).
+fn stale_page(user: &ConsoleUser, stored: Stored) -> Response {
+    let who = stored
+        .changes
+        .first()
+        .map(|change| change.who.clone())
+        .unwrap_or_default();
+    let message = format!(
+        "The configuration changed since this page was loaded (last change by {who}); nothing was saved. Review it below and try again."
+    );
+    let view = PageView {
+        stored,
+        problems: Vec::new(),
+        form_error: Some(message),
+        notice: None,
+        draft: Draft::default(),
+        builder: BuilderInput::default(),
+    };
+    (StatusCode::CONFLICT, render_page(user, &view, None)).into_response()
 }
 
 fn saved_redirect() -> Response {
@@ -313,7 +323,7 @@ async fn validate_and_save(
         )
             .into_response();
     }
-    match save(state, &changed, &user.name, summary).await {
+    match save(state, user, stored.version, &changed, summary).await {
         Ok(()) => saved_redirect(),
         Err(failed) => failed,
     }

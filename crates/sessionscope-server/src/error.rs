@@ -68,6 +68,14 @@ impl ApiError {
         }
     }
 
+    pub fn conflict(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::CONFLICT,
+            code: "conflict",
+            message: message.into(),
+        }
+    }
+
     /// A failure on our side. `detail` goes to the log only; the client learns nothing internal.
     pub fn internal(detail: impl std::fmt::Display) -> ApiError {
         tracing::error!(error = %detail, "request failed on the server");
@@ -93,6 +101,7 @@ impl From<StoreError> for ApiError {
                 "invalid value `{}` for parameter `cursor`",
                 shorten(&cursor)
             )),
+            stale @ StoreError::StaleSettings { .. } => ApiError::conflict(stale.to_string()),
             other => ApiError::internal(other),
         }
     }

@@ -130,9 +130,11 @@ fn next_rule_id(rules: &[DetectionRule], kind: &str) -> String {
     format!("{prefix}-{}", highest + 1)
 }
 
+/// Validates the edited settings and saves them as an edit of change `based_on`.
 fn save(
     store: &dyn Store,
     settings: &AnalysisSettings,
+    based_on: i64,
     who: &str,
     summary: &str,
 ) -> Result<ConfigChange, RuleError> {
@@ -145,7 +147,55 @@ fn save(
     }
     let json = serde_json::to_string(settings)
         .map_err(|error| RuleError::UnreadableSettings(error.to_string()))?;
-    Ok(store.save_analysis_settings(&json, who, summary)?)
+    Ok(store.save_analysis_settings_based_on(based_on, &json, who, summary)?)
+}
+
+/// What an edit of the rules did.
+enum Edit<T> {
+    /// Nothing to save (an equal rule exists already).
+    Unchanged(T),
+    Changed {
+        value: T,
+        summary: String,
+    },
+}
+
+/// Times an edit starts over after another process saved the settings first.
+const EDIT_ATTEMPTS: usize = 5;
+
+/// Applies `change` to the stored settings and saves them, recorded as changed by `who`. Edits
+/// in this process take turns; an edit that another process (the command line beside a server)
+/// saved in between is not overwritten: the store refuses the stale save and `change` runs
+/// again on what is stored now.
+fn edit_settings<T>(
+    store: &dyn Store,
+    who: &str,
+    mut change: impl FnMut(&mut AnalysisSettings) -> Result<Edit<T>, RuleError>,
+) -> Result<(T, Option<ConfigChange>), RuleError> {
+    let _edit = SETTINGS_EDIT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut attempt = 1;
+    loop {
+        // The newest change first, then the settings: a change landing between the two reads
+        // makes the save stale (and the edit start over) instead of being lost.
+        let based_on = store
+            .config_changes(1)?
+            .first()
+            .map_or(0, |newest| newest.id);
+        let mut settings = stored_settings(store)?;
+        let (value, summary) = match change(&mut settings)? {
+            Edit::Unchanged(value) => return Ok((value, None)),
+            Edit::Changed { value, summary } => (value, summary),
+        };
+        match save(store, &settings, based_on, who, &summary) {
+            Err(RuleError::Store(StoreError::StaleSettings { .. })) if attempt < EDIT_ATTEMPTS => {
+                attempt += 1;
+            }
+            Err(error) => return Err(error),
+            Ok(saved) => return Ok((value, Some(saved))),
+        }
+    }
 }
 
 /// Creates the false-positive rule for one finding of a stored request, recorded as changed by
@@ -211,29 +261,34 @@ pub fn mark_false_positive(
         .clone()
         .unwrap_or_else(|| format!("marked on request {}", row.id));
 
-    let _edit = SETTINGS_EDIT
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let mut settings = stored_settings(store)?;
-    if let Some(existing) = settings.rules.iter().find(|other| other.same_effect(&rule)) {
-        return Ok(MarkedFalsePositive {
-            rule: existing.clone(),
+    let (outcome, change) = edit_settings(store, who, |settings| {
+        if let Some(existing) = settings.rules.iter().find(|other| other.same_effect(&rule)) {
+            return Ok(Edit::Unchanged(existing.clone()));
+        }
+        let mut added = rule.clone();
+        added.id = next_rule_id(&settings.rules, FALSE_POSITIVE);
+        settings.rules.push(added.clone());
+        let summary = format!("added rule {}: {}", added.id, added.describe());
+        Ok(Edit::Changed {
+            value: added,
+            summary,
+        })
+    })?;
+    Ok(match change {
+        None => MarkedFalsePositive {
+            message: format!("an equal rule exists already: {}", outcome.id),
+            rule: outcome,
             created: false,
             change_id: None,
-            message: format!("an equal rule exists already: {}", existing.id),
-        });
-    }
-    rule.id = next_rule_id(&settings.rules, FALSE_POSITIVE);
-    settings.rules.push(rule.clone());
-    let summary = format!("added rule {}: {}", rule.id, rule.describe());
-    let change = save(store, &settings, who, &summary)?;
-    Ok(MarkedFalsePositive {
-        rule,
-        created: true,
-        change_id: Some(change.id),
-        message:
-            "applies to traffic ingested from now on; re-evaluate to apply it to stored requests"
-                .to_string(),
+        },
+        Some(saved) => MarkedFalsePositive {
+            rule: outcome,
+            created: true,
+            change_id: Some(saved.id),
+            message:
+                "applies to traffic ingested from now on; re-evaluate to apply it to stored requests"
+                    .to_string(),
+        },
     })
 }
 
@@ -247,24 +302,22 @@ pub struct AddedRule {
 
 /// Adds any rule (a virtual patch, disabled detection, a masked parameter, a hand-written false
 /// positive) at the end, recorded as changed by `who`. A rule without an id gets one.
-pub fn add_rule(
-    store: &dyn Store,
-    mut rule: DetectionRule,
-    who: &str,
-) -> Result<AddedRule, RuleError> {
-    let _edit = SETTINGS_EDIT
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let mut settings = stored_settings(store)?;
-    if rule.id.is_empty() {
-        rule.id = next_rule_id(&settings.rules, rule.kind.trim());
-    }
-    settings.rules.push(rule.clone());
-    let summary = format!("added rule {}: {}", rule.id, rule.describe());
-    let change = save(store, &settings, who, &summary)?;
+pub fn add_rule(store: &dyn Store, rule: DetectionRule, who: &str) -> Result<AddedRule, RuleError> {
+    let (rule, change) = edit_settings(store, who, |settings| {
+        let mut added = rule.clone();
+        if added.id.is_empty() {
+            added.id = next_rule_id(&settings.rules, added.kind.trim());
+        }
+        settings.rules.push(added.clone());
+        let summary = format!("added rule {}: {}", added.id, added.describe());
+        Ok(Edit::Changed {
+            value: added,
+            summary,
+        })
+    })?;
     Ok(AddedRule {
         rule,
-        change_id: change.id,
+        change_id: change.map_or(0, |saved| saved.id),
         message: "applies to traffic ingested from now on".to_string(),
     })
 }
@@ -277,38 +330,38 @@ pub fn remove_rule(
     who: &str,
     role: Role,
 ) -> Result<RemovedRule, RuleError> {
-    let _edit = SETTINGS_EDIT
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let mut settings = stored_settings(store)?;
-    let position = match id.strip_prefix('#').map(str::parse::<usize>) {
-        Some(Ok(index)) if index < settings.rules.len() => Some(index),
-        _ => settings.rules.iter().position(|rule| rule.id == id),
-    };
-    let Some(position) = position else {
-        return Err(RuleError::NotFound(format!("no rule `{}`", shorten(id))));
-    };
-    if role != Role::Admin && settings.rules[position].kind != FALSE_POSITIVE {
-        return Err(RuleError::Forbidden(format!(
-            "role `{role}` may only remove false-positive rules"
-        )));
-    }
-    let removed = settings.rules.remove(position);
-    let name = if removed.id.is_empty() {
-        format!("#{position}")
-    } else {
-        removed.id.clone()
-    };
-    let summary = format!("removed rule {name}: {}", removed.describe());
-    let change = save(store, &settings, who, &summary)?;
+    let (removed, change) = edit_settings(store, who, |settings| {
+        let position = match id.strip_prefix('#').map(str::parse::<usize>) {
+            Some(Ok(index)) if index < settings.rules.len() => Some(index),
+            _ => settings.rules.iter().position(|rule| rule.id == id),
+        };
+        let Some(position) = position else {
+            return Err(RuleError::NotFound(format!("no rule `{}`", shorten(id))));
+        };
+        if role != Role::Admin && settings.rules[position].kind != FALSE_POSITIVE {
+            return Err(RuleError::Forbidden(format!(
+                "role `{role}` may only remove false-positive rules"
+            )));
+        }
+        let removed = settings.rules.remove(position);
+        let name = if removed.id.is_empty() {
+            format!("#{position}")
+        } else {
+            removed.id.clone()
+        };
+        let summary = format!("removed rule {name}: {}", removed.describe());
+        Ok(Edit::Changed {
+            value: removed,
+            summary,
+        })
+    })?;
     Ok(RemovedRule {
         removed,
-        change_id: change.id,
+        change_id: change.map_or(0, |saved| saved.id),
         message: "applies to traffic ingested from now on; findings already dropped from stored requests do not come back".to_string(),
     })
 }
 
-/// Applies the current false-positive and disable rules to stored requests at or after `from`.
 pub fn reevaluate(store: &dyn Store, from: Option<Micros>) -> Result<Reevaluation, RuleError> {
     let settings = stored_settings(store)?;
     let config = settings.validate().map_err(|problems| {

@@ -1312,8 +1312,27 @@ fn analysis_settings_are_saved_with_their_change_log(store: &dyn Store) {
     );
     assert_eq!(changes[1].who, "config-file");
     assert_eq!(changes[1].before, None);
-    assert_eq!(store.config_changes(1).unwrap(), vec![changed]);
+    assert_eq!(store.config_changes(1).unwrap(), vec![changed.clone()]);
     assert!(store.config_changes(0).unwrap().is_empty());
+
+    // An edit based on an older version is refused and saves nothing; one based on the newest
+    // change is saved.
+    let stale = store.save_analysis_settings_based_on(started.id, first, "bob", "stale edit");
+    assert!(
+        matches!(
+            stale,
+            Err(StoreError::StaleSettings { expected, newest })
+                if expected == started.id && newest == changed.id
+        ),
+        "{stale:?}"
+    );
+    assert_eq!(store.analysis_settings().unwrap().as_deref(), Some(second));
+    assert_eq!(store.config_changes(10).unwrap().len(), 2);
+    let current = store
+        .save_analysis_settings_based_on(changed.id, first, "bob", "current edit")
+        .unwrap();
+    assert_eq!(current.before.as_deref(), Some(second));
+    assert_eq!(store.analysis_settings().unwrap().as_deref(), Some(first));
 }
 
 fn samples_are_replaced_as_a_set(store: &dyn Store) {

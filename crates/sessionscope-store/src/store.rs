@@ -22,6 +22,8 @@ pub enum StoreError {
     Backend(String),
     #[error("export stopped: {0}")]
     Sink(String),
+    #[error("the analysis settings changed meanwhile (newest change {newest}, expected {expected}); nothing was saved")]
+    StaleSettings { expected: i64, newest: i64 },
 }
 
 /// A local user (PRODUCT.md R1).
@@ -189,6 +191,17 @@ pub trait Store: Send + Sync {
     /// one transaction: either both happen or neither. Returns the recorded change.
     fn save_analysis_settings(
         &self,
+        settings_json: &str,
+        who: &str,
+        summary: &str,
+    ) -> Result<ConfigChange, StoreError>;
+    /// `save_analysis_settings` for an edit of the settings as they were after change
+    /// `based_on` (0: before any change). Refused with `StoreError::StaleSettings` when another
+    /// change was saved since, so two editors (two processes, two browser tabs) never overwrite
+    /// each other's work unseen; the check and the save are one transaction.
+    fn save_analysis_settings_based_on(
+        &self,
+        based_on: i64,
         settings_json: &str,
         who: &str,
         summary: &str,

@@ -106,6 +106,70 @@ fn configure(connection: &Connection, cache_kib: i64) -> rusqlite::Result<()> {
 }
 
 impl SqliteStore {
+    /// Saves the analysis settings with their change-log row; with `based_on`, only when the
+    /// newest change is that one.
+    fn save_settings(
+        &self,
+        based_on: Option<i64>,
+        settings_json: &str,
+        who: &str,
+        summary: &str,
+    ) -> Result<ConfigChange, StoreError> {
+        let writer = self.writer()?;
+        // The writer connection is behind the mutex and the transaction takes SQLite's write
+        // lock at once, so no other write (from this process or another) can interleave between
+        // checking the newest change, reading `before` and committing.
+        let transaction = rusqlite::Transaction::new_unchecked(
+            writer.connection(),
+            rusqlite::TransactionBehavior::Immediate,
+        )
+        .map_err(backend_error)?;
+        if let Some(expected) = based_on {
+            let newest: i64 = transaction
+                .query_row(
+                    "SELECT coalesce(max(id), 0) FROM config_changes",
+                    [],
+                    |row| row.get(0),
+                )
+                .map_err(backend_error)?;
+            if newest != expected {
+                return Err(StoreError::StaleSettings { expected, newest });
+            }
+        }
+        let before: Option<String> = transaction
+            .query_row(
+                "SELECT value FROM settings WHERE key = ?1",
+                params![ANALYSIS_SETTINGS_KEY],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(backend_error)?;
+        transaction
+            .execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![ANALYSIS_SETTINGS_KEY, settings_json],
+            )
+            .map_err(backend_error)?;
+        let at = now_micros();
+        transaction
+            .execute(
+                "INSERT INTO config_changes (at, who, summary, before, after) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![at, who, summary, before, settings_json],
+            )
+            .map_err(backend_error)?;
+        let id = transaction.last_insert_rowid();
+        transaction.commit().map_err(backend_error)?;
+        Ok(ConfigChange {
+            id,
+            at,
+            who: who.to_string(),
+            summary: summary.to_string(),
+            before,
+            after: settings_json.to_string(),
+        })
+    }
+
     /// Opens the store at `path`, creating the file, the schema and the installation secret on
     /// first open and migrating an older schema.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
@@ -443,45 +507,17 @@ impl Store for SqliteStore {
         who: &str,
         summary: &str,
     ) -> Result<ConfigChange, StoreError> {
-        let writer = self.writer()?;
-        // The writer connection is behind the mutex, so no other write can interleave between
-        // reading `before` and committing.
-        let transaction = writer
-            .connection()
-            .unchecked_transaction()
-            .map_err(backend_error)?;
-        let before: Option<String> = transaction
-            .query_row(
-                "SELECT value FROM settings WHERE key = ?1",
-                params![ANALYSIS_SETTINGS_KEY],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(backend_error)?;
-        transaction
-            .execute(
-                "INSERT INTO settings (key, value) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                params![ANALYSIS_SETTINGS_KEY, settings_json],
-            )
-            .map_err(backend_error)?;
-        let at = now_micros();
-        transaction
-            .execute(
-                "INSERT INTO config_changes (at, who, summary, before, after) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![at, who, summary, before, settings_json],
-            )
-            .map_err(backend_error)?;
-        let id = transaction.last_insert_rowid();
-        transaction.commit().map_err(backend_error)?;
-        Ok(ConfigChange {
-            id,
-            at,
-            who: who.to_string(),
-            summary: summary.to_string(),
-            before,
-            after: settings_json.to_string(),
-        })
+        self.save_settings(None, settings_json, who, summary)
+    }
+
+    fn save_analysis_settings_based_on(
+        &self,
+        based_on: i64,
+        settings_json: &str,
+        who: &str,
+        summary: &str,
+    ) -> Result<ConfigChange, StoreError> {
+        self.save_settings(Some(based_on), settings_json, who, summary)
     }
 
     fn config_changes(&self, limit: usize) -> Result<Vec<ConfigChange>, StoreError> {
