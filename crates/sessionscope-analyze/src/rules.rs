@@ -21,6 +21,7 @@ use sessionscope_model::{glob_matches, Attack};
 
 use crate::point::Point;
 use crate::settings::ConfigProblem;
+use crate::template::FOLDED_PLACEHOLDER;
 
 /// The rule kinds, by their names in the settings.
 pub const RULE_KINDS: [&str; 4] = [
@@ -115,7 +116,29 @@ impl Scope {
         }
         self.endpoint
             .as_deref()
-            .is_none_or(|template| template == endpoint)
+            .is_none_or(|template| template_covers(template, endpoint))
+    }
+}
+
+/// Whether a rule's endpoint template covers an exchange's template. Rules are made from stored
+/// requests, whose templates may be folded (`/users/{param}` after many distinct names), while
+/// the analyzer sees a template before folding (`/users/alice`): a folded segment of the rule
+/// stands for any one segment.
+fn template_covers(template: &str, endpoint: &str) -> bool {
+    if template == endpoint {
+        return true;
+    }
+    if !template.contains(FOLDED_PLACEHOLDER) {
+        return false;
+    }
+    let mut wanted = template.split('/');
+    let mut seen = endpoint.split('/');
+    loop {
+        match (wanted.next(), seen.next()) {
+            (None, None) => return true,
+            (Some(want), Some(got)) if want == got || want == FOLDED_PLACEHOLDER => {}
+            _ => return false,
+        }
     }
 }
 

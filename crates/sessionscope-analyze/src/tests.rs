@@ -980,6 +980,32 @@ fn false_positive_rules_drop_findings_in_their_scope_only() {
 }
 
 #[test]
+fn an_endpoint_rule_with_a_folded_segment_covers_the_unfolded_request() {
+    // Stored requests carry the folded template (`/users/{param}` once a position has seen many
+    // names); new traffic is analysed before folding, as `/users/alice/search`.
+    let attack = exchange(
+        "GET",
+        "http://api.example.com/users/alice/search?q=1%27%20or%20%271%27%3D%271",
+        &[],
+    );
+    assert_eq!(builtin_only().analyze(&attack).attacks.len(), 1);
+    let scoped = |endpoint: &str| {
+        with_rules(vec![DetectionRule {
+            scope: host_scope("api.example.com", Some(endpoint)),
+            ..rule(FALSE_POSITIVE, Some("request.query.q"))
+        }])
+        .analyze(&attack)
+        .attacks
+        .len()
+    };
+    assert_eq!(scoped("/users/{param}/search"), 0);
+    assert_eq!(scoped("/users/alice/search"), 0);
+    assert_eq!(scoped("/users/{param}"), 1, "segment counts differ");
+    assert_eq!(scoped("/users/{param}/orders"), 1);
+    assert_eq!(scoped("/users/bob/search"), 1);
+}
+
+#[test]
 fn virtual_patches_report_their_attack_type_at_their_point() {
     let patched = with_rules(vec![DetectionRule {
         pattern: Some("(?i)^debug-[0-9]+$".into()),
