@@ -160,6 +160,16 @@ enum Edit<T> {
     },
 }
 
+/// The edit that appends `rule` to the settings.
+fn appended(settings: &mut AnalysisSettings, rule: DetectionRule) -> Edit<DetectionRule> {
+    let summary = format!("added rule {}: {}", rule.id, rule.describe());
+    settings.rules.push(rule.clone());
+    Edit::Changed {
+        value: rule,
+        summary,
+    }
+}
+
 /// Times an edit starts over after another process saved the settings first.
 const EDIT_ATTEMPTS: usize = 5;
 
@@ -267,12 +277,7 @@ pub fn mark_false_positive(
         }
         let mut added = rule.clone();
         added.id = next_rule_id(&settings.rules, FALSE_POSITIVE);
-        settings.rules.push(added.clone());
-        let summary = format!("added rule {}: {}", added.id, added.describe());
-        Ok(Edit::Changed {
-            value: added,
-            summary,
-        })
+        Ok(appended(settings, added))
     })?;
     Ok(match change {
         None => MarkedFalsePositive {
@@ -308,12 +313,7 @@ pub fn add_rule(store: &dyn Store, rule: DetectionRule, who: &str) -> Result<Add
         if added.id.is_empty() {
             added.id = next_rule_id(&settings.rules, added.kind.trim());
         }
-        settings.rules.push(added.clone());
-        let summary = format!("added rule {}: {}", added.id, added.describe());
-        Ok(Edit::Changed {
-            value: added,
-            summary,
-        })
+        Ok(appended(settings, added))
     })?;
     Ok(AddedRule {
         rule,
