@@ -42,6 +42,7 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 /// Only admins see or change configuration (PRODUCT.md R1).
+#[allow(clippy::result_large_err)] // the refusal is the page to answer, as axum handlers return it
 fn refuse_unless_admin(user: &ConsoleUser) -> Result<(), Response> {
     if user.role == Role::Admin {
         return Ok(());
@@ -578,7 +579,7 @@ fn preview_point(store: &dyn Store, point_text: &str) -> Result<PreviewOutcome, 
         .iter()
         .filter_map(|line| sessionscope_ingest::parse_exchange_line(line.as_bytes(), 0).ok())
         .collect();
-    samples.sort_by(|left, right| right.ts.cmp(&left.ts));
+    samples.sort_by_key(|sample| std::cmp::Reverse(sample.ts));
     for sample in &samples {
         if let Some((value, stored_as)) = analyzer.preview_sample(&point, sample) {
             return Ok(PreviewOutcome::Found {
@@ -669,7 +670,7 @@ fn field_errors(problems: &[ConfigProblem], location: &str) -> Markup {
 }
 
 /// Problems not shown beside any field of the page (e.g. `apps[0].host`), listed at the top.
-fn unplaced<'p>(view: &'p PageView) -> Vec<&'p ConfigProblem> {
+fn unplaced(view: &PageView) -> Vec<&ConfigProblem> {
     let keys = view.stored.settings.session_keys.len();
     let draft_context = view.draft.context.as_ref().map(|(index, _)| *index);
     view.problems

@@ -111,17 +111,28 @@ fn default_workers() -> usize {
         .unwrap_or(2)
 }
 
+/// How one ingest runs: from `sessionscope ingest`'s flags, or the demo's choices.
+struct IngestRun {
+    format: Option<Format>,
+    progress: bool,
+    workers: usize,
+    detection: bool,
+}
+
 /// Runs the pipeline over files and prints rejections to standard error as they come.
 fn ingest_into(
     config: &Config,
     store: &Arc<dyn Store>,
     files: &[PathBuf],
-    format: Option<Format>,
-    progress: bool,
-    workers: usize,
-    detection: bool,
+    run: IngestRun,
     mut rejects_file: Option<BufWriter<File>>,
 ) -> anyhow::Result<IngestSummary> {
+    let IngestRun {
+        format,
+        progress,
+        workers,
+        detection,
+    } = run;
     let secret = store.installation_secret()?;
     // The store's settings win over the file's once stored (see `stored_settings`).
     let analysis = stored_settings::effective_analysis(config, store.as_ref(), true)?;
@@ -220,10 +231,12 @@ fn ingest(global: &GlobalArgs, args: IngestArgs) -> anyhow::Result<ExitCode> {
         &config,
         &store,
         &args.files,
-        args.format.map(ingest_format),
-        progress,
-        args.workers.unwrap_or_else(default_workers),
-        !args.no_detection,
+        IngestRun {
+            format: args.format.map(ingest_format),
+            progress,
+            workers: args.workers.unwrap_or_else(default_workers),
+            detection: !args.no_detection,
+        },
         rejects_file,
     )?;
     for failed in &summary.failed_files {
@@ -944,10 +957,12 @@ fn demo(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
         &config,
         &store,
         std::slice::from_ref(&traffic),
-        Some(Format::Ndjson),
-        std::io::stderr().is_terminal(),
-        default_workers(),
-        true,
+        IngestRun {
+            format: Some(Format::Ndjson),
+            progress: std::io::stderr().is_terminal(),
+            workers: default_workers(),
+            detection: true,
+        },
         None,
     )?;
     print_summary(&summary);

@@ -37,7 +37,7 @@ impl SampleCollector {
     /// Offers an exchange that was just analysed; kept when it is the newest of its shape.
     pub fn offer(&mut self, analyzed: &AnalyzedExchange, exchange: Exchange) {
         self.offers += 1;
-        if self.offers % EVICTION_INTERVAL == 0 && self.by_shape.len() == MAX_SAMPLES {
+        if self.offers.is_multiple_of(EVICTION_INTERVAL) && self.by_shape.len() == MAX_SAMPLES {
             let stalest = self
                 .by_shape
                 .iter()
