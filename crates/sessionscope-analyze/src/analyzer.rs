@@ -315,7 +315,7 @@ impl Analyzer {
             return Vec::new();
         };
         let mut attacks: Vec<Attack> = detector
-            .detect(exchange)
+            .detect_with_parsed_body(exchange, view.request_json())
             .into_iter()
             .map(Attack::from)
             .collect();

@@ -227,13 +227,17 @@ impl SessionState {
         let Some(remembered) = self.recent.get_mut(&id) else {
             return;
         };
+        // A session repeats its user and roles on most requests: copy only what changed.
         match &exchange.user {
-            Some(user) => remembered.user = Some(user.clone()),
+            Some(user) if remembered.user.as_ref() != Some(user) => {
+                remembered.user = Some(user.clone());
+            }
+            Some(_) => {}
             None => exchange.user = remembered.user.clone(),
         }
         if exchange.roles.is_empty() {
             exchange.roles = remembered.roles.clone();
-        } else {
+        } else if remembered.roles != exchange.roles {
             remembered.roles = exchange.roles.clone();
         }
     }

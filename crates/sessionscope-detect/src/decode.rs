@@ -366,9 +366,19 @@ pub fn decode_clear_base64(text: &str) -> Option<String> {
     if all_hex || !(has_digit_or_symbol || has_upper && has_lower) {
         return None;
     }
-    let decoded = [STANDARD, URL_SAFE, STANDARD_NO_PAD, URL_SAFE_NO_PAD]
-        .iter()
-        .find_map(|engine| engine.decode(bytes).ok())?;
+    // The alphabet and the padding say which variant it can be; one decode (and one buffer)
+    // instead of trying all four on every token-like value.
+    let url_safe = bytes.iter().any(|byte| matches!(byte, b'-' | b'_'));
+    if url_safe && bytes.iter().any(|byte| matches!(byte, b'+' | b'/')) {
+        return None;
+    }
+    let engine = match (url_safe, bytes.ends_with(b"=")) {
+        (false, true) => STANDARD,
+        (false, false) => STANDARD_NO_PAD,
+        (true, true) => URL_SAFE,
+        (true, false) => URL_SAFE_NO_PAD,
+    };
+    let decoded = engine.decode(bytes).ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let printable = text
         .chars()

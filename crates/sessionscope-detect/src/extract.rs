@@ -68,7 +68,12 @@ fn is_infrastructure_header(lowercase_name: &str) -> bool {
 }
 
 /// Walks one request and scans every value in it.
-pub(crate) fn scan_exchange(exchange: &Exchange, scan: &mut RequestScan<'_>) {
+/// `parsed_body` is the request body already parsed as JSON by the caller, when it is JSON.
+pub(crate) fn scan_exchange(
+    exchange: &Exchange,
+    parsed_body: Option<&Value>,
+    scan: &mut RequestScan<'_>,
+) {
     let request = &exchange.request;
     let url = split_url(&request.url);
 
@@ -77,11 +82,13 @@ pub(crate) fn scan_exchange(exchange: &Exchange, scan: &mut RequestScan<'_>) {
         scan_pairs(query, "request.query", Origin::QueryValue, scan);
     }
 
-    let mut lowercase_name = String::new();
     for (name, value) in &request.headers.0 {
-        lowercase_name.clear();
-        lowercase_name.push_str(name);
-        lowercase_name.make_ascii_lowercase();
+        // Names usually arrive in lowercase already (HTTP/2, most logs): no copy then.
+        let lowercase_name: Cow<'_, str> = if name.bytes().any(|byte| byte.is_ascii_uppercase()) {
+            Cow::Owned(name.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(name)
+        };
         if lowercase_name == "cookie" {
             scan_cookies(value, scan);
             continue;
@@ -104,7 +111,14 @@ pub(crate) fn scan_exchange(exchange: &Exchange, scan: &mut RequestScan<'_>) {
     if let Some(body) = request.body.as_deref() {
         if !body.is_empty() && body.len() <= MAX_BODY_BYTES {
             let content_type = request.headers.get("content-type").unwrap_or("");
-            scan_body(body, content_type, scan);
+            match parsed_body {
+                // A JSON body reads the same parsed here or by the caller (multipart is read by
+                // its parts whatever it looks like).
+                Some(root) if !contains_ignore_case(content_type, "multipart/form-data") => {
+                    scan_json(root, &mut Vec::new(), scan);
+                }
+                _ => scan_body(body, content_type, scan),
+            }
         }
     }
 }

@@ -69,13 +69,24 @@ impl Detector {
 
     /// Every attack found in the request of one exchange; at most one finding per (type, point).
     pub fn detect(&self, exchange: &Exchange) -> Vec<Finding> {
+        self.detect_with_parsed_body(exchange, None)
+    }
+
+    /// `detect` for a caller that has parsed the request body as JSON already (`parsed_body`,
+    /// the same document `serde_json` reads from the body), so it is not parsed twice. `None`
+    /// when the body is not JSON or was not parsed: the body is read here then.
+    pub fn detect_with_parsed_body(
+        &self,
+        exchange: &Exchange,
+        parsed_body: Option<&serde_json::Value>,
+    ) -> Vec<Finding> {
         let url = extract::split_url(&exchange.request.url);
         let mut scan = RequestScan {
             request_host: extract::request_host(exchange, &url),
             is_secret_name: self.is_secret_name,
             findings: Vec::new(),
         };
-        extract::scan_exchange(exchange, &mut scan);
+        extract::scan_exchange(exchange, parsed_body, &mut scan);
         scan.findings
     }
 }

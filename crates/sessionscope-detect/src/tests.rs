@@ -439,3 +439,30 @@ fn a_remembered_user_agent_gives_the_same_findings_under_each_masking_rule() {
     assert!(masked.iter().all(|finding| finding.payload == crate::MASK));
     assert_eq!(Detector::new().detect(&exchange), first);
 }
+
+#[test]
+fn a_body_parsed_by_the_caller_gives_the_same_findings() {
+    let body = r#"{"items":[{"sku":"A-1","note":"1' UNION SELECT password FROM users--"}],"filter":{"$where":"1==1"}}"#;
+    let json = request(
+        "POST",
+        "/api/orders",
+        &[("Content-Type", "application/json")],
+        Some(body),
+    );
+    let parsed: serde_json::Value = serde_json::from_str(body).unwrap();
+    let detector = Detector::new();
+    let own = detector.detect(&json);
+    assert_eq!(own.len(), 2, "{own:?}");
+    assert_eq!(detector.detect_with_parsed_body(&json, Some(&parsed)), own);
+    // A multipart body is read by its parts even if the caller took it for JSON.
+    let multipart = request(
+        "POST",
+        "/upload",
+        &[("Content-Type", "multipart/form-data; boundary=b")],
+        Some("--b\r\nContent-Disposition: form-data; name=\"q\"\r\n\r\n<script>alert(1)</script>\r\n--b--\r\n"),
+    );
+    assert_eq!(
+        detector.detect_with_parsed_body(&multipart, Some(&parsed)),
+        detector.detect(&multipart)
+    );
+}
