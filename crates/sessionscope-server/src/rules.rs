@@ -118,14 +118,18 @@ pub fn stored_rules(store: &dyn Store) -> Result<Vec<DetectionRule>, RuleError> 
     Ok(stored_settings(store)?.rules)
 }
 
-/// A free id `fp-N` (or `rule-N` for other kinds), one past the highest number in use.
-fn next_rule_id(rules: &[DetectionRule], kind: &str) -> String {
+/// A free id `fp-N` (or `rule-N` for other kinds): one past the highest number in use, and past
+/// `newest_change` (the id of the newest recorded configuration change), so an id is never given
+/// twice even when the rule that had it was removed (findings and the change log name rules by
+/// id).
+fn next_rule_id(rules: &[DetectionRule], kind: &str, newest_change: i64) -> String {
     let highest = rules
         .iter()
         .filter_map(|rule| rule.id.rsplit_once('-'))
         .filter_map(|(_, number)| number.parse::<u64>().ok())
         .max()
-        .unwrap_or(0);
+        .unwrap_or(0)
+        .max(u64::try_from(newest_change).unwrap_or(0));
     let prefix = if kind == FALSE_POSITIVE { "fp" } else { "rule" };
     format!("{prefix}-{}", highest + 1)
 }
@@ -180,7 +184,7 @@ const EDIT_ATTEMPTS: usize = 5;
 fn edit_settings<T>(
     store: &dyn Store,
     who: &str,
-    mut change: impl FnMut(&mut AnalysisSettings) -> Result<Edit<T>, RuleError>,
+    mut change: impl FnMut(&mut AnalysisSettings, i64) -> Result<Edit<T>, RuleError>,
 ) -> Result<(T, Option<ConfigChange>), RuleError> {
     let _edit = SETTINGS_EDIT
         .lock()
@@ -194,7 +198,7 @@ fn edit_settings<T>(
             .first()
             .map_or(0, |newest| newest.id);
         let mut settings = stored_settings(store)?;
-        let (value, summary) = match change(&mut settings)? {
+        let (value, summary) = match change(&mut settings, based_on)? {
             Edit::Unchanged(value) => return Ok((value, None)),
             Edit::Changed { value, summary } => (value, summary),
         };
@@ -271,12 +275,12 @@ pub fn mark_false_positive(
         .clone()
         .unwrap_or_else(|| format!("marked on request {}", row.id));
 
-    let (outcome, change) = edit_settings(store, who, |settings| {
+    let (outcome, change) = edit_settings(store, who, |settings, newest_change| {
         if let Some(existing) = settings.rules.iter().find(|other| other.same_effect(&rule)) {
             return Ok(Edit::Unchanged(existing.clone()));
         }
         let mut added = rule.clone();
-        added.id = next_rule_id(&settings.rules, FALSE_POSITIVE);
+        added.id = next_rule_id(&settings.rules, FALSE_POSITIVE, newest_change);
         Ok(appended(settings, added))
     })?;
     Ok(match change {
@@ -308,10 +312,10 @@ pub struct AddedRule {
 /// Adds any rule (a virtual patch, disabled detection, a masked parameter, a hand-written false
 /// positive) at the end, recorded as changed by `who`. A rule without an id gets one.
 pub fn add_rule(store: &dyn Store, rule: DetectionRule, who: &str) -> Result<AddedRule, RuleError> {
-    let (rule, change) = edit_settings(store, who, |settings| {
+    let (rule, change) = edit_settings(store, who, |settings, newest_change| {
         let mut added = rule.clone();
         if added.id.is_empty() {
-            added.id = next_rule_id(&settings.rules, added.kind.trim());
+            added.id = next_rule_id(&settings.rules, added.kind.trim(), newest_change);
         }
         Ok(appended(settings, added))
     })?;
@@ -330,7 +334,7 @@ pub fn remove_rule(
     who: &str,
     role: Role,
 ) -> Result<RemovedRule, RuleError> {
-    let (removed, change) = edit_settings(store, who, |settings| {
+    let (removed, change) = edit_settings(store, who, |settings, _| {
         let position = match id.strip_prefix('#').map(str::parse::<usize>) {
             Some(Ok(index)) if index < settings.rules.len() => Some(index),
             _ => settings.rules.iter().position(|rule| rule.id == id),
@@ -542,15 +546,24 @@ mod tests {
     }
 
     #[test]
-    fn new_ids_follow_the_highest_in_use() {
-        assert_eq!(next_rule_id(&[], FALSE_POSITIVE), "fp-1");
+    fn new_ids_follow_the_highest_in_use_and_the_newest_change() {
+        assert_eq!(next_rule_id(&[], FALSE_POSITIVE, 0), "fp-1");
         assert_eq!(
             next_rule_id(
                 &[with_id("fp-2"), with_id("rule-7"), with_id("")],
-                FALSE_POSITIVE
+                FALSE_POSITIVE,
+                3
             ),
             "fp-8"
         );
-        assert_eq!(next_rule_id(&[with_id("fp-2")], "mask_parameter"), "rule-3");
+        assert_eq!(
+            next_rule_id(&[with_id("fp-2")], "mask_parameter", 0),
+            "rule-3"
+        );
+        // fp-9 was added (change 9) and removed (change 10): the next rule is not fp-9 again.
+        assert_eq!(
+            next_rule_id(&[with_id("fp-2")], FALSE_POSITIVE, 10),
+            "fp-11"
+        );
     }
 }
