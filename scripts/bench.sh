@@ -23,18 +23,9 @@ fi
 config="$out/demo.toml"
 "$bin" generate --print-config > "$config"
 
-# Runs a command and prints its peak resident memory (from the kernel's rusage of the child).
+# Runs a command and prints its peak resident memory, CPU and wall seconds.
 peak_rss() {
-    python3 - "$@" <<'PY'
-import resource, subprocess, sys, time
-started = time.monotonic()
-code = subprocess.call(sys.argv[1:])
-elapsed = time.monotonic() - started
-peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(f"peak_rss_mb {peak_kib / 1024:.1f}")
-print(f"wall_seconds {elapsed:.2f}")
-sys.exit(code)
-PY
+    python3 scripts/measure.py "$@"
 }
 
 db="$out/store-$requests.db"
