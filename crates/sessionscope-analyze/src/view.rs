@@ -9,7 +9,8 @@ use std::rc::Rc;
 
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
-use sessionscope_model::{Exchange, Headers};
+pub(crate) use sessionscope_model::contains_ignore_case;
+use sessionscope_model::{cookie_pairs, header_parameter, strip_quotes, Exchange, Headers};
 
 use crate::jwt;
 
@@ -54,29 +55,9 @@ fn owned_pairs(
         .collect()
 }
 
-fn strip_quotes(value: &str) -> &str {
-    value
-        .strip_prefix('"')
-        .and_then(|inner| inner.strip_suffix('"'))
-        .unwrap_or(value)
-}
-
 /// Cookies of every `Cookie` header, in order.
 fn parse_request_cookies(headers: &Headers) -> Vec<(&str, &str)> {
-    let mut cookies = Vec::new();
-    for header in headers.get_all("cookie") {
-        for piece in header.split(';') {
-            let Some((name, value)) = piece.split_once('=') else {
-                continue;
-            };
-            let name = name.trim();
-            if name.is_empty() {
-                continue;
-            }
-            cookies.push((name, strip_quotes(value.trim())));
-        }
-    }
-    cookies
+    headers.get_all("cookie").flat_map(cookie_pairs).collect()
 }
 
 /// Splits a `Set-Cookie` value that may hold several cookies joined with `,` (some capture tools
@@ -134,26 +115,6 @@ pub(crate) fn parse_json_body(
         return None;
     }
     serde_json::from_slice(body).ok()
-}
-
-pub(crate) fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
-    haystack
-        .as_bytes()
-        .windows(needle.len())
-        .any(|window| window.eq_ignore_ascii_case(needle.as_bytes()))
-}
-
-/// The value of a `; name=value` parameter of a header such as `Content-Type`.
-fn header_parameter<'h>(header: &'h str, parameter: &str) -> Option<&'h str> {
-    for piece in header.split(';').skip(1) {
-        let Some((name, value)) = piece.split_once('=') else {
-            continue;
-        };
-        if name.trim().eq_ignore_ascii_case(parameter) {
-            return Some(strip_quotes(value.trim()));
-        }
-    }
-    None
 }
 
 /// Simple fields of a `multipart/form-data` body; file parts are skipped.

@@ -9,7 +9,7 @@ pub(crate) use sessionscope_model::{split_url, UrlParts};
 use std::borrow::Cow;
 
 use serde_json::Value;
-use sessionscope_model::Exchange;
+use sessionscope_model::{contains_ignore_case, cookie_pairs, header_parameter, Exchange};
 
 use crate::decode::percent_decode_once;
 use crate::detectors::scanner;
@@ -30,13 +30,6 @@ pub(crate) fn request_host<'a>(exchange: &'a Exchange, url: &UrlParts<'a>) -> Op
         .or(exchange.request.host.as_deref())
         .or_else(|| exchange.request.headers.get("host"))
         .filter(|host| !host.is_empty())
-}
-
-fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
-    haystack
-        .as_bytes()
-        .windows(needle.len())
-        .any(|window| window.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 /// Headers worth scanning besides cookies: the ones clients set freely and servers log or reflect.
@@ -228,19 +221,7 @@ fn scan_pairs(text: &str, prefix: &'static str, origin: Origin, scan: &mut Reque
 }
 
 fn scan_cookies(header: &str, scan: &mut RequestScan<'_>) {
-    for piece in header.split(';') {
-        let Some((name, value)) = piece.split_once('=') else {
-            continue;
-        };
-        let name = name.trim();
-        if name.is_empty() {
-            continue;
-        }
-        let value = value.trim();
-        let value = value
-            .strip_prefix('"')
-            .and_then(|inner| inner.strip_suffix('"'))
-            .unwrap_or(value);
+    for (name, value) in cookie_pairs(header) {
         let decoded = percent_decode_once(value, false);
         let parts = [PathPart::Name(name)];
         let place = Place {
@@ -376,25 +357,6 @@ fn scan_graphql_literals(document: &str, path: &[PathPart<'_>], scan: &mut Reque
         }
         index = end + 1;
     }
-}
-
-/// The value of a `; name=value` parameter of a header such as `Content-Type`.
-fn header_parameter<'h>(header: &'h str, parameter: &str) -> Option<&'h str> {
-    for piece in header.split(';').skip(1) {
-        let Some((name, value)) = piece.split_once('=') else {
-            continue;
-        };
-        if name.trim().eq_ignore_ascii_case(parameter) {
-            let value = value.trim();
-            return Some(
-                value
-                    .strip_prefix('"')
-                    .and_then(|inner| inner.strip_suffix('"'))
-                    .unwrap_or(value),
-            );
-        }
-    }
-    None
 }
 
 fn scan_multipart(body: &[u8], boundary: &str, scan: &mut RequestScan<'_>) {

@@ -6,6 +6,7 @@ pub mod display;
 mod exchange;
 mod filter;
 mod flow;
+mod header;
 mod read;
 mod time;
 mod url;
@@ -18,6 +19,7 @@ pub use filter::{
     glob_matches, RequestSort, SessionFilter, SortDirection, SortField, StatusFilter,
 };
 pub use flow::{Flow, FlowSet};
+pub use header::{contains_ignore_case, cookie_pairs, header_parameter, strip_quotes};
 pub use read::{
     rfc3339, AppendOutcome, Count, PageRequest, RequestDetails, RequestPage, RequestRow,
     SessionPage, SessionStats, SessionSummary,
