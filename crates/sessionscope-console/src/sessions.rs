@@ -212,16 +212,8 @@ async fn session_fragment(state: &AppState, view: ViewState) -> Response {
             (session::render(&view, &data))
         }
         .into_response(),
-        Ok(Err(error)) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            store_problem(&error.to_string()),
-        )
-            .into_response(),
-        Err(error) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            store_problem(&error.to_string()),
-        )
-            .into_response(),
+        Ok(Err(error)) => store_unavailable(error),
+        Err(error) => store_unavailable(error),
     }
 }
 
@@ -248,17 +240,18 @@ async fn request_fragment(state: &AppState, view: ViewState) -> Response {
             StatusCode::NOT_FOUND,
             &format!("no request with id `{id}` is stored"),
         ),
-        Ok(Err(error)) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            store_problem(&error.to_string()),
-        )
-            .into_response(),
-        Err(error) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            store_problem(&error.to_string()),
-        )
-            .into_response(),
+        Ok(Err(error)) => store_unavailable(error),
+        Err(error) => store_unavailable(error),
     }
+}
+
+/// A fragment's answer when the store (or the blocking task reading it) failed.
+fn store_unavailable(error: impl std::fmt::Display) -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        store_problem(&error.to_string()),
+    )
+        .into_response()
 }
 
 fn fragment_problem(status: StatusCode, message: &str) -> Response {
