@@ -430,9 +430,6 @@ fn write_chunks(
     let mut session_state = SessionState::new(SESSION_MEMORY);
     let mut waiting: BTreeMap<u64, AnalyzedChunk> = BTreeMap::new();
     let mut next_sequence = 0u64;
-    let mut batch: Vec<AnalyzedExchange> = Vec::with_capacity(batch_size);
-    let buffers = BatchBuffers::new(batch_size)?;
-    let mut batch_contents: Vec<AttackContent> = Vec::new();
     let mut sessions: HashSet<SessionId> = HashSet::new();
     let mut totals = WriterTotals {
         accepted: 0,
@@ -441,104 +438,89 @@ fn write_chunks(
         duplicates: 0,
         sessions: 0,
     };
-    let mut failure: Option<anyhow::Error> = None;
-
-    for chunk in receiver {
-        if failure.is_some() {
-            // Keep draining so the other threads can finish; nothing more is written.
-            continue;
-        }
-        waiting.insert(chunk.sequence, chunk);
-        while let Some(chunk) = waiting.remove(&next_sequence) {
-            next_sequence += 1;
-            for rejection in chunk.rejections {
-                totals.rejected += 1;
-                on_reject(&RejectedRecord {
-                    file: chunk.file.to_string(),
-                    line: rejection.line,
-                    reason: rejection.reason,
-                });
+    std::thread::scope(|scope| {
+        let appender = Appender::start(scope, store, batch_size)?;
+        let mut batch = appender.empty_batch();
+        let mut batch_contents: Vec<AttackContent> = Vec::new();
+        let mut stopped = false;
+        for chunk in receiver {
+            if stopped {
+                // Keep draining so the other threads can finish; nothing more is written.
+                continue;
             }
-            totals.accepted += chunk.exchanges.len() as u64;
-            batch_contents.extend(chunk.attack_contents);
-            let mut exchanges = chunk.exchanges;
-            for mut exchange in exchanges.drain(..) {
-                session_state.complete(&mut exchange);
-                sessions.insert(exchange.session_id);
-                batch.push(exchange);
-            }
-            let _ = spare_vectors.try_send(exchanges);
-            if batch.len() >= batch_size {
-                if let Err(error) = flush(
-                    store,
-                    &mut batch,
-                    &buffers,
-                    &mut batch_contents,
-                    &mut totals,
-                ) {
-                    failure = Some(error);
-                    break;
+            waiting.insert(chunk.sequence, chunk);
+            while let Some(chunk) = waiting.remove(&next_sequence) {
+                next_sequence += 1;
+                for rejection in chunk.rejections {
+                    totals.rejected += 1;
+                    on_reject(&RejectedRecord {
+                        file: chunk.file.to_string(),
+                        line: rejection.line,
+                        reason: rejection.reason,
+                    });
+                }
+                totals.accepted += chunk.exchanges.len() as u64;
+                batch_contents.extend(chunk.attack_contents);
+                let mut exchanges = chunk.exchanges;
+                for mut exchange in exchanges.drain(..) {
+                    session_state.complete(&mut exchange);
+                    sessions.insert(exchange.session_id);
+                    batch.push(exchange);
+                }
+                let _ = spare_vectors.try_send(exchanges);
+                if batch.len() >= batch_size {
+                    let full = std::mem::replace(&mut batch, appender.empty_batch());
+                    if !appender.store(full, std::mem::take(&mut batch_contents)) {
+                        stopped = true;
+                        break;
+                    }
                 }
             }
         }
-    }
-    if let Some(error) = failure {
-        return Err(error);
-    }
-    flush(
-        store,
-        &mut batch,
-        &buffers,
-        &mut batch_contents,
-        &mut totals,
-    )?;
-    totals.sessions = sessions.len();
-    Ok((totals, on_reject))
+        if !stopped {
+            appender.store(batch, batch_contents);
+        }
+        let (inserted, duplicates) = appender.finish()?;
+        totals.inserted = inserted;
+        totals.duplicates = duplicates;
+        totals.sessions = sessions.len();
+        Ok((totals, on_reject))
+    })
 }
 
-/// Appends the batch, then keeps the full content of its requests with attacks (PRODUCT.md E8).
-fn flush(
-    store: &dyn Store,
-    batch: &mut Vec<AnalyzedExchange>,
-    buffers: &BatchBuffers,
-    contents: &mut Vec<AttackContent>,
-    totals: &mut WriterTotals,
-) -> anyhow::Result<()> {
-    if batch.is_empty() {
-        return Ok(());
-    }
-    let outcome = store
-        .append(batch)
-        .context("failed to write a batch to the store")?;
-    totals.inserted += outcome.inserted;
-    totals.duplicates += outcome.duplicates;
-    buffers.swap(batch);
-    if !contents.is_empty() {
-        store
-            .put_attack_contents(contents)
-            .context("failed to store the contents of requests with attacks")?;
-        contents.clear();
-    }
-    Ok(())
+/// A batch to append, with the full content of its requests with attacks (PRODUCT.md E8).
+struct Flush {
+    batch: Vec<AnalyzedExchange>,
+    contents: Vec<AttackContent>,
 }
 
-/// Two batch buffers that take turns: while the writer fills one, a helper thread frees the
-/// exchanges of the other. Dropping the strings of 20,000 exchanges is about a tenth of the
-/// writer's time, and the writer is the pipeline's one serial stage.
-struct BatchBuffers {
-    full: Option<Sender<Vec<AnalyzedExchange>>>,
+/// Stores batches on a thread of its own while the writer orders and completes the next one, so
+/// the analysis workers never wait for a transaction to end; a second thread frees the exchanges
+/// of a stored batch (about a tenth of the append's time) and hands the emptied buffer back.
+struct Appender<'scope> {
+    batches: Sender<Flush>,
     empty: Receiver<Vec<AnalyzedExchange>>,
-    emptier: Option<std::thread::JoinHandle<()>>,
+    capacity: usize,
+    appending: std::thread::ScopedJoinHandle<'scope, anyhow::Result<(u64, u64)>>,
 }
 
-impl BatchBuffers {
-    fn new(capacity: usize) -> anyhow::Result<BatchBuffers> {
-        let (full, to_empty) = bounded::<Vec<AnalyzedExchange>>(1);
-        let (emptied, empty) = bounded::<Vec<AnalyzedExchange>>(1);
+impl<'scope> Appender<'scope> {
+    fn start<'env>(
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        store: &'env dyn Store,
+        capacity: usize,
+    ) -> anyhow::Result<Appender<'scope>> {
+        // A rendezvous: the writer hands a batch over only when the last one is stored, so at
+        // most one batch waits in the writer's hands (memory stays bounded).
+        let (batches, to_store) = bounded::<Flush>(0);
+        let (stored, to_empty) = bounded::<Vec<AnalyzedExchange>>(1);
+        // Two buffers take turns: one being filled, the other being stored or emptied.
+        let (emptied, empty) = bounded::<Vec<AnalyzedExchange>>(2);
         let _ = emptied.send(Vec::with_capacity(capacity));
-        let emptier = std::thread::Builder::new()
+        let _ = emptied.send(Vec::with_capacity(capacity));
+        std::thread::Builder::new()
             .name("batch-emptier".into())
-            .spawn(move || {
+            .spawn_scoped(scope, move || {
                 for mut batch in to_empty {
                     batch.clear();
                     if emptied.send(batch).is_err() {
@@ -547,32 +529,61 @@ impl BatchBuffers {
                 }
             })
             .context("failed to start the batch emptier thread")?;
-        Ok(BatchBuffers {
-            full: Some(full),
+        let appending = std::thread::Builder::new()
+            .name("store-append".into())
+            .spawn_scoped(scope, move || {
+                let mut inserted = 0;
+                let mut duplicates = 0;
+                for Flush {
+                    batch,
+                    mut contents,
+                } in to_store
+                {
+                    if batch.is_empty() {
+                        continue;
+                    }
+                    let outcome = store
+                        .append(&batch)
+                        .context("failed to write a batch to the store")?;
+                    inserted += outcome.inserted;
+                    duplicates += outcome.duplicates;
+                    // If the emptier is gone, the batch comes back in the error and is dropped here.
+                    let _ = stored.send(batch);
+                    if !contents.is_empty() {
+                        store
+                            .put_attack_contents(&contents)
+                            .context("failed to store the contents of requests with attacks")?;
+                        contents.clear();
+                    }
+                }
+                Ok((inserted, duplicates))
+            })
+            .context("failed to start the store append thread")?;
+        Ok(Appender {
+            batches,
             empty,
-            emptier: Some(emptier),
+            capacity,
+            appending,
         })
     }
 
-    /// Hands a stored batch over to be emptied and puts an empty one in its place.
-    fn swap(&self, batch: &mut Vec<AnalyzedExchange>) {
-        let next = self
-            .empty
+    /// An emptied buffer, or a new one if the emptier is gone.
+    fn empty_batch(&self) -> Vec<AnalyzedExchange> {
+        self.empty
             .recv()
-            .unwrap_or_else(|_| Vec::with_capacity(batch.capacity()));
-        let stored = std::mem::replace(batch, next);
-        if let Some(full) = &self.full {
-            // If the emptier is gone, the batch comes back in the error and is dropped here.
-            let _ = full.send(stored);
-        }
+            .unwrap_or_else(|_| Vec::with_capacity(self.capacity))
     }
-}
 
-impl Drop for BatchBuffers {
-    fn drop(&mut self) {
-        self.full = None;
-        if let Some(emptier) = self.emptier.take() {
-            let _ = emptier.join();
-        }
+    /// Hands a batch over; false when the append thread has stopped (its error comes from `finish`).
+    fn store(&self, batch: Vec<AnalyzedExchange>, contents: Vec<AttackContent>) -> bool {
+        self.batches.send(Flush { batch, contents }).is_ok()
+    }
+
+    /// Waits for the last batch; the numbers of inserted and duplicate exchanges.
+    fn finish(self) -> anyhow::Result<(u64, u64)> {
+        drop(self.batches);
+        self.appending
+            .join()
+            .map_err(|_| anyhow::anyhow!("the store append thread stopped unexpectedly"))?
     }
 }
