@@ -7,8 +7,10 @@
 //! `flags, time delta to the previous entry (signed), id as (bytes shared with the previous id,
 //! suffix length, suffix), host, app, method, template, session key, flows byte, path (length,
 //! bytes)` followed by the optional fields the flags name, in flag order. Version 2 added the
-//! context as text (`HAS_CONTEXT_TEXT`) beside the context as a dictionary id; version 1 blocks
-//! are read as they are.
+//! context as text (`HAS_CONTEXT_TEXT`) beside the context as a dictionary id; version 3 lets an
+//! entry repeat the context text of the entry before it (`HAS_SAME_CONTEXT_TEXT`), so a session's
+//! context is written once per block and never needs a dictionary row. Older blocks are read as
+//! they are.
 //!
 //! An exchange is addressed by its key `block id << 16 | index`; the index of the first entry
 //! is stored, so retention can drop the oldest entries of a block without renumbering the rest.
@@ -24,7 +26,7 @@ pub(crate) const MAX_BLOCK_ENTRIES: usize = 4096;
 /// Bits of the exchange key that hold the index inside the block.
 const INDEX_BITS: u32 = 16;
 const INDEX_MASK: i64 = (1 << INDEX_BITS) - 1;
-const FORMAT_VERSION: u8 = 2;
+const FORMAT_VERSION: u8 = 3;
 /// The oldest format version this code reads.
 const OLDEST_FORMAT_VERSION: u8 = 1;
 
@@ -45,7 +47,9 @@ const HAS_QUERY: u64 = 1 << 11;
 /// The context values as JSON text in the entry (a context seen once is not worth a dictionary
 /// row and its index entry).
 const HAS_CONTEXT_TEXT: u64 = 1 << 12;
-const KNOWN_FLAGS: u64 = (1 << 13) - 1;
+/// The context text of the last entry before this one that had a context text (version 3).
+const HAS_SAME_CONTEXT_TEXT: u64 = 1 << 13;
+const KNOWN_FLAGS: u64 = (1 << 14) - 1;
 
 /// The key of the exchange at `index` of block `block_id`.
 pub(crate) fn exchange_key(block_id: i64, index: usize) -> i64 {
@@ -150,6 +154,8 @@ pub(crate) struct BlockEncoder {
     first_ts: i64,
     previous_ts: i64,
     previous_id: Vec<u8>,
+    /// The last context text written, which a following entry may repeat by a flag.
+    previous_context: Option<String>,
 }
 
 impl BlockEncoder {
@@ -192,6 +198,9 @@ impl BlockEncoder {
             self.previous_ts = entry.ts;
         }
         let duration_micros = entry.duration.and_then(duration_micros);
+        let repeats_context = entry.context_text.is_some()
+            && entry.context_text == self.previous_context.as_deref();
+        let new_context = entry.context_text.filter(|_| !repeats_context);
         let mut flags = 0u64;
         let optional = [
             (entry.address_id.is_some(), HAS_ADDRESS),
@@ -209,7 +218,8 @@ impl BlockEncoder {
             (entry.attacks.is_some(), HAS_ATTACKS),
             (entry.context_id.is_some(), HAS_CONTEXT),
             (entry.query.is_some(), HAS_QUERY),
-            (entry.context_text.is_some(), HAS_CONTEXT_TEXT),
+            (new_context.is_some(), HAS_CONTEXT_TEXT),
+            (repeats_context, HAS_SAME_CONTEXT_TEXT),
         ];
         for (present, flag) in optional {
             if present {
@@ -276,8 +286,11 @@ impl BlockEncoder {
         if let Some(query) = entry.query {
             write_text(bytes, query);
         }
-        if let Some(context) = entry.context_text {
+        if let Some(context) = new_context {
             write_text(bytes, context);
+            let previous = self.previous_context.get_or_insert_with(String::new);
+            previous.clear();
+            previous.push_str(context);
         }
         self.count += 1;
     }
@@ -338,6 +351,7 @@ pub(crate) struct BlockReader<D> {
     position: usize,
     ts: i64,
     previous_id: Vec<u8>,
+    previous_context: Option<String>,
     index: u64,
 }
 
@@ -368,6 +382,7 @@ impl<D: AsRef<[u8]>> BlockReader<D> {
             position,
             ts,
             previous_id: Vec::new(),
+            previous_context: None,
             index,
         })
     }
@@ -381,6 +396,7 @@ impl<D: AsRef<[u8]>> BlockReader<D> {
             position,
             ts,
             previous_id,
+            previous_context,
             index,
         } = self;
         let (block_id, part_id) = (*block_id, *part_id);
@@ -471,7 +487,14 @@ impl<D: AsRef<[u8]>> BlockReader<D> {
             None
         };
         let context_text = if flags & HAS_CONTEXT_TEXT != 0 {
-            Some(cursor.text("context")?)
+            let text = cursor.text("context")?;
+            *previous_context = Some(text.clone());
+            Some(text)
+        } else if flags & HAS_SAME_CONTEXT_TEXT != 0 {
+            let text = previous_context
+                .clone()
+                .ok_or_else(|| cursor.corrupt("repeated context without an earlier one"))?;
+            Some(text)
         } else {
             None
         };
@@ -597,7 +620,11 @@ mod tests {
             query: index.is_multiple_of(2).then(|| "page=2".to_string()),
             user_agent_id: Some(i64::MAX),
             context_id: (index == 1).then_some(10),
-            context_text: (index == 3).then(|| "[{\"name\":\"login email\"}]".to_string()),
+            context_text: match index {
+                3 | 5 => Some("[{\"name\":\"login email\"}]".to_string()),
+                6 => Some("[{\"name\":\"user\"}]".to_string()),
+                _ => None,
+            },
         }
     }
 
@@ -619,7 +646,7 @@ mod tests {
 
     #[test]
     fn blocks_round_trip_every_field() {
-        let entries: Vec<StoredExchange> = (0..6).map(sample).collect();
+        let entries: Vec<StoredExchange> = (0..8).map(sample).collect();
         let bytes = encode(&entries, 0);
         let decoded = decode_block(9, 3, &bytes).unwrap();
         assert_same(&decoded, &entries);
@@ -635,6 +662,54 @@ mod tests {
         assert_eq!(decoded[0].seq, exchange_key(9, 3));
         assert_eq!(position_in_block(&decoded, exchange_key(9, 5)), Some(2));
         assert!(decode_block(9, 3, &encode(&[], 0)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_repeated_context_is_written_once() {
+        let context = "[{\"name\":\"user\",\"value\":\"alice\"}]".to_string();
+        let entries: Vec<StoredExchange> = (0..4)
+            .map(sample)
+            .map(|mut entry| {
+                entry.context_text = Some(context.clone());
+                entry
+            })
+            .collect();
+        let bytes = encode(&entries, 0);
+        assert_same(&decode_block(9, 3, &bytes).unwrap(), &entries);
+        let written = bytes
+            .windows(context.len())
+            .filter(|window| *window == context.as_bytes())
+            .count();
+        assert_eq!(written, 1);
+    }
+
+    #[test]
+    fn a_repeat_without_an_earlier_context_is_corrupt() {
+        let mut entry = sample(0);
+        entry.context_text = None;
+        let bytes = encode(&[entry.clone()], 0);
+        // Header: version, first index, base time; then the entry's flags.
+        let mut header = vec![FORMAT_VERSION];
+        write_varint(&mut header, 0);
+        write_varint(&mut header, zigzag(entry.ts));
+        let mut position = header.len();
+        let flags = read_varint(&bytes, &mut position).unwrap();
+        let mut damaged = header;
+        write_varint(&mut damaged, flags | HAS_SAME_CONTEXT_TEXT);
+        damaged.extend_from_slice(&bytes[position..]);
+        let error = decode_block(9, 3, &damaged).unwrap_err();
+        assert!(error.to_string().contains("repeated context"), "{error}");
+    }
+
+    #[test]
+    fn version_2_blocks_still_decode() {
+        // Version 3 only added repeated contexts; a block where no context repeats is version 2
+        // but for its first byte.
+        let entries: Vec<StoredExchange> = (0..5).map(sample).collect();
+        let mut bytes = encode(&entries, 0);
+        assert_eq!(bytes[0], FORMAT_VERSION);
+        bytes[0] = 2;
+        assert_same(&decode_block(9, 3, &bytes).unwrap(), &entries);
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     add_config_changes_and_samples,
     add_attack_contents,
     allow_context_text_in_blocks,
+    allow_repeated_context_in_blocks,
 ];
 
 pub(crate) fn current_version() -> i64 {
@@ -296,6 +297,12 @@ fn add_attack_contents(transaction: &Transaction) -> rusqlite::Result<()> {
 /// (`block.rs`). Nothing changes in the tables; the version keeps older programs, which cannot
 /// read such blocks, from opening the store.
 fn allow_context_text_in_blocks(_transaction: &Transaction) -> rusqlite::Result<()> {
+    Ok(())
+}
+
+/// Version 7: blocks of format version 3, whose entries may repeat the context text of the
+/// entry before them (`block.rs`). As for version 6, only the version changes.
+fn allow_repeated_context_in_blocks(_transaction: &Transaction) -> rusqlite::Result<()> {
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use sessionscope_model::{
-    day_of, AnalyzedExchange, AppendOutcome, ContextValue, Flow, Micros, SessionId,
+    day_of, AnalyzedExchange, AppendOutcome, Flow, Micros, SessionId,
 };
 
 use crate::{RetentionOutcome, StoreError};
@@ -28,8 +28,6 @@ use super::schema::{ALL_EXCHANGES, ALL_PARTS};
 const MAX_CACHED_STRINGS: usize = 200_000;
 const MAX_CACHED_ADDRESSES: usize = 200_000;
 const MAX_CACHED_PARTS: usize = 20_000;
-const MAX_CACHED_CONTEXTS: usize = 50_000;
-const MAX_REMEMBERED_SINGLE_CONTEXTS: usize = 200_000;
 
 /// 16 bytes, IPv4 mapped into IPv6, so that byte order is address order.
 pub(crate) fn address_bytes(address: IpAddr) -> [u8; 16] {
@@ -46,17 +44,6 @@ pub(crate) fn address_from_bytes(bytes: &[u8]) -> Option<IpAddr> {
         Some(v4) => IpAddr::V4(v4),
         None => IpAddr::V6(v6),
     })
-}
-
-/// Hashes the values only: names, points and kinds come from the configuration and repeat on
-/// every exchange, and a cache hit compares whole contexts anyway.
-fn context_hash(context: &[ContextValue]) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = FastHasher::default();
-    for value in context {
-        value.value.hash(&mut hasher);
-    }
-    hasher.finish()
 }
 
 /// A fast non-cryptographic hasher for the writer's caches (the keys are our own ids and
@@ -142,20 +129,6 @@ struct Caches {
     next_part_id: i64,
     next_block_id: i64,
     ids: IdIndex,
-    /// Hash of a context vector → the vector and its interned JSON id. Sessions repeat the same
-    /// context values, and hashing is far cheaper than serialising them again.
-    contexts: FastMap<u64, (Vec<ContextValue>, i64)>,
-    /// Hashes of contexts seen once and stored as text in their entry. Many contexts never
-    /// repeat (a hashed login name on a login request); one goes into the dictionary the second
-    /// time it is seen.
-    single_contexts: std::collections::HashSet<u64, std::hash::BuildHasherDefault<FastHasher>>,
-}
-
-/// How an entry refers to its context values.
-enum StoredContext {
-    None,
-    Interned(i64),
-    Text(String),
 }
 
 pub(crate) struct Writer {
@@ -466,38 +439,6 @@ impl Caches {
         Ok((attack_set_id, attack_type_ids))
     }
 
-    /// The context as its interned JSON id, or as the JSON itself the first time it is seen.
-    fn store_context(
-        &mut self,
-        connection: &Connection,
-        context: &[ContextValue],
-    ) -> rusqlite::Result<StoredContext> {
-        if context.is_empty() {
-            return Ok(StoredContext::None);
-        }
-        let hash = context_hash(context);
-        if let Some((cached, id)) = self.contexts.get(&hash) {
-            if cached.as_slice() == context {
-                return Ok(StoredContext::Interned(*id));
-            }
-        }
-        let Ok(json) = serde_json::to_string(context) else {
-            return Ok(StoredContext::None);
-        };
-        if self.single_contexts.len() >= MAX_REMEMBERED_SINGLE_CONTEXTS {
-            self.single_contexts.clear();
-        }
-        if self.single_contexts.insert(hash) {
-            return Ok(StoredContext::Text(json));
-        }
-        let id = self.intern(connection, kind::CONTEXT, &json)?;
-        if self.contexts.len() >= MAX_CACHED_CONTEXTS {
-            self.contexts.clear();
-        }
-        self.contexts.insert(hash, (context.to_vec(), id));
-        Ok(StoredContext::Interned(id))
-    }
-
     /// Starts a block for a part, loading the part first.
     fn open_block(
         &mut self,
@@ -781,6 +722,9 @@ impl Writer {
         // The last stored exchange and its ids, for `intern_exchange`.
         let mut previous: Option<(u32, Interned)> = None;
         let mut new_values: Vec<(u8, i64)> = Vec::new();
+        // The JSON of the context of the exchange at `context_of`.
+        let mut context_json: Vec<u8> = Vec::new();
+        let mut context_of: Option<u32> = None;
         for (session_id, day, _, position) in order {
             let Some(exchange) = batch.get(position as usize) else {
                 continue;
@@ -841,12 +785,26 @@ impl Writer {
                 .as_mut()
                 .and_then(|(position, interned)| Some((batch.get(*position as usize)?, interned)));
             let interned = caches.intern_exchange(&transaction, exchange, previous_exchange)?;
-            let (context_id, context_text) =
-                match caches.store_context(&transaction, &exchange.context)? {
-                    StoredContext::None => (None, None),
-                    StoredContext::Interned(id) => (Some(id), None),
-                    StoredContext::Text(json) => (None, Some(json)),
-                };
+            // Contexts go into the block as JSON text, which a block writes once for a run of
+            // equal ones (a session repeats its user and roles); the JSON of the exchange before
+            // it in the batch order is reused when the values are equal.
+            let context_text = if exchange.context.is_empty() {
+                None
+            } else {
+                let repeated = context_of.is_some_and(|position| {
+                    batch
+                        .get(position as usize)
+                        .is_some_and(|before| before.context == exchange.context)
+                });
+                if !repeated {
+                    context_json.clear();
+                    if serde_json::to_writer(&mut context_json, &exchange.context).is_err() {
+                        context_json.clear();
+                    }
+                    context_of = Some(position);
+                }
+                std::str::from_utf8(&context_json).ok()
+            };
             // The part was loaded when its block was opened.
             if let Some(part) = caches.parts.get_mut(&block.part) {
                 new_values.clear();
@@ -888,8 +846,8 @@ impl Writer {
                 flows: exchange.flows.0,
                 attack_set_id: interned.attack_set_id,
                 attacks: attacks.as_deref(),
-                context_id,
-                context_text: context_text.as_deref(),
+                context_id: None,
+                context_text,
             });
             block.positions.push(position);
             previous = Some((position, interned));
