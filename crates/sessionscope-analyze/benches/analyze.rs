@@ -21,12 +21,7 @@ fn token() -> String {
 
 fn typical_exchange(token: &str) -> Exchange {
     let headers = |pairs: &[(&str, &str)]| {
-        Headers(
-            pairs
-                .iter()
-                .map(|(name, value)| (name.to_string(), value.to_string()))
-                .collect(),
-        )
+        Headers::from_pairs(pairs.iter().copied())
     };
     Exchange {
         id: "r-000001".into(),

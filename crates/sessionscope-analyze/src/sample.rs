@@ -206,7 +206,7 @@ impl Analyzer {
 
     fn sanitize_headers(&self, headers: &Headers) -> Headers {
         let mut sanitized = Headers::default();
-        for (name, value) in &headers.0 {
+        for (name, value) in headers {
             let lowercase = name.to_ascii_lowercase();
             let kept = if lowercase == "cookie" {
                 self.sanitize_cookie_header(value)
@@ -219,7 +219,7 @@ impl Analyzer {
             } else {
                 self.sanitize_clear_value(value)
             };
-            sanitized.push(name.clone(), kept);
+            sanitized.push(name, kept);
         }
         sanitized
     }
@@ -505,12 +505,7 @@ mod tests {
         response_body: Option<&str>,
     ) -> Exchange {
         let headers = |pairs: &[(&str, &str)]| {
-            Headers(
-                pairs
-                    .iter()
-                    .map(|(name, value)| (name.to_string(), value.to_string()))
-                    .collect(),
-            )
+            Headers::from_pairs(pairs.iter().copied())
         };
         Exchange {
             id: "e-1".into(),

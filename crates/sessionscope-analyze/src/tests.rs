@@ -20,12 +20,7 @@ fn exchange(method: &str, url: &str, headers: &[(&str, &str)]) -> Exchange {
         request: Request {
             method: method.into(),
             url: url.into(),
-            headers: Headers(
-                headers
-                    .iter()
-                    .map(|(name, value)| (name.to_string(), value.to_string()))
-                    .collect(),
-            ),
+            headers: Headers::from_pairs(headers.iter().copied()),
             ..Request::default()
         },
         ..Exchange::default()
@@ -41,12 +36,7 @@ fn with_body(mut exchange: Exchange, content_type: &str, body: &str) -> Exchange
 fn with_response(mut exchange: Exchange, headers: &[(&str, &str)], body: &str) -> Exchange {
     exchange.response = Some(Response {
         status: 200,
-        headers: Headers(
-            headers
-                .iter()
-                .map(|(name, value)| (name.to_string(), value.to_string()))
-                .collect(),
-        ),
+        headers: Headers::from_pairs(headers.iter().copied()),
         body: (!body.is_empty()).then(|| body.as_bytes().to_vec()),
         ..Response::default()
     });

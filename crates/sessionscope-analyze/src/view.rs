@@ -434,10 +434,7 @@ mod tests {
             request: Request {
                 method: "POST".into(),
                 url: "/upload".into(),
-                headers: Headers(vec![(
-                    "Content-Type".into(),
-                    "multipart/form-data; boundary=XyZ".into(),
-                )]),
+                headers: Headers::from_pairs([("Content-Type", "multipart/form-data; boundary=XyZ")]),
                 body: Some(body.to_vec()),
                 ..Request::default()
             },

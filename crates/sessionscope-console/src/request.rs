@@ -206,7 +206,7 @@ fn full_request(exchange: &Exchange) -> Markup {
             table.grid.compact.full-content-headers {
                 thead { tr { th { "Header" } th { "Value" } } }
                 tbody {
-                    @for (name, value) in &request.headers.0 {
+                    @for (name, value) in &request.headers {
                         tr { td { code { (name) } } td { code { (value) } } }
                     }
                 }

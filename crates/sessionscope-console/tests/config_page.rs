@@ -52,7 +52,6 @@ fn sample_line(sample: &Exchange) -> String {
     let headers: Vec<serde_json::Value> = sample
         .request
         .headers
-        .0
         .iter()
         .map(|(name, value)| serde_json::json!([name, value]))
         .collect();

@@ -21,12 +21,7 @@ fn exchange(url: &str, body: Option<&str>) -> Exchange {
         request: Request {
             method: "POST".into(),
             url: url.into(),
-            headers: Headers(
-                headers
-                    .iter()
-                    .map(|(name, value)| (name.to_string(), value.to_string()))
-                    .collect(),
-            ),
+            headers: Headers::from_pairs(headers.iter().copied()),
             body: body.map(|body| body.as_bytes().to_vec()),
             ..Request::default()
         },

@@ -75,7 +75,7 @@ pub(crate) fn scan_exchange(
         scan_pairs(query, "request.query", Origin::QueryValue, scan);
     }
 
-    for (name, value) in &request.headers.0 {
+    for (name, value) in &request.headers {
         // Names usually arrive in lowercase already (HTTP/2, most logs): no copy then.
         let lowercase_name: Cow<'_, str> = if name.bytes().any(|byte| byte.is_ascii_uppercase()) {
             Cow::Owned(name.to_ascii_lowercase())

@@ -12,12 +12,7 @@ fn request(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>
         request: Request {
             method: method.into(),
             url: url.into(),
-            headers: Headers(
-                headers
-                    .iter()
-                    .map(|(name, value)| (name.to_string(), value.to_string()))
-                    .collect(),
-            ),
+            headers: Headers::from_pairs(headers.iter().copied()),
             body: body.map(|body| body.as_bytes().to_vec()),
             ..Request::default()
         },
@@ -395,12 +390,7 @@ fn typical_exchange_cost() {
         request: Request {
             method: "POST".into(),
             url: "https://api.shop.example/v1/carts/8812/items?expand=product".into(),
-            headers: Headers(
-                headers
-                    .iter()
-                    .map(|(name, value)| (name.to_string(), value.to_string()))
-                    .collect(),
-            ),
+            headers: Headers::from_pairs(headers.iter().copied()),
             body: Some(br#"{"product_id":1234,"quantity":2,"note":"gift wrap"}"#.to_vec()),
             ..Request::default()
         },

@@ -8,6 +8,7 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use sessionscope_model::Headers;
 
 /// A JSON value of any type; arrays and objects are skipped and only their kind is kept.
 #[derive(Debug, Clone, PartialEq)]
@@ -212,7 +213,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Nested<T> {
 /// `problem` says what was wrong so the caller can name the field.
 #[derive(Debug, Default)]
 pub(crate) struct WireHeaders {
-    pub pairs: Vec<(String, String)>,
+    pub pairs: Headers,
     pub problem: Option<String>,
 }
 
@@ -224,13 +225,13 @@ impl WireHeaders {
     }
 }
 
-/// One element of the pair form: `[name, value]`.
-struct HeaderPair(Result<(String, String), String>);
+/// One element of the pair form: `[name, value]`, borrowed from the line where it has no escapes.
+struct HeaderPair<'de>(Result<(Cow<'de, str>, Cow<'de, str>), String>);
 
 struct HeaderPairVisitor;
 
 impl<'de> Visitor<'de> for HeaderPairVisitor {
-    type Value = HeaderPair;
+    type Value = HeaderPair<'de>;
 
     fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
         formatter.write_str("a [name, value] pair")
@@ -244,9 +245,7 @@ impl<'de> Visitor<'de> for HeaderPairVisitor {
             extra += 1;
         }
         let pair = match (name, value) {
-            (Some(Loose::Text(name)), Some(Loose::Text(value))) if extra == 0 => {
-                Ok((name.into_owned(), value.into_owned()))
-            }
+            (Some(Loose::Text(name)), Some(Loose::Text(value))) if extra == 0 => Ok((name, value)),
             (Some(Loose::Text(_)), Some(Loose::Text(_))) => Err(format!(
                 "a header pair has {} elements instead of 2",
                 extra + 2
@@ -315,7 +314,7 @@ impl<'de> Visitor<'de> for HeaderPairVisitor {
     }
 }
 
-impl<'de> Deserialize<'de> for HeaderPair {
+impl<'de> Deserialize<'de> for HeaderPair<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_any(HeaderPairVisitor)
     }
@@ -427,12 +426,12 @@ impl<'de> Visitor<'de> for WireHeadersVisitor {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut sequence: A) -> Result<Self::Value, A::Error> {
         let mut headers = WireHeaders {
-            pairs: Vec::with_capacity(sequence.size_hint().unwrap_or(8)),
+            pairs: Headers::with_capacity(sequence.size_hint().unwrap_or(8), 256),
             problem: None,
         };
         while let Some(HeaderPair(pair)) = sequence.next_element::<HeaderPair>()? {
             match pair {
-                Ok(pair) => headers.pairs.push(pair),
+                Ok((name, value)) => headers.pairs.push(name, value),
                 Err(problem) => headers.note_problem(problem),
             }
         }
@@ -441,16 +440,16 @@ impl<'de> Visitor<'de> for WireHeadersVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut headers = WireHeaders {
-            pairs: Vec::with_capacity(8),
+            pairs: Headers::with_capacity(8, 256),
             problem: None,
         };
         while let Some(Key(name)) = map.next_key::<Key>()? {
             let HeaderValues(values) = map.next_value::<HeaderValues>()?;
             match values {
-                Ok(HeaderValueShape::One(value)) => headers.pairs.push((name.into_owned(), value)),
+                Ok(HeaderValueShape::One(value)) => headers.pairs.push(&name, value),
                 Ok(HeaderValueShape::Many(values)) => {
                     for value in values {
-                        headers.pairs.push((name.to_string(), value));
+                        headers.pairs.push(&name, value);
                     }
                 }
                 Err(problem) => headers.note_problem(problem),
@@ -487,7 +486,7 @@ impl<'de> Visitor<'de> for WireHeadersVisitor {
 impl WireHeaders {
     fn wrong_type(type_name: &str) -> WireHeaders {
         WireHeaders {
-            pairs: Vec::new(),
+            pairs: Headers::default(),
             problem: Some(format!(
                 "must be an array of [name, value] pairs or an object, got {type_name}"
             )),
@@ -576,11 +575,7 @@ mod tests {
         for (input, expected) in cases {
             let headers: WireHeaders = serde_json::from_str(input).unwrap();
             assert_eq!(headers.problem, None, "{input}");
-            let pairs: Vec<(&str, &str)> = headers
-                .pairs
-                .iter()
-                .map(|(name, value)| (name.as_str(), value.as_str()))
-                .collect();
+            let pairs: Vec<(&str, &str)> = headers.pairs.iter().collect();
             assert_eq!(pairs, expected, "{input}");
         }
     }

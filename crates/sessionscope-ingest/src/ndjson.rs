@@ -279,7 +279,7 @@ fn convert_headers(headers: Option<WireHeaders>, field: &str) -> Result<Headers,
     if let Some(problem) = headers.problem {
         return Err(format!("`{field}`: {problem}"));
     }
-    Ok(Headers(headers.pairs))
+    Ok(headers.pairs)
 }
 
 /// The body fields of one side; field names are passed in whole so nothing is formatted unless a

@@ -6,33 +6,117 @@ use serde::{Deserialize, Serialize};
 
 use crate::{FlowSet, Micros, SessionId};
 
-/// Header pairs in the order they were sent; names keep their case, lookups ignore it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Headers(pub Vec<(String, String)>);
+/// Header pairs in the order they were sent; names keep their case, lookups ignore it. Names and
+/// values share one buffer: a header list costs two allocations, not two per header.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Headers {
+    text: String,
+    /// Where each pair's name and value end in `text`; a pair starts where the one before ends.
+    ends: Vec<(usize, usize)>,
+}
 
 impl Headers {
+    /// Room for `pairs` headers of `bytes` bytes of names and values together.
+    pub fn with_capacity(pairs: usize, bytes: usize) -> Headers {
+        Headers {
+            text: String::with_capacity(bytes),
+            ends: Vec::with_capacity(pairs),
+        }
+    }
+
+    pub fn from_pairs<N: AsRef<str>, V: AsRef<str>>(
+        pairs: impl IntoIterator<Item = (N, V)>,
+    ) -> Headers {
+        let mut headers = Headers::default();
+        for (name, value) in pairs {
+            headers.push(name, value);
+        }
+        headers
+    }
+
+    /// The pairs in order.
+    pub fn iter(&self) -> HeaderIter<'_> {
+        HeaderIter {
+            headers: self,
+            index: 0,
+        }
+    }
+
     /// The first value of a header, by case-insensitive name.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
+        self.iter()
             .find(|(candidate, _)| candidate.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
+            .map(|(_, value)| value)
     }
 
     /// Every value of a header, by case-insensitive name, in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.0
-            .iter()
+        self.iter()
             .filter(move |(candidate, _)| candidate.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
+            .map(|(_, value)| value)
     }
 
-    pub fn push(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        self.0.push((name.into(), value.into()));
+    pub fn push(&mut self, name: impl AsRef<str>, value: impl AsRef<str>) {
+        self.text.push_str(name.as_ref());
+        let name_end = self.text.len();
+        self.text.push_str(value.as_ref());
+        self.ends.push((name_end, self.text.len()));
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.ends.is_empty()
+    }
+
+    fn pair(&self, index: usize) -> Option<(&str, &str)> {
+        let (name_end, value_end) = *self.ends.get(index)?;
+        let start = match index {
+            0 => 0,
+            _ => self.ends.get(index - 1)?.1,
+        };
+        Some((
+            self.text.get(start..name_end)?,
+            self.text.get(name_end..value_end)?,
+        ))
+    }
+}
+
+/// The pairs of a header list, in order.
+pub struct HeaderIter<'a> {
+    headers: &'a Headers,
+    index: usize,
+}
+
+impl<'a> Iterator for HeaderIter<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let pair = self.headers.pair(self.index)?;
+        self.index += 1;
+        Some(pair)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.headers.len().saturating_sub(self.index);
+        (left, Some(left))
+    }
+}
+
+impl<'a> IntoIterator for &'a Headers {
+    type Item = (&'a str, &'a str);
+    type IntoIter = HeaderIter<'a>;
+
+    fn into_iter(self) -> HeaderIter<'a> {
+        self.iter()
+    }
+}
+
+impl std::fmt::Debug for Headers {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_list().entries(self.iter()).finish()
     }
 }
 
@@ -155,4 +239,39 @@ pub struct AnalyzedExchange {
     /// Request and response context parameters, as stored.
     pub context: Vec<ContextValue>,
     pub attacks: Vec<Attack>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Headers;
+
+    #[test]
+    fn headers_keep_order_case_and_empty_parts() {
+        let mut headers = Headers::from_pairs([("Content-Type", "text/plain"), ("X-Empty", "")]);
+        headers.push("", "no name");
+        headers.push(String::from("set-cookie"), "a=1");
+        headers.push("Set-Cookie", "b=2");
+        let pairs: Vec<(&str, &str)> = headers.iter().collect();
+        assert_eq!(
+            pairs,
+            [
+                ("Content-Type", "text/plain"),
+                ("X-Empty", ""),
+                ("", "no name"),
+                ("set-cookie", "a=1"),
+                ("Set-Cookie", "b=2"),
+            ]
+        );
+        assert_eq!(headers.len(), 5);
+        assert_eq!(headers.get("content-type"), Some("text/plain"));
+        assert_eq!(headers.get("x-empty"), Some(""));
+        assert_eq!(headers.get("missing"), None);
+        let cookies: Vec<&str> = headers.get_all("SET-COOKIE").collect();
+        assert_eq!(cookies, ["a=1", "b=2"]);
+        assert!(Headers::default().is_empty());
+        assert_eq!(
+            format!("{:?}", Headers::from_pairs([("A", "1")])),
+            r#"[("A", "1")]"#
+        );
+    }
 }

@@ -91,7 +91,6 @@ pub fn sample_lines(analyzer: &Analyzer, exchanges: &[Exchange]) -> Vec<String> 
 fn headers_value(headers: &Headers) -> Value {
     Value::Array(
         headers
-            .0
             .iter()
             .map(|(name, value)| json!([name, value]))
             .collect(),
