@@ -182,10 +182,10 @@ pub(crate) fn convert_access_line(
     let (method, url) = split_request_line(&parsed.request_line);
     let mut headers = Headers::default();
     if let Some(referer) = parsed.referer {
-        headers.push("Referer", referer.into_owned());
+        headers.push("Referer", &referer);
     }
     if let Some(user_agent) = parsed.user_agent {
-        headers.push("User-Agent", user_agent.into_owned());
+        headers.push("User-Agent", &user_agent);
     }
     let response = (parsed.status != 0).then(|| Response {
         status: parsed.status,

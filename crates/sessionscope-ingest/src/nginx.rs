@@ -75,9 +75,9 @@ pub(crate) fn convert_nginx_line(
             continue;
         };
         if let Some(name) = key.strip_prefix("sent_http_") {
-            response_headers.push(header_name(name), value.into_owned());
+            response_headers.push(header_name(name), &value);
         } else if let Some(name) = key.strip_prefix("http_") {
-            request_headers.push(header_name(name), value.into_owned());
+            request_headers.push(header_name(name), &value);
         } else if let Some(name) = key.strip_prefix("cookie_") {
             cookies.push(format!("{name}={value}"));
         }
