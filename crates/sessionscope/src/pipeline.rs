@@ -371,6 +371,7 @@ fn analyze_chunks(
     sender: Sender<AnalyzedChunk>,
     spares: Spares,
 ) -> SampleCollector {
+    yield_to_the_store();
     let mut samples = SampleCollector::default();
     for chunk in receiver {
         let mut rejections = chunk.rejections;
@@ -418,6 +419,14 @@ fn analyze_chunks(
         }
     }
     samples
+}
+
+/// Lowers the calling thread's scheduling priority a little. The store append is the one serial
+/// stage; when the analysis workers outnumber the cores, a fair share would leave it a fraction
+/// of a core and the workers would then wait for it. Failure only costs speed.
+fn yield_to_the_store() {
+    #[cfg(target_os = "linux")]
+    let _ = rustix::process::nice(5);
 }
 
 fn write_chunks(
