@@ -4,6 +4,7 @@
 //! flat whatever the input size.
 
 use std::collections::{BTreeMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -421,6 +422,23 @@ fn analyze_chunks(
     samples
 }
 
+/// Session ids are already hash output; their first eight bytes are a good enough hash, and
+/// counting the sessions of an ingest then costs no hashing of its own.
+#[derive(Default)]
+struct SessionIdHasher(u64);
+
+impl Hasher for SessionIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes.iter().take(8) {
+            self.0 = self.0 << 8 | u64::from(*byte);
+        }
+    }
+}
+
 /// Lowers the calling thread's scheduling priority a little. The store append is the one serial
 /// stage; when the analysis workers outnumber the cores, a fair share would leave it a fraction
 /// of a core and the workers would then wait for it. Failure only costs speed.
@@ -439,7 +457,7 @@ fn write_chunks(
     let mut session_state = SessionState::new(SESSION_MEMORY);
     let mut waiting: BTreeMap<u64, AnalyzedChunk> = BTreeMap::new();
     let mut next_sequence = 0u64;
-    let mut sessions: HashSet<SessionId> = HashSet::new();
+    let mut sessions: HashSet<SessionId, BuildHasherDefault<SessionIdHasher>> = HashSet::default();
     let mut totals = WriterTotals {
         accepted: 0,
         rejected: 0,

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
-use serde_json::{json, Map, Value};
+use serde::{Serialize, Serializer};
 use sessionscope_analyze::Analyzer;
 use sessionscope_model::{AnalyzedExchange, Exchange, Headers};
 
@@ -88,24 +88,66 @@ pub fn sample_lines(analyzer: &Analyzer, exchanges: &[Exchange]) -> Vec<String> 
         .collect()
 }
 
-fn headers_value(headers: &Headers) -> Value {
-    Value::Array(
-        headers
-            .iter()
-            .map(|(name, value)| json!([name, value]))
-            .collect(),
-    )
+/// Header pairs as the format's `[[name, value], ...]`.
+struct HeaderPairs<'a>(&'a Headers);
+
+impl Serialize for HeaderPairs<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|(name, value)| [name, value]))
+    }
 }
 
 /// Bodies that are not UTF-8 are left out: a sanitised sample never has one (no point reads
 /// binary bodies), and the format's `body_base64` would only matter for them.
-fn put_body(object: &mut Map<String, Value>, body: Option<&[u8]>, truncated: bool) {
-    if let Some(text) = body.and_then(|body| std::str::from_utf8(body).ok()) {
-        object.insert("body".into(), Value::String(text.to_string()));
-    }
-    if truncated {
-        object.insert("body_truncated".into(), Value::Bool(true));
-    }
+fn body_text(body: Option<&[u8]>) -> Option<&str> {
+    body.and_then(|body| std::str::from_utf8(body).ok())
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+// The fields of the line, in alphabetical order like the JSON objects this once was built from.
+#[derive(Serialize)]
+struct LineFields<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    app: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_ip: Option<std::net::IpAddr>,
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    node: Option<&'a str>,
+    request: RequestFields<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response: Option<ResponseFields<'a>>,
+    ts: String,
+}
+
+#[derive(Serialize)]
+struct RequestFields<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<&'a str>,
+    #[serde(skip_serializing_if = "is_false")]
+    body_truncated: bool,
+    headers: HeaderPairs<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<&'a str>,
+    method: &'a str,
+    url: &'a str,
+}
+
+#[derive(Serialize)]
+struct ResponseFields<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<&'a str>,
+    #[serde(skip_serializing_if = "is_false")]
+    body_truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duration_ms: Option<f64>,
+    headers: HeaderPairs<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size: Option<u64>,
+    status: u16,
 }
 
 /// RFC 3339 with microseconds, so the time survives exactly.
@@ -119,50 +161,32 @@ fn rfc3339_micros(micros: i64) -> String {
 /// One exchange as a line of the exchange NDJSON format (`exchange-format.md`), without the
 /// trailing newline; `sessionscope_ingest::parse_exchange_line` reads it back.
 pub fn exchange_to_line(exchange: &Exchange) -> String {
-    let mut request = Map::new();
-    request.insert("method".into(), json!(exchange.request.method));
-    request.insert("url".into(), json!(exchange.request.url));
-    if let Some(host) = &exchange.request.host {
-        request.insert("host".into(), json!(host));
-    }
-    request.insert("headers".into(), headers_value(&exchange.request.headers));
-    put_body(
-        &mut request,
-        exchange.request.body.as_deref(),
-        exchange.request.body_truncated,
-    );
-
-    let mut line = Map::new();
-    line.insert("id".into(), json!(exchange.id));
-    line.insert("ts".into(), json!(rfc3339_micros(exchange.ts)));
-    if let Some(address) = exchange.client_ip {
-        line.insert("client_ip".into(), json!(address.to_string()));
-    }
-    if let Some(app) = &exchange.app {
-        line.insert("app".into(), json!(app));
-    }
-    if let Some(node) = &exchange.node {
-        line.insert("node".into(), json!(node));
-    }
-    line.insert("request".into(), Value::Object(request));
-    if let Some(response) = &exchange.response {
-        let mut object = Map::new();
-        object.insert("status".into(), json!(response.status));
-        object.insert("headers".into(), headers_value(&response.headers));
-        put_body(
-            &mut object,
-            response.body.as_deref(),
-            response.body_truncated,
-        );
-        if let Some(duration) = response.duration_ms {
-            object.insert("duration_ms".into(), json!(duration));
-        }
-        if let Some(size) = response.size {
-            object.insert("size".into(), json!(size));
-        }
-        line.insert("response".into(), Value::Object(object));
-    }
-    Value::Object(line).to_string()
+    let request = &exchange.request;
+    let line = LineFields {
+        app: exchange.app.as_deref(),
+        client_ip: exchange.client_ip,
+        id: &exchange.id,
+        node: exchange.node.as_deref(),
+        request: RequestFields {
+            body: body_text(request.body.as_deref()),
+            body_truncated: request.body_truncated,
+            headers: HeaderPairs(&request.headers),
+            host: request.host.as_deref(),
+            method: &request.method,
+            url: &request.url,
+        },
+        response: exchange.response.as_ref().map(|response| ResponseFields {
+            body: body_text(response.body.as_deref()),
+            body_truncated: response.body_truncated,
+            duration_ms: response.duration_ms,
+            headers: HeaderPairs(&response.headers),
+            size: response.size,
+            status: response.status,
+        }),
+        ts: rfc3339_micros(exchange.ts),
+    };
+    // Serialising borrowed fields cannot fail.
+    serde_json::to_string(&line).unwrap_or_default()
 }
 
 #[cfg(test)]
