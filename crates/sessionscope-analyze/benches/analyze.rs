@@ -20,9 +20,7 @@ fn token() -> String {
 }
 
 fn typical_exchange(token: &str) -> Exchange {
-    let headers = |pairs: &[(&str, &str)]| {
-        Headers::from_pairs(pairs.iter().copied())
-    };
+    let headers = |pairs: &[(&str, &str)]| Headers::from_pairs(pairs.iter().copied());
     Exchange {
         id: "r-000001".into(),
         ts: 1_795_000_000_000_000,

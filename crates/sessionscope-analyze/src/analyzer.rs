@@ -7,8 +7,8 @@ use hmac::{Hmac, Mac};
 use memchr::memmem::Finder;
 use sessionscope_detect::{Detector, SecretPlace, MAX_PAYLOAD_CHARS};
 use sessionscope_model::{
-    day_of, glob_matches, AnalyzedExchange, Attack, ContextValue, Exchange, ParamKind, SessionId,
-    StoredAs,
+    day_of, glob_matches, AnalyzedExchange, Attack, CompactString, ContextValue, Exchange,
+    ParamKind, SessionId, StoredAs,
 };
 use sha2::Sha256;
 
@@ -230,11 +230,11 @@ impl Analyzer {
                     }
                 }
                 context.push(ContextValue {
-                    name: item.name.clone(),
-                    point: item.point_text.clone(),
+                    name: CompactString::from(item.name.as_str()),
+                    point: CompactString::from(item.point_text.as_str()),
                     kind: item.kind,
                     stored_as,
-                    value: stored,
+                    value: stored.into(),
                 });
             }
         }
@@ -278,25 +278,25 @@ impl Analyzer {
         let attacks = self.detect_attacks(exchange, &view, &host, &endpoint);
 
         AnalyzedExchange {
-            id: exchange.id.clone(),
+            id: CompactString::from(exchange.id.as_str()),
             ts: exchange.ts,
             session_id,
             day: day_of(exchange.ts),
-            session_key: key.label,
+            session_key: key.label.into(),
             client_ip: exchange.client_ip,
-            app,
-            host,
-            method,
-            path: mask_path(raw_path),
-            query,
-            endpoint,
+            app: app.into(),
+            host: host.into(),
+            method: method.into(),
+            path: mask_path(raw_path).into(),
+            query: query.into(),
+            endpoint: endpoint.into(),
             flows,
             status: response.map(|response| response.status),
             duration_ms: response.and_then(|response| response.duration_ms),
             size,
-            user_agent: request.headers.get("user-agent").map(str::to_string),
-            user,
-            roles,
+            user_agent: request.headers.get("user-agent").map(CompactString::from),
+            user: user.map(CompactString::from),
+            roles: roles.into_iter().map(CompactString::from).collect(),
             context,
             attacks,
         }

@@ -504,9 +504,7 @@ mod tests {
         response_headers: &[(&str, &str)],
         response_body: Option<&str>,
     ) -> Exchange {
-        let headers = |pairs: &[(&str, &str)]| {
-            Headers::from_pairs(pairs.iter().copied())
-        };
+        let headers = |pairs: &[(&str, &str)]| Headers::from_pairs(pairs.iter().copied());
         Exchange {
             id: "e-1".into(),
             ts: 1_795_341_600_000_000,

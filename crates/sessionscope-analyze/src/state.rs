@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 
-use sessionscope_model::{AnalyzedExchange, SessionId};
+use sessionscope_model::{AnalyzedExchange, CompactString, SessionId};
 
 use crate::flows::flows_for;
 use crate::template::{is_placeholder, FOLDED_PLACEHOLDER};
@@ -64,8 +64,8 @@ struct FoldPosition {
 
 #[derive(Debug, Clone, Default)]
 struct Remembered {
-    user: Option<String>,
-    roles: Vec<String>,
+    user: Option<CompactString>,
+    roles: Vec<CompactString>,
 }
 
 /// Order-dependent state: see the module documentation. Not shared between threads.
@@ -122,7 +122,7 @@ impl SessionState {
             counts_as_evidence,
         ) {
             exchange.flows = flows_for(&exchange.method, &folded);
-            exchange.endpoint = folded;
+            exchange.endpoint = folded.into();
         }
         self.inherit(exchange);
     }
@@ -256,11 +256,11 @@ mod tests {
             day: 0,
             session_key: "builtin:ip".into(),
             client_ip: None,
-            app: String::new(),
+            app: Default::default(),
             host: "api.example".into(),
             method: "GET".into(),
             path: endpoint.into(),
-            query: String::new(),
+            query: Default::default(),
             endpoint: endpoint.into(),
             flows: FlowSet::default(),
             status: Some(200),
@@ -366,7 +366,7 @@ mod tests {
         let mut state = SessionState::new(4);
         for session in 0..100u8 {
             let mut with_user = exchange(session, "/a");
-            with_user.user = Some(format!("user{session}"));
+            with_user.user = Some(format!("user{session}").into());
             completed(&mut state, with_user);
         }
         assert!(state.recent.len() + state.older.len() <= 4);

@@ -573,7 +573,7 @@ fn users_roles_and_context_come_from_context_items() {
     let mut expected_roles = vec![
         "admin".to_string(),
         "viewer".to_string(),
-        hashed_org.value.clone(),
+        hashed_org.value.to_string(),
     ];
     expected_roles.sort();
     assert_eq!(analyzed.roles, expected_roles);

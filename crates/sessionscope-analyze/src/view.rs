@@ -434,7 +434,10 @@ mod tests {
             request: Request {
                 method: "POST".into(),
                 url: "/upload".into(),
-                headers: Headers::from_pairs([("Content-Type", "multipart/form-data; boundary=XyZ")]),
+                headers: Headers::from_pairs([(
+                    "Content-Type",
+                    "multipart/form-data; boundary=XyZ",
+                )]),
                 body: Some(body.to_vec()),
                 ..Request::default()
             },

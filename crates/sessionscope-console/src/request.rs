@@ -399,18 +399,18 @@ mod tests {
             user_agent: None,
             context: vec![
                 ContextValue {
-                    name: String::from("Session cookie"),
-                    point: String::from("request.cookie.PHPSESSID"),
+                    name: "Session cookie".into(),
+                    point: "request.cookie.PHPSESSID".into(),
                     kind: ParamKind::None,
                     stored_as: StoredAs::Hashed,
-                    value: String::from("5f2b0c"),
+                    value: "5f2b0c".into(),
                 },
                 ContextValue {
-                    name: String::from("Password"),
-                    point: String::from("request.form.password"),
+                    name: "Password".into(),
+                    point: "request.form.password".into(),
                     kind: ParamKind::None,
                     stored_as: StoredAs::Masked,
-                    value: String::from("***"),
+                    value: "***".into(),
                 },
             ],
         }

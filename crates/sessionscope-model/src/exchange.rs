@@ -2,6 +2,7 @@
 
 use std::net::IpAddr;
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use crate::{FlowSet, Micros, SessionId};
@@ -184,13 +185,13 @@ pub enum StoredAs {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContextValue {
     /// Display name from the configuration.
-    pub name: String,
+    pub name: CompactString,
     /// The point it was read from, e.g. `request.header.authorization.jwt.sub`.
-    pub point: String,
+    pub point: CompactString,
     pub kind: ParamKind,
     pub stored_as: StoredAs,
     /// Clear, hashed (hex) or masked (`***`) value.
-    pub value: String,
+    pub value: CompactString,
 }
 
 /// One detected attack (PRODUCT.md A2).
@@ -207,35 +208,37 @@ pub struct Attack {
 }
 
 /// An exchange after the pipeline: everything the store keeps, with secrets already masked or hashed.
-/// No field holds a raw token, cookie, password or key value.
+/// No field holds a raw token, cookie, password or key value. Its text is `CompactString`: the short
+/// values (ids, methods, hosts, templates, users) sit inside the struct, so the millions of exchanges
+/// an ingest hands from thread to thread cost no allocation, no free and no pointer to follow for them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnalyzedExchange {
-    pub id: String,
+    pub id: CompactString,
     pub ts: Micros,
     pub session_id: SessionId,
     /// UTC day of `ts` (`day_of(ts)`): the session part.
     pub day: i32,
     /// Which key grouped it, e.g. `builtin:cookie.PHPSESSID`; never the value.
-    pub session_key: String,
+    pub session_key: CompactString,
     pub client_ip: Option<IpAddr>,
-    pub app: String,
+    pub app: CompactString,
     /// Host without a default port, lowercase.
-    pub host: String,
-    pub method: String,
+    pub host: CompactString,
+    pub method: CompactString,
     /// Path without the query string, as received.
-    pub path: String,
+    pub path: CompactString,
     /// Query string with secret values masked, without the `?`; empty when none.
-    pub query: String,
-    pub endpoint: String,
+    pub query: CompactString,
+    pub endpoint: CompactString,
     pub flows: FlowSet,
     pub status: Option<u16>,
     pub duration_ms: Option<f64>,
     pub size: Option<u64>,
-    pub user_agent: Option<String>,
+    pub user_agent: Option<CompactString>,
     /// From context parameters of kind User (hashed when so configured).
-    pub user: Option<String>,
+    pub user: Option<CompactString>,
     /// From context parameters of kind Role; sorted, without duplicates.
-    pub roles: Vec<String>,
+    pub roles: Vec<CompactString>,
     /// Request and response context parameters, as stored.
     pub context: Vec<ContextValue>,
     pub attacks: Vec<Attack>,

@@ -11,6 +11,7 @@ mod read;
 mod time;
 mod url;
 
+pub use compact_str::{format_compact, CompactString, ToCompactString};
 pub use exchange::{
     AnalyzedExchange, Attack, ContextValue, Exchange, Headers, ParamKind, Request, Response,
     StoredAs,

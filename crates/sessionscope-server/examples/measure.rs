@@ -47,25 +47,27 @@ fn exchange(index: u64, start: i64) -> AnalyzedExchange {
     ];
     let endpoint = endpoints[(index % 5) as usize];
     AnalyzedExchange {
-        id: format!("m-{index:09}"),
+        id: format!("m-{index:09}").into(),
         ts,
         session_id: SessionId(session_bytes),
         day: day_of(ts),
-        session_key: String::from("builtin:cookie.PHPSESSID"),
+        session_key: "builtin:cookie.PHPSESSID".into(),
         client_ip: Some(IpAddr::from([10, 0, (session >> 8) as u8, session as u8])),
-        app: String::from("shop"),
-        host: String::from("api.shop.example"),
-        method: String::from(if index % 7 == 0 { "POST" } else { "GET" }),
-        path: endpoint.replace("{int}", &(index % 1000).to_string()),
-        query: String::new(),
-        endpoint: endpoint.to_string(),
+        app: "shop".into(),
+        host: "api.shop.example".into(),
+        method: (if index % 7 == 0 { "POST" } else { "GET" }).into(),
+        path: endpoint
+            .replace("{int}", &(index % 1000).to_string())
+            .into(),
+        query: Default::default(),
+        endpoint: endpoint.into(),
         flows: FlowSet::default(),
         status: Some(if index % 50 == 0 { 500 } else { 200 }),
         duration_ms: Some((index % 300) as f64 + 0.5),
         size: Some(index % 5000),
-        user_agent: Some(String::from("Mozilla/5.0")),
-        user: Some(format!("user-{}", session % 1000)),
-        roles: vec![String::from("user")],
+        user_agent: Some("Mozilla/5.0".into()),
+        user: Some(format!("user-{}", session % 1000).into()),
+        roles: vec!["user".into()],
         context: vec![],
         attacks: vec![],
     }

@@ -114,35 +114,35 @@ fn analyzed(seed: &Seed) -> AnalyzedExchange {
         None => vec![],
     };
     AnalyzedExchange {
-        id: seed.id.to_string(),
+        id: seed.id.into(),
         ts,
         session_id: session(seed.session),
         day: day_of(ts),
-        session_key: String::from("builtin:cookie.PHPSESSID"),
+        session_key: "builtin:cookie.PHPSESSID".into(),
         client_ip: Some(ip.parse::<IpAddr>().unwrap()),
-        app: app.to_string(),
-        host: host.to_string(),
-        method: seed.method.to_string(),
-        path: seed.path.to_string(),
+        app: app.into(),
+        host: host.into(),
+        method: seed.method.into(),
+        path: seed.path.into(),
         query: if seed.attack.is_some() {
-            String::from("q=%27+or+1%3D1+--")
+            "q=%27+or+1%3D1+--".into()
         } else {
-            String::new()
+            Default::default()
         },
-        endpoint: seed.endpoint.to_string(),
+        endpoint: seed.endpoint.into(),
         flows,
         status: seed.status,
         duration_ms: Some(seed.duration_ms),
         size: Some(seed.size),
-        user_agent: Some(String::from("Mozilla/5.0 (test)")),
-        user: user.map(str::to_string),
-        roles: roles.into_iter().map(str::to_string).collect(),
+        user_agent: Some("Mozilla/5.0 (test)".into()),
+        user: user.map(Into::into),
+        roles: roles.into_iter().map(Into::into).collect(),
         context: vec![ContextValue {
-            name: String::from("Session cookie"),
-            point: String::from("request.cookie.PHPSESSID"),
+            name: "Session cookie".into(),
+            point: "request.cookie.PHPSESSID".into(),
             kind: ParamKind::None,
             stored_as: StoredAs::Hashed,
-            value: String::from("5f2b0c"),
+            value: "5f2b0c".into(),
         }],
         attacks,
     }
@@ -368,7 +368,7 @@ impl TestServer {
                     "request": {"method": exchange.method, "url": "https://admin.shop.example/admin/search?q=%27+or+1%3D1+--",
                         "headers": [["cookie", "PHPSESSID=***"]]}
                 });
-                (exchange.id.clone(), exchange.ts, line.to_string())
+                (exchange.id.to_string(), exchange.ts, line.to_string())
             })
             .collect();
         store.put_attack_contents(&contents).unwrap();
@@ -1360,11 +1360,11 @@ async fn large_exports_stream_every_row_once() {
     let mut batch = Vec::new();
     for index in 0..6_000u32 {
         let mut exchange = template.clone();
-        exchange.id = format!("bulk-{index:05}");
+        exchange.id = format!("bulk-{index:05}").into();
         exchange.ts = base + index as i64 * 1_000_000;
         exchange.session_id = SessionId([(index % 200) as u8; 16]);
-        exchange.path = format!("/v1/items/{index}");
-        exchange.endpoint = String::from("/v1/items/{int}");
+        exchange.path = format!("/v1/items/{index}").into();
+        exchange.endpoint = "/v1/items/{int}".into();
         batch.push(exchange);
     }
     store.append(&batch).unwrap();

@@ -114,23 +114,23 @@ fn session(number: u8) -> SessionId {
 /// A plain GET of `/v1/items/{number}` at `ts` in `session`; tests adjust fields from there.
 fn exchange(id: &str, session_number: u8, ts: Micros) -> AnalyzedExchange {
     AnalyzedExchange {
-        id: id.to_string(),
+        id: id.into(),
         ts,
         session_id: session(session_number),
         day: day_of(ts),
-        session_key: "builtin:cookie.PHPSESSID".to_string(),
+        session_key: "builtin:cookie.PHPSESSID".into(),
         client_ip: "203.0.113.7".parse().ok(),
-        app: "shop".to_string(),
-        host: "api.shop.example".to_string(),
-        method: "GET".to_string(),
-        path: "/v1/items/7".to_string(),
-        query: String::new(),
-        endpoint: "/v1/items/{int}".to_string(),
+        app: "shop".into(),
+        host: "api.shop.example".into(),
+        method: "GET".into(),
+        path: "/v1/items/7".into(),
+        query: Default::default(),
+        endpoint: "/v1/items/{int}".into(),
         flows: FlowSet::default(),
         status: Some(200),
         duration_ms: Some(10.0),
         size: Some(100),
-        user_agent: Some("test-agent/1".to_string()),
+        user_agent: Some("test-agent/1".into()),
         user: None,
         roles: Vec::new(),
         context: Vec::new(),
@@ -861,7 +861,7 @@ fn session_requests_sort_and_page(store: &dyn Store) {
         .map(|id| {
             batch
                 .iter()
-                .find(|e| &e.id == id)
+                .find(|e| e.id == id)
                 .and_then(|e| e.duration_ms)
                 .unwrap_or(0.0)
         })
@@ -879,7 +879,7 @@ fn session_requests_sort_and_page(store: &dyn Store) {
         .map(|id| {
             batch
                 .iter()
-                .find(|e| &e.id == id)
+                .find(|e| e.id == id)
                 .and_then(|e| e.size)
                 .unwrap_or(0)
         })

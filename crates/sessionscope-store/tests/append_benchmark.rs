@@ -158,22 +158,22 @@ impl Iterator for Traffic {
         let (method, template) = ENDPOINTS[rng.gen_range(0..ENDPOINTS.len())];
         let attack = rng.gen_range(0..100) == 0;
         Some(AnalyzedExchange {
-            id: format!("s{session:06}-r{request:04}-{:08x}", rng.gen::<u32>()),
+            id: format!("s{session:06}-r{request:04}-{:08x}", rng.gen::<u32>()).into(),
             ts,
             session_id: SessionId(state.session_id),
             day: day_of(ts),
-            session_key: "builtin:header.authorization.bearer".to_string(),
+            session_key: "builtin:header.authorization.bearer".into(),
             client_ip: Some(ip),
-            app: "shop".to_string(),
-            host: HOSTS[session % HOSTS.len()].to_string(),
-            method: method.to_string(),
-            path: concrete_path(template, rng),
+            app: "shop".into(),
+            host: HOSTS[session % HOSTS.len()].into(),
+            method: method.into(),
+            path: concrete_path(template, rng).into(),
             query: if rng.gen_range(0..4) == 0 {
-                "page=2&limit=50".to_string()
+                "page=2&limit=50".into()
             } else {
-                String::new()
+                Default::default()
             },
-            endpoint: template.to_string(),
+            endpoint: template.into(),
             flows: flows_of(template),
             status: Some(
                 *[200, 200, 200, 200, 201, 204, 304, 400, 401, 404, 500]
@@ -182,19 +182,18 @@ impl Iterator for Traffic {
             ),
             duration_ms: Some(rng.gen_range(1.0..400.0)),
             size: Some(rng.gen_range(0..50_000)),
-            user_agent: Some(format!(
-                "Mozilla/5.0 (X11; Linux x86_64) Client/{}",
-                session % 40
-            )),
-            user: Some(user.clone()),
-            roles: vec![role.to_string()],
+            user_agent: Some(
+                format!("Mozilla/5.0 (X11; Linux x86_64) Client/{}", session % 40).into(),
+            ),
+            user: Some(user.clone().into()),
+            roles: vec![role.into()],
             context: if request.is_multiple_of(10) {
                 vec![ContextValue {
-                    name: "user".to_string(),
-                    point: "request.header.authorization.jwt.sub".to_string(),
+                    name: "user".into(),
+                    point: "request.header.authorization.jwt.sub".into(),
                     kind: ParamKind::User,
                     stored_as: StoredAs::Clear,
-                    value: user,
+                    value: user.into(),
                 }]
             } else {
                 Vec::new()
@@ -276,7 +275,7 @@ fn append_and_read_one_million_exchanges() {
             break;
         }
         if stored <= count / 2 && count / 2 < stored + batch.len() {
-            middle_id = batch[count / 2 - stored].id.clone();
+            middle_id = batch[count / 2 - stored].id.to_string();
         }
         let batch_started = Instant::now();
         let cpu_before = thread_cpu_seconds();

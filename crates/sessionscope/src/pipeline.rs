@@ -108,7 +108,7 @@ fn attack_content(
         return None;
     }
     let line = samples::exchange_to_line(&analyzer.sanitize_sample(exchange));
-    Some((analyzed.id.clone(), analyzed.ts, line))
+    Some((analyzed.id.to_string(), analyzed.ts, line))
 }
 
 struct WriterTotals {

@@ -198,8 +198,8 @@ impl BlockEncoder {
             self.previous_ts = entry.ts;
         }
         let duration_micros = entry.duration.and_then(duration_micros);
-        let repeats_context = entry.context_text.is_some()
-            && entry.context_text == self.previous_context.as_deref();
+        let repeats_context =
+            entry.context_text.is_some() && entry.context_text == self.previous_context.as_deref();
         let new_context = entry.context_text.filter(|_| !repeats_context);
         let mut flags = 0u64;
         let optional = [

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use sessionscope_model::{
-    day_of, AnalyzedExchange, AppendOutcome, Flow, Micros, SessionId,
+    day_of, AnalyzedExchange, AppendOutcome, CompactString, Flow, Micros, SessionId,
 };
 
 use crate::{RetentionOutcome, StoreError};
@@ -154,9 +154,7 @@ fn prefetch<T: ?Sized>(address: *const T) {
     // SAFETY: a prefetch is only a hint; it never faults and never reads into the program,
     // whatever the address.
     unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-            address.cast::<i8>(),
-        );
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(address.cast::<i8>());
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = address;
@@ -454,7 +452,7 @@ impl Caches {
         let role_set_id = self.intern_set(
             connection,
             kind::ROLE_SET,
-            exchange.roles.iter().map(String::as_str),
+            exchange.roles.iter().map(CompactString::as_str),
         )?;
         let mut role_ids = Vec::with_capacity(exchange.roles.len());
         for role in &exchange.roles {
