@@ -545,6 +545,86 @@ mod tests {
         }
     }
 
+    fn rule(id: &str, point: &str) -> DetectionRule {
+        DetectionRule {
+            point: Some(point.to_string()),
+            ..with_id(id)
+        }
+    }
+
+    fn temporary_store() -> (tempfile::TempDir, sessionscope_store::SqliteStore) {
+        let directory = tempfile::tempdir().unwrap();
+        let store =
+            sessionscope_store::SqliteStore::open(&directory.path().join("rules.db")).unwrap();
+        (directory, store)
+    }
+
+    /// Saves a rule as another process would (the command line beside a server): straight to the
+    /// store, outside this process's turn-taking.
+    fn save_elsewhere(store: &dyn Store, added: DetectionRule) {
+        let mut settings = stored_settings(store).unwrap();
+        settings.rules.push(added);
+        let json = serde_json::to_string(&settings).unwrap();
+        store
+            .save_analysis_settings(&json, "cli", "added elsewhere")
+            .unwrap();
+    }
+
+    fn points(store: &dyn Store) -> Vec<String> {
+        stored_rules(store)
+            .unwrap()
+            .into_iter()
+            .filter_map(|rule| rule.point)
+            .collect()
+    }
+
+    #[test]
+    fn an_edit_saved_elsewhere_in_between_is_kept_and_the_edit_runs_again() {
+        let (_directory, store) = temporary_store();
+        let mut attempts = 0;
+        let (added, change) = edit_settings(&store, "admin", |settings, _based_on| {
+            attempts += 1;
+            if attempts == 1 {
+                // Between this edit's read and its save, another process saves a rule.
+                save_elsewhere(&store, rule("fp-1", "request.query.a"));
+            }
+            Ok(appended(settings, rule("fp-2", "request.query.b")))
+        })
+        .unwrap();
+        assert_eq!(attempts, 2, "the stale save made the edit run again");
+        assert_eq!(added.id, "fp-2");
+        assert_eq!(points(&store), ["request.query.a", "request.query.b"]);
+        let change = change.expect("the edit was saved");
+        let log = store.config_changes(10).unwrap();
+        assert_eq!(log.len(), 2);
+        assert_eq!(log[0].id, change.id);
+        assert_eq!(log[0].who, "admin");
+        assert_eq!(log[1].who, "cli");
+    }
+
+    #[test]
+    fn an_edit_that_keeps_losing_the_race_gives_up_with_a_conflict() {
+        let (_directory, store) = temporary_store();
+        let mut attempts = 0;
+        let outcome = edit_settings(&store, "admin", |settings, _based_on| {
+            attempts += 1;
+            save_elsewhere(&store, rule(&format!("rule-{attempts}"), "request.query.x"));
+            Ok(appended(settings, rule("fp-99", "request.query.b")))
+        });
+        assert!(
+            matches!(
+                outcome,
+                Err(RuleError::Store(StoreError::StaleSettings { .. }))
+            ),
+            "a stale save after the last attempt is reported"
+        );
+        assert_eq!(attempts, EDIT_ATTEMPTS);
+        // Every save made elsewhere is there; the edit that kept losing is not.
+        let rules = stored_rules(&store).unwrap();
+        assert_eq!(rules.len(), EDIT_ATTEMPTS);
+        assert!(rules.iter().all(|rule| rule.id != "fp-99"));
+    }
+
     #[test]
     fn new_ids_follow_the_highest_in_use_and_the_newest_change() {
         assert_eq!(next_rule_id(&[], FALSE_POSITIVE, 0), "fp-1");
