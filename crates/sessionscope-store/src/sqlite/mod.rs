@@ -70,6 +70,8 @@ pub(crate) fn backend_error(error: rusqlite::Error) -> StoreError {
 pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Writer>,
+    /// Copies the WAL into the database beside the writer (see `Checkpointer`).
+    checkpointer: Option<Checkpointer>,
     readers: Mutex<Vec<Connection>>,
     secret: [u8; 32],
     /// How much a filtered list verifies on exchanges; tests lower it to exercise the
@@ -83,6 +85,68 @@ impl std::fmt::Debug for SqliteStore {
         f.debug_struct("SqliteStore")
             .field("path", &self.path)
             .finish_non_exhaustive()
+    }
+}
+
+/// A thread with its own connection that copies committed WAL pages into the database file
+/// (`wal_checkpoint(PASSIVE)`: it never blocks the writer or readers) every few appends. Copying
+/// the WAL is syscall-heavy work that used to run inside the writer's commits, the one serial
+/// stage of an ingest.
+struct Checkpointer {
+    /// Appends since the last request.
+    appends: std::sync::atomic::AtomicU32,
+    nudges: Option<crossbeam_channel::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    /// `None` when the connection or the thread cannot be had; the writer then checkpoints itself.
+    fn start(path: &Path) -> Option<Checkpointer> {
+        let connection = Connection::open(path).ok()?;
+        configure(&connection, 1024).ok()?;
+        let (nudges, received) = crossbeam_channel::bounded::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || {
+                for () in received {
+                    // A failure leaves the pages in the WAL; the writer's own automatic
+                    // checkpoint takes them when the WAL grows past its larger threshold.
+                    let _ = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                }
+            })
+            .ok()?;
+        Some(Checkpointer {
+            appends: std::sync::atomic::AtomicU32::new(0),
+            nudges: Some(nudges),
+            thread: Some(thread),
+        })
+    }
+
+    /// Counts an append and asks for a checkpoint every `APPENDS_PER_CHECKPOINT` of them (a
+    /// page rewritten by several batches is then copied once); a request already waiting covers
+    /// this one.
+    fn nudge(&self) {
+        const APPENDS_PER_CHECKPOINT: u32 = 3;
+        let appends = self
+            .appends
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        if appends < APPENDS_PER_CHECKPOINT {
+            return;
+        }
+        self.appends.store(0, std::sync::atomic::Ordering::Relaxed);
+        if let Some(nudges) = &self.nudges {
+            let _ = nudges.try_send(());
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.nudges = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
@@ -205,9 +269,12 @@ impl SqliteStore {
         // Checkpoint less often than the default 1,000 pages: a hot index page rewritten by
         // several batches is then copied into the database once. The WAL is cut back to
         // `journal_size_limit` after each checkpoint, which bounds the disk it takes.
+        // A checkpointer thread copies the WAL after each append; the writer checkpoints itself
+        // only when that thread falls far behind (or could not start).
         connection
             .execute_batch(&format!(
-                "PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}; PRAGMA journal_size_limit = {WAL_LIMIT_BYTES};"
+                "PRAGMA wal_autocheckpoint = {}; PRAGMA journal_size_limit = {WAL_LIMIT_BYTES};",
+                WAL_CHECKPOINT_PAGES * 2
             ))
             .map_err(|error| open_error(path, error))?;
         schema::migrate(&mut connection, version, &path.display().to_string())?;
@@ -226,6 +293,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),
+            checkpointer: Checkpointer::start(path),
             readers: Mutex::new(Vec::new()),
             secret,
             verify_limits: reader::VerifyLimits::default(),
@@ -305,7 +373,11 @@ impl Store for SqliteStore {
     }
 
     fn append(&self, batch: &[AnalyzedExchange]) -> Result<AppendOutcome, StoreError> {
-        self.writer()?.append(batch)
+        let outcome = self.writer()?.append(batch);
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.nudge();
+        }
+        outcome
     }
 
     fn list_sessions(
