@@ -32,9 +32,12 @@ db="$out/store-$requests.db"
 rm -f "$db" "$db-wal" "$db-shm"
 echo "== ingest $requests exchanges (analysis + SQLite) =="
 peak_rss "$bin" --db "$db" --config "$config" --retention-days 3650 ingest --no-progress "$input" | tee "$out/ingest-$requests.txt"
-size=$(( $(stat -c %s "$db") + $(stat -c %s "$db-wal" 2>/dev/null || echo 0) ))
-echo "store_bytes $size"
+db_bytes=$(stat -c %s "$db")
+wal_bytes=$(stat -c %s "$db-wal" 2>/dev/null || echo 0)
+size=$(( db_bytes + wal_bytes ))
+echo "store_bytes $size (database $db_bytes, WAL left at exit $wal_bytes)"
 echo "bytes_per_exchange $(( size / requests ))"
+echo "database_bytes_per_exchange $(( db_bytes / requests ))"
 echo "input_bytes_per_exchange $(( $(stat -c %s "$input") / requests ))"
 
 # The same ingest without attack detection, to show what detection costs.
