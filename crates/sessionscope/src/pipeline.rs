@@ -4,7 +4,6 @@
 //! flat whatever the input size.
 
 use std::collections::{BTreeMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -422,23 +421,6 @@ fn analyze_chunks(
     samples
 }
 
-/// Session ids are already hash output; their first eight bytes are a good enough hash, and
-/// counting the sessions of an ingest then costs no hashing of its own.
-#[derive(Default)]
-struct SessionIdHasher(u64);
-
-impl Hasher for SessionIdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes.iter().take(8) {
-            self.0 = self.0 << 8 | u64::from(*byte);
-        }
-    }
-}
-
 /// Lowers the calling thread's scheduling priority a little. The store append is the one serial
 /// stage; when the analysis workers outnumber the cores, a fair share would leave it a fraction
 /// of a core and the workers would then wait for it. Failure only costs speed.
@@ -457,7 +439,7 @@ fn write_chunks(
     let mut session_state = SessionState::new(SESSION_MEMORY);
     let mut waiting: BTreeMap<u64, AnalyzedChunk> = BTreeMap::new();
     let mut next_sequence = 0u64;
-    let mut sessions: HashSet<SessionId, BuildHasherDefault<SessionIdHasher>> = HashSet::default();
+    let mut sessions: HashSet<SessionId> = HashSet::new();
     let mut totals = WriterTotals {
         accepted: 0,
         rejected: 0,
@@ -561,11 +543,7 @@ impl<'scope> Appender<'scope> {
             .spawn_scoped(scope, move || {
                 let mut inserted = 0;
                 let mut duplicates = 0;
-                for Flush {
-                    batch,
-                    mut contents,
-                } in to_store
-                {
+                for Flush { batch, contents } in to_store {
                     if batch.is_empty() {
                         continue;
                     }
@@ -580,7 +558,6 @@ impl<'scope> Appender<'scope> {
                         store
                             .put_attack_contents(&contents)
                             .context("failed to store the contents of requests with attacks")?;
-                        contents.clear();
                     }
                 }
                 Ok((inserted, duplicates))
