@@ -55,8 +55,12 @@ use writer::Writer;
 const IDLE_READERS: usize = 4;
 /// SQLite page cache of the writer, in KiB: the hot index pages of the active day fit.
 const WRITER_CACHE_KIB: i64 = 32 * 1024;
-/// WAL pages between automatic checkpoints (measured: fewer checkpoints, faster appends).
-const WAL_CHECKPOINT_PAGES: i64 = 8192;
+/// WAL pages past which the writer checkpoints itself: the fallback behind `Checkpointer`, which
+/// normally keeps the WAL below this (64 MB).
+const WRITER_CHECKPOINT_PAGES: i64 = 16_384;
+/// Appends between two background checkpoints: a hot index page rewritten by several batches is
+/// then copied into the database once (measured: faster than one per append).
+const APPENDS_PER_CHECKPOINT: u32 = 3;
 /// The WAL file is truncated to this size after a checkpoint.
 const WAL_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
 /// SQLite page cache of each reader, in KiB.
@@ -70,8 +74,9 @@ pub(crate) fn backend_error(error: rusqlite::Error) -> StoreError {
 pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Writer>,
-    /// Copies the WAL into the database beside the writer (see `Checkpointer`).
-    checkpointer: Option<Checkpointer>,
+    /// Copies the WAL into the database beside the writer (see `Checkpointer`); started by the
+    /// first append, so a store opened only to be read has no such thread.
+    checkpointer: std::sync::OnceLock<Option<Checkpointer>>,
     readers: Mutex<Vec<Connection>>,
     secret: [u8; 32],
     /// How much a filtered list verifies on exchanges; tests lower it to exercise the
@@ -89,9 +94,9 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 /// A thread with its own connection that copies committed WAL pages into the database file
-/// (`wal_checkpoint(PASSIVE)`: it never blocks the writer or readers) every few appends. Copying
-/// the WAL is syscall-heavy work that used to run inside the writer's commits, the one serial
-/// stage of an ingest.
+/// (`wal_checkpoint(PASSIVE)`: it never blocks the writer or readers) every
+/// `APPENDS_PER_CHECKPOINT` appends. Copying the WAL is syscall-heavy work that would otherwise
+/// run inside the writer's commits, the one serial stage of an ingest.
 struct Checkpointer {
     /// Appends since the last request.
     appends: std::sync::atomic::AtomicU32,
@@ -122,19 +127,16 @@ impl Checkpointer {
         })
     }
 
-    /// Counts an append and asks for a checkpoint every `APPENDS_PER_CHECKPOINT` of them (a
-    /// page rewritten by several batches is then copied once); a request already waiting covers
-    /// this one.
+    /// Counts an append and asks for a checkpoint every `APPENDS_PER_CHECKPOINT` of them; a
+    /// request already waiting covers this one.
     fn nudge(&self) {
-        const APPENDS_PER_CHECKPOINT: u32 = 3;
         let appends = self
             .appends
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            + 1;
-        if appends < APPENDS_PER_CHECKPOINT {
+            .wrapping_add(1);
+        if !appends.is_multiple_of(APPENDS_PER_CHECKPOINT) {
             return;
         }
-        self.appends.store(0, std::sync::atomic::Ordering::Relaxed);
         if let Some(nudges) = &self.nudges {
             let _ = nudges.try_send(());
         }
@@ -266,15 +268,12 @@ impl SqliteStore {
             ));
         }
         configure(&connection, WRITER_CACHE_KIB).map_err(|error| open_error(path, error))?;
-        // Checkpoint less often than the default 1,000 pages: a hot index page rewritten by
-        // several batches is then copied into the database once. The WAL is cut back to
-        // `journal_size_limit` after each checkpoint, which bounds the disk it takes.
-        // A checkpointer thread copies the WAL after each append; the writer checkpoints itself
-        // only when that thread falls far behind (or could not start).
+        // `Checkpointer` copies the WAL into the database beside the writer; the writer checkpoints
+        // itself only when that falls behind (or could not start). The WAL is cut back to
+        // `journal_size_limit` after a checkpoint, which bounds the disk it takes.
         connection
             .execute_batch(&format!(
-                "PRAGMA wal_autocheckpoint = {}; PRAGMA journal_size_limit = {WAL_LIMIT_BYTES};",
-                WAL_CHECKPOINT_PAGES * 2
+                "PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES}; PRAGMA journal_size_limit = {WAL_LIMIT_BYTES};"
             ))
             .map_err(|error| open_error(path, error))?;
         schema::migrate(&mut connection, version, &path.display().to_string())?;
@@ -293,7 +292,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),
-            checkpointer: Checkpointer::start(path),
+            checkpointer: std::sync::OnceLock::new(),
             readers: Mutex::new(Vec::new()),
             secret,
             verify_limits: reader::VerifyLimits::default(),
@@ -374,7 +373,10 @@ impl Store for SqliteStore {
 
     fn append(&self, batch: &[AnalyzedExchange]) -> Result<AppendOutcome, StoreError> {
         let outcome = self.writer()?.append(batch);
-        if let Some(checkpointer) = &self.checkpointer {
+        if let Some(checkpointer) = self
+            .checkpointer
+            .get_or_init(|| Checkpointer::start(&self.path))
+        {
             checkpointer.nudge();
         }
         outcome

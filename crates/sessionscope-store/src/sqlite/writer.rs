@@ -772,15 +772,15 @@ impl Writer {
         for (step, &(session_id, day, _, position)) in order.iter().enumerate() {
             // The batch is visited in part order, not in memory order: fetch the exchanges a few
             // steps ahead so their fields and strings are in the cache when their turn comes.
-            if let Some(&(_, _, _, ahead)) = order.get(step + PREFETCH_STRUCT_DISTANCE) {
-                if let Some(later) = batch.get(ahead as usize) {
-                    prefetch_exchange(later);
-                }
+            let ahead = |distance: usize| {
+                let &(_, _, _, position) = order.get(step + distance)?;
+                batch.get(position as usize)
+            };
+            if let Some(later) = ahead(PREFETCH_STRUCT_DISTANCE) {
+                prefetch_exchange(later);
             }
-            if let Some(&(_, _, _, ahead)) = order.get(step + PREFETCH_TEXT_DISTANCE) {
-                if let Some(later) = batch.get(ahead as usize) {
-                    prefetch_exchange_text(later);
-                }
+            if let Some(later) = ahead(PREFETCH_TEXT_DISTANCE) {
+                prefetch_exchange_text(later);
             }
             let Some(exchange) = batch.get(position as usize) else {
                 continue;
@@ -859,7 +859,9 @@ impl Writer {
                     }
                     context_of = Some(position);
                 }
-                std::str::from_utf8(&context_json).ok()
+                std::str::from_utf8(&context_json)
+                    .ok()
+                    .filter(|json| !json.is_empty())
             };
             // The part was loaded when its block was opened.
             if let Some(part) = caches.parts.get_mut(&block.part) {
