@@ -315,7 +315,7 @@ impl Analyzer {
             return Vec::new();
         };
         let mut attacks: Vec<Attack> = detector
-            .detect_with_parsed_body(exchange, view.request_json())
+            .detect_with_parsed_body(exchange, &view.url, view.request_json())
             .into_iter()
             .map(Attack::from)
             .collect();

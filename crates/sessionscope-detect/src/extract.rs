@@ -61,14 +61,15 @@ fn is_infrastructure_header(lowercase_name: &str) -> bool {
 }
 
 /// Walks one request and scans every value in it.
-/// `parsed_body` is the request body already parsed as JSON by the caller, when it is JSON.
+/// `url` is the request's URL split; `parsed_body` is the request body already parsed as JSON by
+/// the caller, when it is JSON.
 pub(crate) fn scan_exchange(
     exchange: &Exchange,
+    url: &UrlParts<'_>,
     parsed_body: Option<&Value>,
     scan: &mut RequestScan<'_>,
 ) {
     let request = &exchange.request;
-    let url = split_url(&request.url);
 
     scan_path(url.path, scan);
     if let Some(query) = url.query {

@@ -29,7 +29,7 @@ pub use extract::MAX_BODY_BYTES;
 pub use finding::{explain, AttackKind, Finding, MAX_PAYLOAD_CHARS, RULES};
 pub use scan::SecretPlace;
 
-use sessionscope_model::Exchange;
+use sessionscope_model::{Exchange, UrlParts};
 
 use crate::scan::RequestScan;
 
@@ -69,24 +69,27 @@ impl Detector {
 
     /// Every attack found in the request of one exchange; at most one finding per (type, point).
     pub fn detect(&self, exchange: &Exchange) -> Vec<Finding> {
-        self.detect_with_parsed_body(exchange, None)
+        let url = extract::split_url(&exchange.request.url);
+        self.detect_with_parsed_body(exchange, &url, None)
     }
 
-    /// `detect` for a caller that has parsed the request body as JSON already (`parsed_body`,
-    /// the same document `serde_json` reads from the body), so it is not parsed twice. `None`
-    /// when the body is not JSON or was not parsed: the body is read here then.
+    /// `detect` for a caller that has split the request's URL (`url`, from
+    /// `sessionscope_model::split_url`) and parsed the request body as JSON already
+    /// (`parsed_body`, the same document `serde_json` reads from the body), so neither is done
+    /// twice. `parsed_body` is `None` when the body is not JSON or was not parsed: the body is
+    /// read here then.
     pub fn detect_with_parsed_body(
         &self,
         exchange: &Exchange,
+        url: &UrlParts<'_>,
         parsed_body: Option<&serde_json::Value>,
     ) -> Vec<Finding> {
-        let url = extract::split_url(&exchange.request.url);
         let mut scan = RequestScan {
-            request_host: extract::request_host(exchange, &url),
+            request_host: extract::request_host(exchange, url),
             is_secret_name: self.is_secret_name,
             findings: Vec::new(),
         };
-        extract::scan_exchange(exchange, parsed_body, &mut scan);
+        extract::scan_exchange(exchange, url, parsed_body, &mut scan);
         scan.findings
     }
 }

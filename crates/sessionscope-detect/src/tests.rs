@@ -2,7 +2,7 @@
 //! what their points are, masking, de-duplication, hard benign requests, and recall and
 //! false positives on the public corpus.
 
-use sessionscope_model::{Exchange, Headers, Request};
+use sessionscope_model::{split_url, Exchange, Headers, Request};
 
 use crate::{AttackKind, Detector, Finding, SecretPlace};
 
@@ -443,7 +443,10 @@ fn a_body_parsed_by_the_caller_gives_the_same_findings() {
     let detector = Detector::new();
     let own = detector.detect(&json);
     assert_eq!(own.len(), 2, "{own:?}");
-    assert_eq!(detector.detect_with_parsed_body(&json, Some(&parsed)), own);
+    assert_eq!(
+        detector.detect_with_parsed_body(&json, &split_url(&json.request.url), Some(&parsed)),
+        own
+    );
     // A multipart body is read by its parts even if the caller took it for JSON.
     let multipart = request(
         "POST",
@@ -452,7 +455,11 @@ fn a_body_parsed_by_the_caller_gives_the_same_findings() {
         Some("--b\r\nContent-Disposition: form-data; name=\"q\"\r\n\r\n<script>alert(1)</script>\r\n--b--\r\n"),
     );
     assert_eq!(
-        detector.detect_with_parsed_body(&multipart, Some(&parsed)),
+        detector.detect_with_parsed_body(
+            &multipart,
+            &split_url(&multipart.request.url),
+            Some(&parsed)
+        ),
         detector.detect(&multipart)
     );
 }

@@ -40,21 +40,46 @@ impl Headers {
         HeaderIter {
             headers: self,
             index: 0,
+            start: 0,
         }
     }
 
     /// The first value of a header, by case-insensitive name.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.iter()
-            .find(|(candidate, _)| candidate.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value)
+        let mut start = 0;
+        for &(name_end, value_end) in &self.ends {
+            if let Some(value) = self.value_if_named(name, start, name_end, value_end) {
+                return Some(value);
+            }
+            start = value_end;
+        }
+        None
     }
 
     /// Every value of a header, by case-insensitive name, in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.iter()
-            .filter(move |(candidate, _)| candidate.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value)
+        let mut start = 0;
+        self.ends.iter().filter_map(move |&(name_end, value_end)| {
+            let name_start = std::mem::replace(&mut start, value_end);
+            self.value_if_named(name, name_start, name_end, value_end)
+        })
+    }
+
+    /// The value of the pair at these ends when its name is `name`. Lookups run several times for
+    /// every exchange, so names are compared by length first and as bytes, and only a match is
+    /// cut out as text.
+    fn value_if_named(
+        &self,
+        name: &str,
+        start: usize,
+        name_end: usize,
+        value_end: usize,
+    ) -> Option<&str> {
+        let candidate = self.text.as_bytes().get(start..name_end)?;
+        if candidate.len() != name.len() || !candidate.eq_ignore_ascii_case(name.as_bytes()) {
+            return None;
+        }
+        self.text.get(name_end..value_end)
     }
 
     pub fn push(&mut self, name: impl AsRef<str>, value: impl AsRef<str>) {
@@ -71,32 +96,28 @@ impl Headers {
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
     }
-
-    fn pair(&self, index: usize) -> Option<(&str, &str)> {
-        let (name_end, value_end) = *self.ends.get(index)?;
-        let start = match index {
-            0 => 0,
-            _ => self.ends.get(index - 1)?.1,
-        };
-        Some((
-            self.text.get(start..name_end)?,
-            self.text.get(name_end..value_end)?,
-        ))
-    }
 }
 
 /// The pairs of a header list, in order.
 pub struct HeaderIter<'a> {
     headers: &'a Headers,
     index: usize,
+    /// Where the pair at `index` starts in the text.
+    start: usize,
 }
 
 impl<'a> Iterator for HeaderIter<'a> {
     type Item = (&'a str, &'a str);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let pair = self.headers.pair(self.index)?;
+        let (name_end, value_end) = *self.headers.ends.get(self.index)?;
+        let text = &self.headers.text;
+        let pair = (
+            text.get(self.start..name_end)?,
+            text.get(name_end..value_end)?,
+        );
         self.index += 1;
+        self.start = value_end;
         Some(pair)
     }
 
