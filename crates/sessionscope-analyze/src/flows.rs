@@ -114,8 +114,8 @@ pub fn flows_for(method: &str, template: &str) -> FlowSet {
 const CACHED_TEMPLATES: usize = 4_096;
 
 thread_local! {
-    static WORD_FLOWS: std::cell::RefCell<std::collections::HashMap<Box<str>, FlowSet>> =
-        std::cell::RefCell::new(std::collections::HashMap::with_capacity(CACHED_TEMPLATES));
+    static WORD_FLOWS: std::cell::RefCell<foldhash::HashMap<Box<str>, FlowSet>> =
+        std::cell::RefCell::new(foldhash::HashMapExt::with_capacity(CACHED_TEMPLATES));
 }
 
 fn remembered_word_flows(template: &str) -> FlowSet {

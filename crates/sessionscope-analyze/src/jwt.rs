@@ -95,8 +95,10 @@ pub(crate) fn decode_checked_claims(token: &str) -> Option<Value> {
 const CACHED_TOKENS: usize = 4_096;
 
 thread_local! {
-    static DECODED: std::cell::RefCell<std::collections::HashMap<Box<str>, Option<Rc<Value>>>> =
-        std::cell::RefCell::new(std::collections::HashMap::with_capacity(CACHED_TOKENS));
+    // Keyed by whole tokens of a few hundred bytes: foldhash reads them several times faster
+    // than the standard SipHash, and its per-process seed keeps crafted collisions out.
+    static DECODED: std::cell::RefCell<foldhash::HashMap<Box<str>, Option<Rc<Value>>>> =
+        std::cell::RefCell::new(foldhash::HashMapExt::with_capacity(CACHED_TOKENS));
 }
 
 /// `decode_checked_claims`, shared and remembered per thread (at most `CACHED_TOKENS` tokens,

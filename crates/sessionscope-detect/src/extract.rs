@@ -123,12 +123,12 @@ const MAX_CACHED_AGENT_BYTES: usize = 512;
 const CACHED_AGENTS: usize = 4_096;
 
 /// The findings of a User-Agent, by the secret-name rule they were made under (as an address)
-/// and the value.
-type AgentFindings = std::collections::HashMap<Box<str>, (usize, Vec<Finding>)>;
+/// and the value (hashed with foldhash: agents are long, and every request looks one up).
+type AgentFindings = foldhash::HashMap<Box<str>, (usize, Vec<Finding>)>;
 
 thread_local! {
     static AGENT_FINDINGS: std::cell::RefCell<AgentFindings> =
-        std::cell::RefCell::new(AgentFindings::with_capacity(CACHED_AGENTS));
+        std::cell::RefCell::new(foldhash::HashMapExt::with_capacity(CACHED_AGENTS));
 }
 
 /// Scans the User-Agent (its scanner names, then as any header). Every request of a client

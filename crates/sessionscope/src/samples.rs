@@ -7,7 +7,7 @@
 //! analysed is moved into the collector instead of being dropped.
 
 use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 
 use serde::{Serialize, Serializer};
 use sessionscope_analyze::Analyzer;
@@ -26,7 +26,7 @@ pub struct SampleCollector {
 }
 
 fn shape_of(analyzed: &AnalyzedExchange) -> u64 {
-    let mut hasher = DefaultHasher::new();
+    let mut hasher = foldhash::fast::FixedState::default().build_hasher();
     analyzed.host.hash(&mut hasher);
     analyzed.method.hash(&mut hasher);
     analyzed.endpoint.hash(&mut hasher);
