@@ -101,13 +101,17 @@ thread_local! {
         std::cell::RefCell::new(foldhash::HashMapExt::with_capacity(CACHED_TOKENS));
 }
 
-/// `decode_checked_claims`, shared and remembered per thread (at most `CACHED_TOKENS` tokens,
-/// then it starts over, which bounds its memory whatever the traffic).
+/// The claims of `token` when it looks like a JWT, remembered per thread (at most
+/// `CACHED_TOKENS` tokens, then it starts over, which bounds its memory whatever the traffic).
+/// The shape is checked only for tokens not remembered: a hit costs one hash of the token.
 pub(crate) fn cached_claims(token: &str) -> Option<Rc<Value>> {
     DECODED.with(|cell| {
         let mut decoded = cell.borrow_mut();
         if let Some(claims) = decoded.get(token) {
             return claims.clone();
+        }
+        if !looks_like_jwt(token) {
+            return None;
         }
         let claims = decode_checked_claims(token).map(Rc::new);
         if decoded.len() >= CACHED_TOKENS {

@@ -4,7 +4,7 @@
 
 pub(crate) use sessionscope_model::{split_url, UrlParts};
 use std::borrow::Cow;
-use std::cell::{OnceCell, RefCell};
+use std::cell::OnceCell;
 use std::rc::Rc;
 
 use percent_encoding::percent_decode_str;
@@ -172,8 +172,6 @@ pub(crate) struct ExchangeView<'a> {
     graphql_variables: OnceCell<Vec<Value>>,
     response_cookies: OnceCell<Vec<(&'a str, &'a str)>>,
     response_json: OnceCell<Option<Value>>,
-    /// Tokens decoded so far, so each JWT is decoded once per exchange whichever point reads it.
-    decoded_tokens: RefCell<Vec<(String, Option<Rc<Value>>)>>,
 }
 
 impl<'a> ExchangeView<'a> {
@@ -188,7 +186,6 @@ impl<'a> ExchangeView<'a> {
             graphql_variables: OnceCell::new(),
             response_cookies: OnceCell::new(),
             response_json: OnceCell::new(),
-            decoded_tokens: RefCell::new(Vec::new()),
         }
     }
 
@@ -326,22 +323,13 @@ impl<'a> ExchangeView<'a> {
         })
     }
 
-    /// Claims of a JWT (a `Bearer ` prefix allowed), decoded once per exchange.
+    /// Claims of a JWT (a `Bearer ` prefix allowed), decoded once per thread and token.
     pub fn jwt_claims(&self, value: &str) -> Option<Rc<Value>> {
         let token = jwt::strip_bearer(value);
         if !token.starts_with("eyJ") {
             return None;
         }
-        let mut decoded = self.decoded_tokens.borrow_mut();
-        if let Some((_, claims)) = decoded.iter().find(|(known, _)| known == token) {
-            return claims.clone();
-        }
-        if !jwt::looks_like_jwt(token) {
-            return None;
-        }
-        let claims = jwt::cached_claims(token);
-        decoded.push((token.to_string(), claims.clone()));
-        claims
+        jwt::cached_claims(token)
     }
 }
 

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Counts the CPU instructions an ingest executes, with valgrind's callgrind. Unlike a rate, the
+# count hardly moves between runs or with what else the machine is doing, so it can judge a
+# change worth 1–2% that `scripts/bench-ab.sh` cannot tell from noise. It is a proxy: it does not
+# see cache misses or waits, and valgrind runs SHA-256 without the CPU's SHA instructions, so
+# hashing looks far dearer than it is. Confirm a change on rates before keeping it.
+#
+#   scripts/bench-instructions.sh BINARY [EXCHANGES] [INPUT]
+#
+# EXCHANGES (default 100000) are the first lines of INPUT (default: the 1 M traffic file
+# `scripts/bench.sh` generates). Extra `ingest` flags go in INGEST_FLAGS. The callgrind profile is
+# kept as bench-out/callgrind-<binary name>.out for `callgrind_annotate`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ $# -lt 1 ]; then
+    echo "usage: scripts/bench-instructions.sh BINARY [EXCHANGES] [INPUT]" >&2
+    exit 2
+fi
+bin="$1"
+exchanges="${2:-100000}"
+input="${3:-bench-out/traffic-1000000.ndjson}"
+for file in "$bin" "$input"; do
+    if [ ! -e "$file" ]; then
+        echo "bench-instructions: $file does not exist (scripts/bench.sh makes the input)" >&2
+        exit 2
+    fi
+done
+if ! command -v valgrind > /dev/null; then
+    echo "bench-instructions: needs valgrind (apt-get install valgrind)" >&2
+    exit 2
+fi
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+head -n "$exchanges" "$input" > "$work/input.ndjson"
+"$bin" generate --print-config > "$work/config.toml"
+profile="bench-out/callgrind-$(basename "$bin").out"
+# shellcheck disable=SC2086 # INGEST_FLAGS is a list of flags
+valgrind --tool=callgrind --callgrind-out-file="$profile" "$bin" --db "$work/store.db" \
+    --config "$work/config.toml" --retention-days 3650 ingest --no-progress ${INGEST_FLAGS:-} \
+    "$work/input.ndjson" > "$work/out" 2>&1
+total=$(awk '/I *refs:/ {gsub(",", "", $NF); print $NF}' "$work/out")
+echo "instructions $total"
+echo "instructions_per_exchange $(( total / exchanges ))"
+echo "profile $profile"
