@@ -3,7 +3,7 @@
 //! user and roles inside a session (PRODUCT.md U1). Memory is bounded on both sides.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 
 use sessionscope_model::{AnalyzedExchange, CompactString, SessionId};
 
@@ -23,36 +23,17 @@ pub const ESTABLISHED_HITS: u32 = 20;
 /// Each holds at most `FOLD_THRESHOLD + 1` small entries, so this bounds the memory to a few MB.
 pub const MAX_FOLD_POSITIONS: usize = 20_000;
 
-/// FNV-1a: deterministic across runs (so folding decisions are reproducible) and much cheaper than
-/// SipHash for the short keys hashed here on every exchange. No input chooses the keys of these
-/// maps freely enough to matter: positions are bounded and literals are counted, not stored.
-#[derive(Clone, Copy)]
-struct Fnv1a(u64);
+/// foldhash with its fixed seed: deterministic across runs (so folding decisions are
+/// reproducible) and much cheaper than SipHash for the keys hashed here on every exchange. No input
+/// chooses the keys of these maps freely enough to matter: positions are bounded, literals are
+/// counted, not stored, and session ids are HMACs.
+type Fixed = foldhash::fast::FixedState;
 
-impl Default for Fnv1a {
-    fn default() -> Fnv1a {
-        Fnv1a(0xcbf2_9ce4_8422_2325)
-    }
+fn fixed_hasher() -> foldhash::fast::FoldHasher<'static> {
+    Fixed::default().build_hasher()
 }
 
-impl Hasher for Fnv1a {
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.0 ^= *byte as u64;
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-
-    fn write_u64(&mut self, value: u64) {
-        self.write(&value.to_le_bytes());
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv1a>>;
+type FastMap<K, V> = HashMap<K, V, Fixed>;
 
 /// Distinct literal values seen at one (host, method, template prefix, position).
 #[derive(Debug, Default)]
@@ -95,7 +76,7 @@ impl std::fmt::Debug for SessionState {
 }
 
 fn hash_of(text: &str) -> u64 {
-    let mut hasher = Fnv1a::default();
+    let mut hasher = fixed_hasher();
     hasher.write(text.as_bytes());
     hasher.finish()
 }
@@ -136,7 +117,7 @@ impl SessionState {
         endpoint: &str,
         counts_as_evidence: bool,
     ) -> Option<String> {
-        let mut prefix = Fnv1a::default();
+        let mut prefix = fixed_hasher();
         host.hash(&mut prefix);
         method.hash(&mut prefix);
         let mut folded: Option<String> = None;
@@ -145,7 +126,7 @@ impl SessionState {
             let mut fold_here = false;
             if is_literal {
                 let position_key = {
-                    let mut key = prefix;
+                    let mut key = prefix.clone();
                     key.write_u64(position as u64);
                     key.finish()
                 };
