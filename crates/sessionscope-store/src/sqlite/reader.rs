@@ -21,7 +21,7 @@ use super::filter::{template_may_match_path, Matcher, Names, StoredExchange};
 use super::ids::find_exchange;
 use super::presence;
 use super::schema::{ALL_EXCHANGES, ALL_PARTS};
-use super::writer::{address_bytes, FastHasher};
+use super::writer::address_bytes;
 
 /// Below this many candidate parts every candidate is verified on its exchanges, so `total` is exact.
 pub(crate) const VERIFY_ALL_LIMIT: usize = 500;
@@ -417,7 +417,7 @@ fn decode_list_cursor(cursor: &str) -> Result<ListKey, StoreError> {
 }
 
 /// Part ids, hashed with the writer's fast hasher.
-type PartSet = HashSet<i64, std::hash::BuildHasherDefault<FastHasher>>;
+type PartSet = HashSet<i64, foldhash::fast::FixedState>;
 
 /// Past this many values of one field, candidates come from one scan of the field's kind.
 const MANY_VALUES: usize = 256;

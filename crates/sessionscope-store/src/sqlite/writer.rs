@@ -46,63 +46,9 @@ pub(crate) fn address_from_bytes(bytes: &[u8]) -> Option<IpAddr> {
     })
 }
 
-/// A fast non-cryptographic hasher for the writer's caches (the keys are our own ids and
-/// strings, not attacker-chosen lookups of a long-lived service map).
-#[derive(Default, Clone, Copy)]
-pub(crate) struct FastHasher(u64);
-
-impl std::hash::Hasher for FastHasher {
-    fn finish(&self) -> u64 {
-        // Mix high bits into low ones: hash tables pick buckets by the low bits, and keys such
-        // as time keys (multiples of 1024) would otherwise all land in one bucket group.
-        let mut hash = self.0;
-        hash ^= hash >> 33;
-        hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        hash ^= hash >> 33;
-        hash
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut words = bytes.chunks_exact(8);
-        for word in &mut words {
-            let mut full = [0u8; 8];
-            full.copy_from_slice(word);
-            self.write_u64(u64::from_le_bytes(full));
-        }
-        let rest = words.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.write_u64(u64::from_le_bytes(word));
-        }
-    }
-
-    fn write_u8(&mut self, value: u8) {
-        self.write_u64(value as u64);
-    }
-
-    fn write_u32(&mut self, value: u32) {
-        self.write_u64(value as u64);
-    }
-
-    fn write_i32(&mut self, value: i32) {
-        self.write_u64(value as u32 as u64);
-    }
-
-    fn write_i64(&mut self, value: i64) {
-        self.write_u64(value as u64);
-    }
-
-    fn write_usize(&mut self, value: usize) {
-        self.write_u64(value as u64);
-    }
-
-    fn write_u64(&mut self, value: u64) {
-        self.0 = (self.0.rotate_left(5) ^ value).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-pub(crate) type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
+/// The writer's caches hash with foldhash's fixed seed: fast, and the keys are our own ids and
+/// strings, not attacker-chosen lookups of a long-lived service map.
+pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
 struct CachedPart {
     id: i64,
