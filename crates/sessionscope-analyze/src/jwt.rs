@@ -96,7 +96,8 @@ const CACHED_TOKENS: usize = 4_096;
 
 thread_local! {
     // Keyed by whole tokens of a few hundred bytes: foldhash reads them several times faster
-    // than the standard SipHash, and its per-process seed keeps crafted collisions out.
+    // than the standard SipHash, and its random per-process seed makes collisions hard to craft
+    // (the map is bounded either way).
     static DECODED: std::cell::RefCell<foldhash::HashMap<Box<str>, Option<Rc<Value>>>> =
         std::cell::RefCell::new(foldhash::HashMapExt::with_capacity(CACHED_TOKENS));
 }
