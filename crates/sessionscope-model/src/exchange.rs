@@ -46,18 +46,11 @@ impl Headers {
 
     /// The first value of a header, by case-insensitive name.
     pub fn get(&self, name: &str) -> Option<&str> {
-        let mut start = 0;
-        for &(name_end, value_end) in &self.ends {
-            if let Some(value) = self.value_if_named(name, start, name_end, value_end) {
-                return Some(value);
-            }
-            start = value_end;
-        }
-        None
+        self.get_all(name).next()
     }
 
     /// Every value of a header, by case-insensitive name, in order.
-    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    pub fn get_all<'a, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = &'a str> + use<'a, 'n> {
         let mut start = 0;
         self.ends.iter().filter_map(move |&(name_end, value_end)| {
             let name_start = std::mem::replace(&mut start, value_end);

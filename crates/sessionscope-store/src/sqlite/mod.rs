@@ -63,6 +63,8 @@ const WRITER_CHECKPOINT_PAGES: i64 = 16_384;
 const APPENDS_PER_CHECKPOINT: u32 = 3;
 /// The WAL file is truncated to this size after a checkpoint.
 const WAL_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
+/// SQLite page cache of the checkpoint connection, in KiB: it only copies pages.
+const CHECKPOINT_CACHE_KIB: i64 = 1024;
 /// SQLite page cache of each reader, in KiB.
 const READER_CACHE_KIB: i64 = 16 * 1024;
 
@@ -108,7 +110,7 @@ impl Checkpointer {
     /// `None` when the connection or the thread cannot be had; the writer then checkpoints itself.
     fn start(path: &Path) -> Option<Checkpointer> {
         let connection = Connection::open(path).ok()?;
-        configure(&connection, 1024).ok()?;
+        configure(&connection, CHECKPOINT_CACHE_KIB).ok()?;
         let (nudges, received) = crossbeam_channel::bounded::<()>(1);
         let thread = std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
