@@ -149,6 +149,7 @@ fn scan_user_agent(place: &Place<'_>, value: &str, scan: &mut RequestScan<'_>) {
                 request_host: None,
                 is_secret_name: scan.is_secret_name,
                 findings: Vec::new(),
+                hits: 0,
             };
             if let Some(hit) = scanner::user_agent(value) {
                 own.record_hit(place, Origin::Header, "user-agent", value, hit);

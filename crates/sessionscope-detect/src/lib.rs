@@ -9,9 +9,10 @@
 //! Speed matters because detection runs on every ingested exchange: a one-pass byte-class
 //! pre-filter (`features`) clears ordinary values in nanoseconds, decoding borrows when there is
 //! nothing to decode, and points are formatted only for findings. Pure functions of the exchange:
-//! no IO, no clock; the one memory kept between calls is a per-thread cache of User-Agent
-//! findings, which cannot change a result.
+//! no IO, no clock; the memory kept between calls is per thread — the findings of User-Agents and
+//! the values already scanned clean (`clean`) — and cannot change a result.
 
+mod clean;
 mod decode;
 mod detectors;
 mod extract;
@@ -88,6 +89,7 @@ impl Detector {
             request_host: extract::request_host(exchange, url),
             is_secret_name: self.is_secret_name,
             findings: Vec::new(),
+            hits: 0,
         };
         extract::scan_exchange(exchange, url, parsed_body, &mut scan);
         scan.findings

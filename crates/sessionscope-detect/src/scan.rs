@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+use crate::clean;
 use crate::decode::{decode_clear_base64, deep_decode};
 use crate::detectors;
 use crate::features::{
@@ -158,6 +159,9 @@ pub(crate) struct RequestScan<'a> {
     pub request_host: Option<&'a str>,
     pub is_secret_name: fn(SecretPlace<'_>) -> bool,
     pub findings: Vec<Finding>,
+    /// Detector hits so far, counting those not recorded because their type was already found
+    /// at their point: a value is clean only if it made none.
+    pub hits: usize,
 }
 
 /// A named place whose value may be a secret; see `Detector::with_secret_names`.
@@ -194,6 +198,7 @@ impl RequestScan<'_> {
         text: &str,
         hit: Hit,
     ) {
+        self.hits += 1;
         let point = place.render();
         if self.already_found(hit.kind, &point) {
             return;
@@ -232,6 +237,35 @@ impl RequestScan<'_> {
                 return;
             }
         }
+        if raw.len() > clean::MAX_REMEMBERED_BYTES {
+            self.scan_decoded(place, origin, name, raw, raw_features);
+            return;
+        }
+        let key = clean::ValueKey {
+            origin,
+            name,
+            request_host: self.request_host,
+            raw,
+        };
+        if clean::was_clean(&key) {
+            return;
+        }
+        let hits_before = self.hits;
+        self.scan_decoded(place, origin, name, raw, raw_features);
+        if self.hits == hits_before {
+            clean::remember_clean(&key);
+        }
+    }
+
+    /// `scan` past the pre-filter: decodes the value and runs the detectors on it.
+    fn scan_decoded(
+        &mut self,
+        place: &Place<'_>,
+        origin: Origin,
+        name: &str,
+        raw: &str,
+        raw_features: Features,
+    ) {
         let text: Cow<'_, str> = if raw_features.has(ENCODED) {
             deep_decode(raw)
         } else {
