@@ -8,6 +8,7 @@
 //! idempotent in the store.
 
 mod combined;
+mod cursor;
 mod detect;
 mod har;
 mod ids;

@@ -11,12 +11,13 @@ use base64::Engine;
 use serde::Deserialize;
 use sessionscope_model::{Exchange, Headers, Micros, Request, Response};
 
+use crate::cursor::Cursor;
 use crate::ids::derived_id;
 use crate::json::{describe_json_error, Loose, Nested, WireHeaders};
 use crate::text::{epoch_seconds_to_micros, parse_rfc3339_strict};
 use crate::Rejection;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct WireExchange<'a> {
     #[serde(borrow)]
     id: Option<Loose<'a>>,
@@ -34,7 +35,7 @@ struct WireExchange<'a> {
     response: Option<Nested<WireResponse<'a>>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct WireRequest<'a> {
     #[serde(borrow)]
     method: Option<Loose<'a>>,
@@ -51,7 +52,7 @@ struct WireRequest<'a> {
     body_truncated: Option<Loose<'a>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct WireResponse<'a> {
     #[serde(borrow)]
     status: Option<Loose<'a>>,
@@ -96,9 +97,97 @@ fn convert_line(line: &[u8]) -> Result<Exchange, String> {
             error.valid_up_to() + 1
         )
     })?;
-    let wire: WireExchange = serde_json::from_str(text)
-        .map_err(|error| format!("invalid JSON: {}", describe_json_error(&error)))?;
+    let wire = match read_wire_directly(text) {
+        Some(wire) => wire,
+        None => serde_json::from_str(text)
+            .map_err(|error| format!("invalid JSON: {}", describe_json_error(&error)))?,
+    };
+    convert_wire(wire, line)
+}
 
+/// Reads a line of the usual shape straight off its bytes (see `cursor`): known fields once each,
+/// scalars where the format has scalars, headers as `[name, value]` pairs of strings. `None`
+/// leaves the line to serde_json, which reads it the same way or says what is wrong with it.
+fn read_wire_directly(text: &str) -> Option<WireExchange<'_>> {
+    let mut cursor = Cursor::new(text);
+    let mut wire = WireExchange::default();
+    cursor.object(|cursor, key| match key {
+        "id" => fill(&mut wire.id, cursor.scalar()?),
+        "ts" => fill(&mut wire.ts, cursor.scalar()?),
+        "client_ip" => fill(&mut wire.client_ip, cursor.scalar()?),
+        "app" => fill(&mut wire.app, cursor.scalar()?),
+        "node" => fill(&mut wire.node, cursor.scalar()?),
+        "request" => fill(&mut wire.request, Nested::Object(read_request(cursor)?)),
+        "response" => fill(&mut wire.response, Nested::Object(read_response(cursor)?)),
+        _ => None,
+    })?;
+    cursor.finish()?;
+    Some(wire)
+}
+
+fn read_request<'a>(cursor: &mut Cursor<'a>) -> Option<WireRequest<'a>> {
+    let mut request = WireRequest::default();
+    cursor.object(|cursor, key| match key {
+        "method" => fill(&mut request.method, cursor.scalar()?),
+        "url" => fill(&mut request.url, cursor.scalar()?),
+        "host" => fill(&mut request.host, cursor.scalar()?),
+        "headers" => fill(&mut request.headers, read_header_pairs(cursor)?),
+        "body" => fill(&mut request.body, cursor.scalar()?),
+        "body_base64" => fill(&mut request.body_base64, cursor.scalar()?),
+        "body_truncated" => fill(&mut request.body_truncated, cursor.scalar()?),
+        _ => None,
+    })?;
+    Some(request)
+}
+
+fn read_response<'a>(cursor: &mut Cursor<'a>) -> Option<WireResponse<'a>> {
+    let mut response = WireResponse::default();
+    cursor.object(|cursor, key| match key {
+        "status" => fill(&mut response.status, cursor.scalar()?),
+        "headers" => fill(&mut response.headers, read_header_pairs(cursor)?),
+        "body" => fill(&mut response.body, cursor.scalar()?),
+        "body_base64" => fill(&mut response.body_base64, cursor.scalar()?),
+        "body_truncated" => fill(&mut response.body_truncated, cursor.scalar()?),
+        "duration_ms" => fill(&mut response.duration_ms, cursor.scalar()?),
+        "size" => fill(&mut response.size, cursor.scalar()?),
+        _ => None,
+    })?;
+    Some(response)
+}
+
+/// `headers` in the pair form, every pair two strings.
+fn read_header_pairs(cursor: &mut Cursor<'_>) -> Option<WireHeaders> {
+    let mut pairs = Headers::with_capacity(8, 256);
+    cursor.array(|cursor| {
+        let mut pair = (None, None);
+        cursor.array(|cursor| {
+            let text = cursor.string()?;
+            match pair {
+                (None, _) => pair.0 = Some(text),
+                (Some(_), None) => pair.1 = Some(text),
+                (Some(_), Some(_)) => return None,
+            }
+            Some(())
+        })?;
+        pairs.push(pair.0?, pair.1?);
+        Some(())
+    })?;
+    Some(WireHeaders {
+        pairs,
+        problem: None,
+    })
+}
+
+/// Sets a field read for the first time; a second one is left to serde_json to reject.
+fn fill<T>(slot: &mut Option<T>, value: T) -> Option<()> {
+    if slot.is_some() {
+        return None;
+    }
+    *slot = Some(value);
+    Some(())
+}
+
+fn convert_wire(wire: WireExchange, line: &[u8]) -> Result<Exchange, String> {
     let id = match wire.id {
         None => derived_id(line),
         Some(value) => {
@@ -640,6 +729,49 @@ mod tests {
                 rejection.reason
             );
         }
+    }
+
+    /// The direct reader must read every line it accepts as serde_json does, and accept only lines
+    /// serde_json accepts.
+    fn assert_direct_read_agrees(line: &str) -> bool {
+        let Some(direct) = read_wire_directly(line) else {
+            return false;
+        };
+        let through_serde: WireExchange = serde_json::from_str(line).unwrap_or_else(|error| {
+            panic!("read directly, rejected by serde_json ({error}): {line}")
+        });
+        assert_eq!(
+            convert_wire(direct, line.as_bytes()),
+            convert_wire(through_serde, line.as_bytes()),
+            "{line}"
+        );
+        true
+    }
+
+    #[test]
+    fn the_direct_reader_agrees_with_serde_json_on_every_variation_of_a_line() {
+        let escaped = r#"{ "id" : "e\"1" , "ts" : 1795341600.25 , "client_ip" : "::1" , "app" : "caf\u00e9" , "node" : "n\\1" , "request" : { "method" : "PUT" , "url" : "/a?b=\u0063" , "host" : "h" , "headers" : [ [ "X-A" , "tab\there" ] , [ "x-b" , "" ] ] , "body_base64" : "AAEC" , "body_truncated" : false } , "response" : { "status" : 404 , "headers" : [ ] , "body" : "\ud83d\ude00" , "body_truncated" : true , "duration_ms" : 0 , "size" : 18446744073709551615 } }"#;
+        let minimal = r#"{"ts":"2026-11-22T10:00:00Z","request":{"method":"GET","url":"/"}}"#;
+        for line in [EXAMPLE, escaped, minimal] {
+            assert!(assert_direct_read_agrees(line), "not read directly: {line}");
+        }
+        let insertions = [
+            "\"", "\\", ",", "{", "}", "[", "]", ":", " ", "1", "-", ".", "e", "n", "\u{1}", "é",
+            "\"x\":1,",
+        ];
+        let mut accepted = 0;
+        for line in [EXAMPLE, escaped, minimal] {
+            for (at, character) in line.char_indices() {
+                let deleted = format!("{}{}", &line[..at], &line[at + character.len_utf8()..]);
+                accepted += assert_direct_read_agrees(&deleted) as usize;
+                for insertion in insertions {
+                    let inserted = format!("{}{insertion}{}", &line[..at], &line[at..]);
+                    accepted += assert_direct_read_agrees(&inserted) as usize;
+                }
+            }
+        }
+        // Many variations stay valid (a space, a digit in a string); those were compared too.
+        assert!(accepted > 1_000, "{accepted}");
     }
 
     #[test]
