@@ -69,9 +69,11 @@ impl fmt::Debug for Analyzer {
 }
 
 /// Host as stored: user information dropped, lowercase, trailing dot and default port removed.
-pub(crate) fn normalize_host(raw: &str) -> String {
+/// Hosts are short: built as a `CompactString`, most need no allocation.
+pub(crate) fn normalize_host(raw: &str) -> CompactString {
     let without_user = raw.rsplit_once('@').map_or(raw, |(_, host)| host);
-    let mut host = without_user.trim().to_ascii_lowercase();
+    let mut host = CompactString::from(without_user.trim());
+    host.make_ascii_lowercase();
     for default_port in [":80", ":443"] {
         if let Some(stripped) = host.strip_suffix(default_port) {
             // An unbracketed IPv6 address has colons of its own; only strip after a name, IPv4 or `]`.
@@ -169,9 +171,9 @@ impl Analyzer {
     }
 
     /// The application: the exchange's own, else the first `[[apps]]` rule that matches.
-    fn app_of(&self, exchange: &Exchange, host: &str, path: &str) -> String {
+    fn app_of(&self, exchange: &Exchange, host: &str, path: &str) -> CompactString {
         if let Some(app) = exchange.app.as_deref().filter(|app| !app.is_empty()) {
-            return app.to_string();
+            return CompactString::from(app);
         }
         for rule in &self.config.apps {
             let path_matches = rule
@@ -179,10 +181,10 @@ impl Analyzer {
                 .as_deref()
                 .is_none_or(|glob| glob_matches(glob, path));
             if path_matches && glob_matches(&rule.host_glob, host) {
-                return rule.name.clone();
+                return CompactString::from(rule.name.as_str());
             }
         }
-        String::new()
+        CompactString::default()
     }
 
     /// Runs stages 2–9 on one exchange (stage 4, attack detection, unless switched off). Pure:
@@ -200,7 +202,8 @@ impl Analyzer {
             .unwrap_or("");
         let host = normalize_host(raw_host);
         let raw_path = view.url.path;
-        let method = request.method.trim().to_ascii_uppercase();
+        let mut method = CompactString::from(request.method.trim());
+        method.make_ascii_uppercase();
         let endpoint = endpoint_template(raw_path);
         // Mask rules are looked at only when one applies here: no rules cost nothing.
         let rules = &self.config.rules;
@@ -230,8 +233,8 @@ impl Analyzer {
                     }
                 }
                 context.push(ContextValue {
-                    name: CompactString::from(item.name.as_str()),
-                    point: CompactString::from(item.point_text.as_str()),
+                    name: item.stored_name.clone(),
+                    point: item.stored_point.clone(),
                     kind: item.kind,
                     stored_as,
                     value: stored.into(),
@@ -284,9 +287,9 @@ impl Analyzer {
             day: day_of(exchange.ts),
             session_key: key.label.into(),
             client_ip: exchange.client_ip,
-            app: app.into(),
-            host: host.into(),
-            method: method.into(),
+            app,
+            host,
+            method,
             path: mask_path(raw_path).into(),
             query: query.into(),
             endpoint: endpoint.into(),

@@ -2,10 +2,12 @@
 //! validated into an `AnalysisConfig` that the analyzer can trust. Validation reports every problem
 //! at once, each with the place it sits in the file.
 
+use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::{Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
-use sessionscope_model::ParamKind;
+use sessionscope_model::{CompactString, ParamKind};
 
 use crate::point::{Point, PointStorage};
 use crate::rules::{validate_rules, DetectionRule, RuleSet};
@@ -14,6 +16,24 @@ use crate::rules::{validate_rules, DetectionRule, RuleSet};
 pub const MAX_CONTEXT_ITEMS: usize = 20;
 /// A composite key has at most this many points (PRODUCT.md S3).
 pub const MAX_KEY_POINTS: usize = 3;
+
+/// Text from the settings that every analysed exchange carries (context names and points), kept
+/// once for the life of the process so that an exchange refers to it instead of holding a copy of
+/// its own (an allocation per value, and a comparison of cold memory when the store writes it).
+/// Settings name few distinct texts, so what is kept stays bounded by what was ever configured.
+fn lasting(text: &str) -> CompactString {
+    static KEPT: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+    let mut kept = KEPT.lock().unwrap_or_else(PoisonError::into_inner);
+    let text = match kept.get(text) {
+        Some(&text) => text,
+        None => {
+            let leaked: &'static str = Box::leak(Box::from(text));
+            kept.insert(leaked);
+            leaked
+        }
+    };
+    CompactString::const_new(text)
+}
 
 /// The raw analysis settings: the `session_keys`, `context` and `apps` keys of the configuration file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,6 +125,9 @@ pub(crate) struct ContextItem {
     pub point: Point,
     /// The point in its canonical text form, as stored with each value.
     pub point_text: String,
+    /// `name` and `point_text` as every analysed exchange carries them (see `lasting`).
+    pub stored_name: CompactString,
+    pub stored_point: CompactString,
     pub kind: ParamKind,
     pub hashed: bool,
     pub storage: PointStorage,
@@ -334,9 +357,12 @@ impl AnalysisSettings {
                     points: vec![point.clone()],
                 });
             }
+            let point_text = point.to_string();
             context.push(ContextItem {
                 name: name.to_string(),
-                point_text: point.to_string(),
+                stored_name: lasting(name),
+                stored_point: lasting(&point_text),
+                point_text,
                 storage: point.storage(),
                 point,
                 kind,
