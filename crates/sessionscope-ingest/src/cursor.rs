@@ -59,43 +59,40 @@ impl<'a> Cursor<'a> {
         &mut self,
         mut member: impl FnMut(&mut Cursor<'a>, &'a str) -> Option<()>,
     ) -> Option<()> {
-        self.expect(b'{')?;
-        if self.peek()? == b'}' {
-            self.at += 1;
-            return Some(());
-        }
-        loop {
-            let Cow::Borrowed(key) = self.string()? else {
+        self.sequence(b'{', b'}', |cursor| {
+            let Cow::Borrowed(key) = cursor.string()? else {
                 return None;
             };
-            self.expect(b':')?;
-            member(self, key)?;
-            match self.peek()? {
-                b',' => self.at += 1,
-                b'}' => {
-                    self.at += 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
+            cursor.expect(b':')?;
+            member(cursor, key)
+        })
     }
 
     /// Reads an array, calling `element` for each element; `element` must read it.
     pub(crate) fn array(
         &mut self,
-        mut element: impl FnMut(&mut Cursor<'a>) -> Option<()>,
+        element: impl FnMut(&mut Cursor<'a>) -> Option<()>,
     ) -> Option<()> {
-        self.expect(b'[')?;
-        if self.peek()? == b']' {
+        self.sequence(b'[', b']', element)
+    }
+
+    /// `open`, items separated by commas, `close`.
+    fn sequence(
+        &mut self,
+        open: u8,
+        close: u8,
+        mut item: impl FnMut(&mut Cursor<'a>) -> Option<()>,
+    ) -> Option<()> {
+        self.expect(open)?;
+        if self.peek()? == close {
             self.at += 1;
             return Some(());
         }
         loop {
-            element(self)?;
+            item(self)?;
             match self.peek()? {
                 b',' => self.at += 1,
-                b']' => {
+                byte if byte == close => {
                     self.at += 1;
                     return Some(());
                 }
