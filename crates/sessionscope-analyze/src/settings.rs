@@ -425,6 +425,20 @@ impl AnalysisSettings {
 mod tests {
     use super::*;
 
+    #[test]
+    fn configured_text_is_kept_once_and_referred_to() {
+        let first = lasting("request.header.authorization.jwt.sub");
+        let again = lasting(&String::from("request.header.authorization.jwt.sub"));
+        assert_eq!(first, again);
+        assert_eq!(first.as_static_str(), again.as_static_str());
+        assert!(std::ptr::eq(first.as_ptr(), again.as_ptr()));
+        assert!(
+            !first.is_heap_allocated(),
+            "an exchange's copy must not allocate"
+        );
+        assert_eq!(lasting("user"), "user");
+    }
+
     fn context(name: &str, point: &str, kind: &str) -> ContextSetting {
         ContextSetting {
             name: name.into(),
