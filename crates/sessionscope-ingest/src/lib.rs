@@ -25,7 +25,7 @@ use std::str::FromStr;
 use sessionscope_model::Exchange;
 
 pub use detect::detect_format;
-pub use ndjson::parse_exchange_line;
+pub use ndjson::{parse_exchange_line, ExchangeBuffers};
 pub use reader::{open_file, open_reader, LineBatch, RecordReader, MAX_LINE_BYTES};
 
 /// The input formats sessionscope reads.

@@ -1,6 +1,8 @@
 //! Exchange NDJSON, the native format (`exchange-format.md`): one exchange per line. This is the
-//! hot path of ingestion, so the line is parsed once by serde_json into borrowing structs and
-//! validated by hand, which also lets every rejection name its field.
+//! hot path of ingestion, so the line is read once into borrowing structs (by `cursor` when it
+//! has the usual shape, else by serde_json) and validated by hand, which also lets every rejection
+//! name its field. A thread parsing many lines hands finished exchanges back (`ExchangeBuffers`)
+//! so their buffers hold the next lines' text.
 //!
 //! A line must be UTF-8 JSON: a line with invalid UTF-8 is rejected with the byte position, since
 //! guessing what a capture node meant would store something it never sent.
@@ -73,11 +75,86 @@ struct WireResponse<'a> {
 /// `line_number` is only used for the rejection. An exchange without `id` gets `h` + the first 31
 /// hex characters of SHA-256 of the line's bytes.
 pub fn parse_exchange_line(line: &[u8], line_number: u64) -> Result<Exchange, Rejection> {
-    let line = trim_line(line);
-    convert_line(line).map_err(|reason| Rejection {
-        line: line_number,
-        reason,
-    })
+    ExchangeBuffers::default().parse(line, line_number)
+}
+
+/// A buffer grown past this by an unusual exchange is freed rather than kept for the next.
+const MAX_KEPT_BYTES: usize = 256 << 10;
+
+/// The buffers of exchanges that are done with, filled again by the next lines: a thread that
+/// parses line after line (`parse`, then `recycle` once the exchange is analysed) allocates
+/// almost nothing for the text of its exchanges. The exchanges are the same as
+/// `parse_exchange_line`'s.
+#[derive(Default)]
+pub struct ExchangeBuffers {
+    id: String,
+    method: String,
+    url: String,
+    request_headers: Headers,
+    request_body: Vec<u8>,
+    response_headers: Headers,
+    response_body: Vec<u8>,
+}
+
+impl ExchangeBuffers {
+    /// As `parse_exchange_line`, in recycled buffers where there are some.
+    pub fn parse(&mut self, line: &[u8], line_number: u64) -> Result<Exchange, Rejection> {
+        let line = trim_line(line);
+        convert_line(line, self).map_err(|reason| Rejection {
+            line: line_number,
+            reason,
+        })
+    }
+
+    /// Keeps the buffers of an exchange that is no longer needed for the next `parse`.
+    pub fn recycle(&mut self, exchange: Exchange) {
+        let Exchange {
+            id,
+            request,
+            response,
+            ..
+        } = exchange;
+        keep(&mut self.id, id, String::capacity);
+        keep(&mut self.method, request.method, String::capacity);
+        keep(&mut self.url, request.url, String::capacity);
+        keep(
+            &mut self.request_headers,
+            request.headers,
+            Headers::capacity_bytes,
+        );
+        if let Some(body) = request.body {
+            keep(&mut self.request_body, body, Vec::capacity);
+        }
+        if let Some(response) = response {
+            keep(
+                &mut self.response_headers,
+                response.headers,
+                Headers::capacity_bytes,
+            );
+            if let Some(body) = response.body {
+                keep(&mut self.response_body, body, Vec::capacity);
+            }
+        }
+    }
+}
+
+fn keep<T>(slot: &mut T, buffer: T, capacity: impl Fn(&T) -> usize) {
+    if capacity(&buffer) <= MAX_KEPT_BYTES {
+        *slot = buffer;
+    }
+}
+
+/// The text as an owned string, written into `spare`'s buffer when it is borrowed from the line.
+fn reuse(text: Cow<'_, str>, spare: &mut String) -> String {
+    match text {
+        Cow::Owned(owned) => owned,
+        Cow::Borrowed(borrowed) => {
+            let mut owned = std::mem::take(spare);
+            owned.clear();
+            owned.push_str(borrowed);
+            owned
+        }
+    }
 }
 
 fn trim_line(line: &[u8]) -> &[u8] {
@@ -89,7 +166,7 @@ fn trim_line(line: &[u8]) -> &[u8] {
     &line[..end]
 }
 
-fn convert_line(line: &[u8]) -> Result<Exchange, String> {
+fn convert_line(line: &[u8], buffers: &mut ExchangeBuffers) -> Result<Exchange, String> {
     // Validating the whole line at once is faster than serde_json checking string by string.
     let text = std::str::from_utf8(line).map_err(|error| {
         format!(
@@ -97,18 +174,21 @@ fn convert_line(line: &[u8]) -> Result<Exchange, String> {
             error.valid_up_to() + 1
         )
     })?;
-    let wire = match read_wire_directly(text) {
+    let wire = match read_wire_directly(text, buffers) {
         Some(wire) => wire,
         None => serde_json::from_str(text)
             .map_err(|error| format!("invalid JSON: {}", describe_json_error(&error)))?,
     };
-    convert_wire(wire, line)
+    convert_wire(wire, line, buffers)
 }
 
 /// Reads a line of the usual shape straight off its bytes (see `cursor`): known fields once each,
 /// scalars where the format has scalars, headers as `[name, value]` pairs of strings. `None`
 /// leaves the line to serde_json, which reads it the same way or says what is wrong with it.
-fn read_wire_directly(text: &str) -> Option<WireExchange<'_>> {
+fn read_wire_directly<'a>(
+    text: &'a str,
+    buffers: &mut ExchangeBuffers,
+) -> Option<WireExchange<'a>> {
     let mut cursor = Cursor::new(text);
     let mut wire = WireExchange::default();
     cursor.object(|cursor, key| match key {
@@ -117,21 +197,27 @@ fn read_wire_directly(text: &str) -> Option<WireExchange<'_>> {
         "client_ip" => fill(&mut wire.client_ip, cursor.scalar()?),
         "app" => fill(&mut wire.app, cursor.scalar()?),
         "node" => fill(&mut wire.node, cursor.scalar()?),
-        "request" => fill(&mut wire.request, Nested::Object(read_request(cursor)?)),
-        "response" => fill(&mut wire.response, Nested::Object(read_response(cursor)?)),
+        "request" => {
+            let request = read_request(cursor, &mut buffers.request_headers)?;
+            fill(&mut wire.request, Nested::Object(request))
+        }
+        "response" => {
+            let response = read_response(cursor, &mut buffers.response_headers)?;
+            fill(&mut wire.response, Nested::Object(response))
+        }
         _ => None,
     })?;
     cursor.finish()?;
     Some(wire)
 }
 
-fn read_request<'a>(cursor: &mut Cursor<'a>) -> Option<WireRequest<'a>> {
+fn read_request<'a>(cursor: &mut Cursor<'a>, spare: &mut Headers) -> Option<WireRequest<'a>> {
     let mut request = WireRequest::default();
     cursor.object(|cursor, key| match key {
         "method" => fill(&mut request.method, cursor.scalar()?),
         "url" => fill(&mut request.url, cursor.scalar()?),
         "host" => fill(&mut request.host, cursor.scalar()?),
-        "headers" => fill(&mut request.headers, read_header_pairs(cursor)?),
+        "headers" => fill(&mut request.headers, read_header_pairs(cursor, spare)?),
         "body" => fill(&mut request.body, cursor.scalar()?),
         "body_base64" => fill(&mut request.body_base64, cursor.scalar()?),
         "body_truncated" => fill(&mut request.body_truncated, cursor.scalar()?),
@@ -140,11 +226,11 @@ fn read_request<'a>(cursor: &mut Cursor<'a>) -> Option<WireRequest<'a>> {
     Some(request)
 }
 
-fn read_response<'a>(cursor: &mut Cursor<'a>) -> Option<WireResponse<'a>> {
+fn read_response<'a>(cursor: &mut Cursor<'a>, spare: &mut Headers) -> Option<WireResponse<'a>> {
     let mut response = WireResponse::default();
     cursor.object(|cursor, key| match key {
         "status" => fill(&mut response.status, cursor.scalar()?),
-        "headers" => fill(&mut response.headers, read_header_pairs(cursor)?),
+        "headers" => fill(&mut response.headers, read_header_pairs(cursor, spare)?),
         "body" => fill(&mut response.body, cursor.scalar()?),
         "body_base64" => fill(&mut response.body_base64, cursor.scalar()?),
         "body_truncated" => fill(&mut response.body_truncated, cursor.scalar()?),
@@ -155,9 +241,13 @@ fn read_response<'a>(cursor: &mut Cursor<'a>) -> Option<WireResponse<'a>> {
     Some(response)
 }
 
-/// `headers` in the pair form, every pair two strings.
-fn read_header_pairs(cursor: &mut Cursor<'_>) -> Option<WireHeaders> {
-    let mut pairs = Headers::with_capacity(8, 256);
+/// `headers` in the pair form, every pair two strings, in `spare`'s buffers if it has some.
+fn read_header_pairs(cursor: &mut Cursor<'_>, spare: &mut Headers) -> Option<WireHeaders> {
+    let mut pairs = std::mem::take(spare);
+    pairs.clear();
+    if pairs.capacity_bytes() == 0 {
+        pairs = Headers::with_capacity(8, 256);
+    }
     cursor.array(|cursor| {
         let mut pair = (None, None);
         cursor.array(|cursor| {
@@ -187,7 +277,11 @@ fn fill<T>(slot: &mut Option<T>, value: T) -> Option<()> {
     Some(())
 }
 
-fn convert_wire(wire: WireExchange, line: &[u8]) -> Result<Exchange, String> {
+fn convert_wire(
+    wire: WireExchange,
+    line: &[u8],
+    buffers: &mut ExchangeBuffers,
+) -> Result<Exchange, String> {
     let id = match wire.id {
         None => derived_id(line),
         Some(value) => {
@@ -196,7 +290,7 @@ fn convert_wire(wire: WireExchange, line: &[u8]) -> Result<Exchange, String> {
             if length == 0 || length > 128 {
                 return Err(format!("`id` must be 1–128 characters, got {length}"));
             }
-            id.into_owned()
+            reuse(id, &mut buffers.id)
         }
     };
 
@@ -225,7 +319,7 @@ fn convert_wire(wire: WireExchange, line: &[u8]) -> Result<Exchange, String> {
         Some(Nested::WrongType(found)) => {
             return Err(format!("`request` must be an object, got {found}"))
         }
-        Some(Nested::Object(request)) => convert_request(request)?,
+        Some(Nested::Object(request)) => convert_request(request, buffers)?,
     };
 
     let response = match wire.response {
@@ -233,7 +327,7 @@ fn convert_wire(wire: WireExchange, line: &[u8]) -> Result<Exchange, String> {
         Some(Nested::WrongType(found)) => {
             return Err(format!("`response` must be an object, got {found}"))
         }
-        Some(Nested::Object(response)) => Some(convert_response(response)?),
+        Some(Nested::Object(response)) => Some(convert_response(response, buffers)?),
     };
 
     Ok(Exchange {
@@ -268,20 +362,25 @@ fn convert_time(value: Loose) -> Result<Micros, String> {
     }
 }
 
-fn convert_request(wire: WireRequest) -> Result<Request, String> {
+fn convert_request(wire: WireRequest, buffers: &mut ExchangeBuffers) -> Result<Request, String> {
     let method = match optional_text(wire.method, "request.method")? {
         None => return Err("missing `request.method`".to_string()),
         Some(method) if method.is_empty() => return Err("`request.method` is empty".to_string()),
-        Some(method) => method.into_owned(),
+        Some(method) => reuse(method, &mut buffers.method),
     };
     let url = match optional_text(wire.url, "request.url")? {
         None => return Err("missing `request.url`".to_string()),
         Some(url) if url.is_empty() => return Err("`request.url` is empty".to_string()),
-        Some(url) => url.into_owned(),
+        Some(url) => reuse(url, &mut buffers.url),
     };
     let host = optional_nonempty_text(wire.host, "request.host")?.map(Cow::into_owned);
     let headers = convert_headers(wire.headers, "request.headers")?;
-    let body = convert_body(wire.body, wire.body_base64, &REQUEST_BODY)?;
+    let body = convert_body(
+        wire.body,
+        wire.body_base64,
+        &REQUEST_BODY,
+        &mut buffers.request_body,
+    )?;
     let body_truncated = optional_bool(wire.body_truncated, "request.body_truncated")?;
     Ok(Request {
         method,
@@ -293,7 +392,7 @@ fn convert_request(wire: WireRequest) -> Result<Request, String> {
     })
 }
 
-fn convert_response(wire: WireResponse) -> Result<Response, String> {
+fn convert_response(wire: WireResponse, buffers: &mut ExchangeBuffers) -> Result<Response, String> {
     let status = match wire.status {
         None => return Err("missing `response.status`".to_string()),
         Some(Loose::Unsigned(status)) if (100..=599).contains(&status) => status as u16,
@@ -316,7 +415,12 @@ fn convert_response(wire: WireResponse) -> Result<Response, String> {
         }
     };
     let headers = convert_headers(wire.headers, "response.headers")?;
-    let body = convert_body(wire.body, wire.body_base64, &RESPONSE_BODY)?;
+    let body = convert_body(
+        wire.body,
+        wire.body_base64,
+        &RESPONSE_BODY,
+        &mut buffers.response_body,
+    )?;
     let body_truncated = optional_bool(wire.body_truncated, "response.body_truncated")?;
     let duration_ms = match wire.duration_ms {
         None => None,
@@ -390,10 +494,12 @@ const RESPONSE_BODY: BodyFields = BodyFields {
     body_base64: "response.body_base64",
 };
 
+/// The body as bytes; text borrowed from the line is written into `spare`'s buffer.
 fn convert_body(
     body: Option<Loose>,
     body_base64: Option<Loose>,
     fields: &BodyFields,
+    spare: &mut Vec<u8>,
 ) -> Result<Option<Vec<u8>>, String> {
     let text = optional_text(body, fields.body)?;
     let encoded = optional_text(body_base64, fields.body_base64)?;
@@ -404,7 +510,13 @@ fn convert_body(
                 "`{side}.body` and `{side}.body_base64` are both set; use one"
             ))
         }
-        (Some(text), None) => Ok(Some(text.into_owned().into_bytes())),
+        (Some(Cow::Owned(text)), None) => Ok(Some(text.into_bytes())),
+        (Some(Cow::Borrowed(text)), None) => {
+            let mut bytes = std::mem::take(spare);
+            bytes.clear();
+            bytes.extend_from_slice(text.as_bytes());
+            Ok(Some(bytes))
+        }
         (None, Some(encoded)) => match decode_base64(&encoded) {
             Some(bytes) => Ok(Some(bytes)),
             None => Err(format!("`{}` is not valid base64", fields.body_base64)),
@@ -731,20 +843,54 @@ mod tests {
         }
     }
 
+    #[test]
+    fn recycled_buffers_give_the_same_exchanges_as_fresh_ones() {
+        let lines = [
+            EXAMPLE,
+            r#"{"ts":1,"request":{"method":"GET","url":"/short"}}"#,
+            r#"{"id":"x","ts":2,"request":{"method":"DELETE","url":"/a/very/long/path/that/outgrows/the/last/one?with=query","headers":[["a","1"],["b","2"],["c","3"]],"body_base64":"AAEC"},"response":{"status":204}}"#,
+            r#"{"ts":3,"request":{"method":"GET","url":"/h","headers":{"x-object-form":"read by serde_json"}},"response":{"status":200,"body":"ok"}}"#,
+            r#"{"ts":4,"request":{"method":"GET","url":"/bad"},"response":{"status":99}}"#,
+            r#"{"id":"esc\u0061ped","ts":5,"request":{"method":"P\u004fST","url":"/e\"","body":"b\n"}}"#,
+            EXAMPLE,
+            r#"{"ts":6,"request":{"method":"GET","url":"/"},"response":{"status":200,"headers":[]}}"#,
+        ];
+        let mut buffers = ExchangeBuffers::default();
+        for round in 0..3 {
+            for (index, line) in lines.iter().enumerate() {
+                let number = (round * lines.len() + index) as u64;
+                let reused = buffers.parse(line.as_bytes(), number);
+                assert_eq!(
+                    reused,
+                    parse_exchange_line(line.as_bytes(), number),
+                    "{line}"
+                );
+                if let Ok(exchange) = reused {
+                    buffers.recycle(exchange);
+                }
+            }
+        }
+    }
+
     /// The direct reader must read every line it accepts as serde_json does, and accept only lines
-    /// serde_json accepts.
-    fn assert_direct_read_agrees(line: &str) -> bool {
-        let Some(direct) = read_wire_directly(line) else {
+    /// serde_json accepts. `buffers` hold what earlier lines left, so their reuse is checked too.
+    fn assert_direct_read_agrees(line: &str, buffers: &mut ExchangeBuffers) -> bool {
+        let Some(direct) = read_wire_directly(line, buffers) else {
             return false;
         };
         let through_serde: WireExchange = serde_json::from_str(line).unwrap_or_else(|error| {
             panic!("read directly, rejected by serde_json ({error}): {line}")
         });
-        assert_eq!(
-            convert_wire(direct, line.as_bytes()),
-            convert_wire(through_serde, line.as_bytes()),
-            "{line}"
+        let reused = convert_wire(direct, line.as_bytes(), buffers);
+        let fresh = convert_wire(
+            through_serde,
+            line.as_bytes(),
+            &mut ExchangeBuffers::default(),
         );
+        assert_eq!(reused, fresh, "{line}");
+        if let Ok(exchange) = reused {
+            buffers.recycle(exchange);
+        }
         true
     }
 
@@ -752,8 +898,12 @@ mod tests {
     fn the_direct_reader_agrees_with_serde_json_on_every_variation_of_a_line() {
         let escaped = r#"{ "id" : "e\"1" , "ts" : 1795341600.25 , "client_ip" : "::1" , "app" : "caf\u00e9" , "node" : "n\\1" , "request" : { "method" : "PUT" , "url" : "/a?b=\u0063" , "host" : "h" , "headers" : [ [ "X-A" , "tab\there" ] , [ "x-b" , "" ] ] , "body_base64" : "AAEC" , "body_truncated" : false } , "response" : { "status" : 404 , "headers" : [ ] , "body" : "\ud83d\ude00" , "body_truncated" : true , "duration_ms" : 0 , "size" : 18446744073709551615 } }"#;
         let minimal = r#"{"ts":"2026-11-22T10:00:00Z","request":{"method":"GET","url":"/"}}"#;
+        let buffers = &mut ExchangeBuffers::default();
         for line in [EXAMPLE, escaped, minimal] {
-            assert!(assert_direct_read_agrees(line), "not read directly: {line}");
+            assert!(
+                assert_direct_read_agrees(line, buffers),
+                "not read directly: {line}"
+            );
         }
         let insertions = [
             "\"", "\\", ",", "{", "}", "[", "]", ":", " ", "1", "-", ".", "e", "n", "\u{1}", "é",
@@ -763,10 +913,10 @@ mod tests {
         for line in [EXAMPLE, escaped, minimal] {
             for (at, character) in line.char_indices() {
                 let deleted = format!("{}{}", &line[..at], &line[at + character.len_utf8()..]);
-                accepted += assert_direct_read_agrees(&deleted) as usize;
+                accepted += assert_direct_read_agrees(&deleted, buffers) as usize;
                 for insertion in insertions {
                     let inserted = format!("{}{insertion}{}", &line[..at], &line[at..]);
-                    accepted += assert_direct_read_agrees(&inserted) as usize;
+                    accepted += assert_direct_read_agrees(&inserted, buffers) as usize;
                 }
             }
         }

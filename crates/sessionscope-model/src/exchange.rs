@@ -82,6 +82,17 @@ impl Headers {
         self.ends.push((name_end, self.text.len()));
     }
 
+    /// Removes every pair and keeps the buffers, for filling again.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+    }
+
+    /// Bytes the buffers hold, used or not.
+    pub fn capacity_bytes(&self) -> usize {
+        self.text.capacity() + self.ends.capacity() * std::mem::size_of::<(usize, usize)>()
+    }
+
     pub fn len(&self) -> usize {
         self.ends.len()
     }

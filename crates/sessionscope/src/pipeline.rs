@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sessionscope_analyze::{Analyzer, SessionState};
-use sessionscope_ingest::{Format, LineBatch, Record, RecordReader, Rejection};
+use sessionscope_ingest::{ExchangeBuffers, Format, LineBatch, Record, RecordReader, Rejection};
 use sessionscope_model::{AnalyzedExchange, Exchange, Micros, SessionId};
 use sessionscope_store::Store;
 
@@ -373,6 +373,7 @@ fn analyze_chunks(
 ) -> SampleCollector {
     yield_to_the_store();
     let mut samples = SampleCollector::default();
+    let mut buffers = ExchangeBuffers::default();
     for chunk in receiver {
         let mut rejections = chunk.rejections;
         let mut attack_contents = Vec::new();
@@ -382,7 +383,7 @@ fn analyze_chunks(
                 for exchange in exchanges {
                     let result = analyzer.analyze(&exchange);
                     attack_contents.extend(attack_content(analyzer, &result, &exchange));
-                    samples.offer(&result, exchange);
+                    let _ = samples.offer(&result, exchange);
                     analyzed.push(result);
                 }
                 analyzed
@@ -390,11 +391,13 @@ fn analyze_chunks(
             Records::Lines(batch) => {
                 let mut analyzed = spares.vector(batch.len());
                 for (line_number, line) in batch.iter() {
-                    match sessionscope_ingest::parse_exchange_line(line, line_number) {
+                    match buffers.parse(line, line_number) {
                         Ok(exchange) => {
                             let result = analyzer.analyze(&exchange);
                             attack_contents.extend(attack_content(analyzer, &result, &exchange));
-                            samples.offer(&result, exchange);
+                            if let Some(unused) = samples.offer(&result, exchange) {
+                                buffers.recycle(unused);
+                            }
                             analyzed.push(result);
                         }
                         Err(rejection) => rejections.push(rejection),

@@ -35,7 +35,9 @@ fn shape_of(analyzed: &AnalyzedExchange) -> u64 {
 
 impl SampleCollector {
     /// Offers an exchange that was just analysed; kept when it is the newest of its shape.
-    pub fn offer(&mut self, analyzed: &AnalyzedExchange, exchange: Exchange) {
+    /// Returns the exchange this leaves unused (the offered one or the one it replaces), for its
+    /// buffers to be reused.
+    pub fn offer(&mut self, analyzed: &AnalyzedExchange, exchange: Exchange) -> Option<Exchange> {
         self.offers += 1;
         if self.offers.is_multiple_of(EVICTION_INTERVAL) && self.by_shape.len() == MAX_SAMPLES {
             let stalest = self
@@ -50,13 +52,15 @@ impl SampleCollector {
         let shape = shape_of(analyzed);
         if let Some(kept) = self.by_shape.get_mut(&shape) {
             if exchange.ts >= kept.ts {
-                *kept = exchange;
+                return Some(std::mem::replace(kept, exchange));
             }
-            return;
+            return Some(exchange);
         }
         if self.by_shape.len() < MAX_SAMPLES {
             self.by_shape.insert(shape, exchange);
+            return None;
         }
+        Some(exchange)
     }
 
     /// Joins the workers' collectors: the newest exchange per shape, newest first, at most
