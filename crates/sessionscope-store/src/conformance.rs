@@ -21,6 +21,7 @@ type FilterCase = (&'static str, SessionFilter, Vec<(SessionId, u64)>);
 pub fn run_all(make: &dyn Fn() -> Arc<dyn Store>) {
     let checks: &[(&str, Check)] = &[
         ("append is idempotent by id", append_is_idempotent_by_id),
+        ("chunks append as one batch", chunks_append_as_one_batch),
         (
             "aggregates count every request",
             aggregates_count_every_request,
@@ -236,6 +237,35 @@ fn append_is_idempotent_by_id(store: &dyn Store) {
     assert_eq!((repeated.inserted, repeated.duplicates), (1, 1));
     assert_eq!(store.usage().unwrap().exchanges, 4);
     assert_eq!(store.append(&[]).unwrap().inserted, 0);
+}
+
+fn chunks_append_as_one_batch(store: &dyn Store) {
+    let t = base_time();
+    let first = [exchange("c-1", 1, t + seconds(10)), exchange("c-2", 1, t)];
+    let second = [
+        exchange("c-2", 1, t),
+        exchange("c-3", 2, t + seconds(3)),
+        with(exchange("c-4", 1, t + seconds(5)), |e| {
+            e.attacks = vec![sqli()]
+        }),
+    ];
+    let outcome = store.append_chunks(&[&first, &[], &second]).unwrap();
+    assert_eq!(
+        (outcome.inserted, outcome.duplicates),
+        (4, 1),
+        "a repeat in a later chunk is a duplicate of the same batch"
+    );
+    assert_eq!(
+        listed_sessions(store, &SessionFilter::default()),
+        vec![(session(1), 3), (session(2), 1)]
+    );
+    assert_eq!(
+        export_ids(store, &SessionFilter::default()),
+        ["c-2", "c-3", "c-4", "c-1"],
+        "exchanges of all chunks are stored in time order"
+    );
+    assert_eq!(attack_types_of(store, 1), [("sqli".to_string(), 1)]);
+    assert_eq!(store.append_chunks(&[]).unwrap().inserted, 0);
 }
 
 fn aggregates_count_every_request(store: &dyn Store) {

@@ -118,6 +118,10 @@ pub trait Store: Send + Sync {
     /// parts it touches. An exchange whose id is already stored is skipped and counted as a duplicate.
     fn append(&self, batch: &[AnalyzedExchange]) -> Result<AppendOutcome, StoreError>;
 
+    /// `append` of the chunks' exchanges one after another, as one batch, without first copying
+    /// them into one slice.
+    fn append_chunks(&self, chunks: &[&[AnalyzedExchange]]) -> Result<AppendOutcome, StoreError>;
+
     /// Session parts matching the filter, newest first (by their last matching request).
     fn list_sessions(
         &self,

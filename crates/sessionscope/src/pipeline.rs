@@ -442,7 +442,7 @@ fn write_chunks(
     let mut session_state = SessionState::new(SESSION_MEMORY);
     let mut waiting: BTreeMap<u64, AnalyzedChunk> = BTreeMap::new();
     let mut next_sequence = 0u64;
-    let mut sessions: HashSet<SessionId> = HashSet::new();
+    let mut sessions: HashSet<SessionId, foldhash::fast::RandomState> = HashSet::default();
     let mut totals = WriterTotals {
         accepted: 0,
         rejected: 0,
@@ -451,8 +451,10 @@ fn write_chunks(
         sessions: 0,
     };
     std::thread::scope(|scope| {
-        let appender = Appender::start(scope, store, batch_size)?;
+        let appender = Appender::start(scope, store, spare_vectors)?;
         let mut batch = appender.empty_batch();
+        // Exchanges in `batch`, whose chunks are kept whole rather than copied into one vector.
+        let mut batch_len = 0;
         let mut batch_contents: Vec<AttackContent> = Vec::new();
         let mut stopped = false;
         for chunk in receiver {
@@ -474,13 +476,14 @@ fn write_chunks(
                 totals.accepted += chunk.exchanges.len() as u64;
                 batch_contents.extend(chunk.attack_contents);
                 let mut exchanges = chunk.exchanges;
-                for mut exchange in exchanges.drain(..) {
-                    session_state.complete(&mut exchange);
+                for exchange in &mut exchanges {
+                    session_state.complete(exchange);
                     sessions.insert(exchange.session_id);
-                    batch.push(exchange);
                 }
-                let _ = spare_vectors.try_send(exchanges);
-                if batch.len() >= batch_size {
+                batch_len += exchanges.len();
+                batch.push(exchanges);
+                if batch_len >= batch_size {
+                    batch_len = 0;
                     let full = std::mem::replace(&mut batch, appender.empty_batch());
                     if !appender.store(full, std::mem::take(&mut batch_contents)) {
                         stopped = true;
@@ -500,19 +503,22 @@ fn write_chunks(
     })
 }
 
+/// The exchanges of one batch, in the chunks they were analysed in.
+type Batch = Vec<Vec<AnalyzedExchange>>;
+
 /// A batch to append, with the full content of its requests with attacks (PRODUCT.md E8).
 struct Flush {
-    batch: Vec<AnalyzedExchange>,
+    batch: Batch,
     contents: Vec<AttackContent>,
 }
 
 /// Stores batches on a thread of its own while the writer orders and completes the next one, so
 /// the analysis workers never wait for a transaction to end; a second thread frees the exchanges
-/// of a stored batch (about a tenth of the append's time) and hands the emptied buffer back.
+/// of a stored batch (about a tenth of the append's time), hands the emptied chunk vectors back to
+/// the analysis workers and the batch's list of them back to the writer.
 struct Appender<'scope> {
     batches: Sender<Flush>,
-    empty: Receiver<Vec<AnalyzedExchange>>,
-    capacity: usize,
+    empty: Receiver<Batch>,
     appending: std::thread::ScopedJoinHandle<'scope, anyhow::Result<(u64, u64)>>,
 }
 
@@ -520,21 +526,25 @@ impl<'scope> Appender<'scope> {
     fn start<'env>(
         scope: &'scope std::thread::Scope<'scope, 'env>,
         store: &'env dyn Store,
-        capacity: usize,
+        spare_vectors: Sender<Vec<AnalyzedExchange>>,
     ) -> anyhow::Result<Appender<'scope>> {
         // A rendezvous: the writer hands a batch over only when the last one is stored, so at
         // most one batch waits in the writer's hands (memory stays bounded).
         let (batches, to_store) = bounded::<Flush>(0);
-        let (stored, to_empty) = bounded::<Vec<AnalyzedExchange>>(1);
-        // Two buffers take turns: one being filled, the other being stored or emptied.
-        let (emptied, empty) = bounded::<Vec<AnalyzedExchange>>(2);
-        let _ = emptied.send(Vec::with_capacity(capacity));
-        let _ = emptied.send(Vec::with_capacity(capacity));
+        let (stored, to_empty) = bounded::<Batch>(1);
+        // Two lists take turns: one being filled, the other being stored or emptied.
+        let (emptied, empty) = bounded::<Batch>(2);
+        let _ = emptied.send(Batch::new());
+        let _ = emptied.send(Batch::new());
         std::thread::Builder::new()
             .name("batch-emptier".into())
             .spawn_scoped(scope, move || {
                 for mut batch in to_empty {
-                    batch.clear();
+                    for mut exchanges in batch.drain(..) {
+                        exchanges.clear();
+                        // When the workers have spares enough, the vector is freed.
+                        let _ = spare_vectors.try_send(exchanges);
+                    }
                     if emptied.send(batch).is_err() {
                         return;
                     }
@@ -550,8 +560,10 @@ impl<'scope> Appender<'scope> {
                     if batch.is_empty() {
                         continue;
                     }
+                    let chunks: Vec<&[AnalyzedExchange]> =
+                        batch.iter().map(Vec::as_slice).collect();
                     let outcome = store
-                        .append(&batch)
+                        .append_chunks(&chunks)
                         .context("failed to write a batch to the store")?;
                     inserted += outcome.inserted;
                     duplicates += outcome.duplicates;
@@ -569,20 +581,17 @@ impl<'scope> Appender<'scope> {
         Ok(Appender {
             batches,
             empty,
-            capacity,
             appending,
         })
     }
 
-    /// An emptied buffer, or a new one if the emptier is gone.
-    fn empty_batch(&self) -> Vec<AnalyzedExchange> {
-        self.empty
-            .recv()
-            .unwrap_or_else(|_| Vec::with_capacity(self.capacity))
+    /// An emptied list, or a new one if the emptier is gone.
+    fn empty_batch(&self) -> Batch {
+        self.empty.recv().unwrap_or_default()
     }
 
     /// Hands a batch over; false when the append thread has stopped (its error comes from `finish`).
-    fn store(&self, batch: Vec<AnalyzedExchange>, contents: Vec<AttackContent>) -> bool {
+    fn store(&self, batch: Batch, contents: Vec<AttackContent>) -> bool {
         self.batches.send(Flush { batch, contents }).is_ok()
     }
 

@@ -374,7 +374,11 @@ impl Store for SqliteStore {
     }
 
     fn append(&self, batch: &[AnalyzedExchange]) -> Result<AppendOutcome, StoreError> {
-        let outcome = self.writer()?.append(batch);
+        self.append_chunks(&[batch])
+    }
+
+    fn append_chunks(&self, chunks: &[&[AnalyzedExchange]]) -> Result<AppendOutcome, StoreError> {
+        let outcome = self.writer()?.append(chunks);
         if let Some(checkpointer) = self
             .checkpointer
             .get_or_init(|| Checkpointer::start(&self.path))

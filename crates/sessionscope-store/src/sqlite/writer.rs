@@ -670,11 +670,13 @@ impl Writer {
         self.caches = Caches::load(&self.connection).unwrap_or_default();
     }
 
-    pub fn append(&mut self, batch: &[AnalyzedExchange]) -> Result<AppendOutcome, StoreError> {
+    /// Appends the chunks' exchanges as one batch.
+    pub fn append(&mut self, chunks: &[&[AnalyzedExchange]]) -> Result<AppendOutcome, StoreError> {
+        let batch: Vec<&AnalyzedExchange> = chunks.iter().flat_map(|chunk| chunk.iter()).collect();
         if batch.is_empty() {
             return Ok(AppendOutcome::default());
         }
-        let result = self.append_in_transaction(batch);
+        let result = self.append_in_transaction(&batch);
         if result.is_err() {
             self.reset_caches();
         }
@@ -683,7 +685,7 @@ impl Writer {
 
     fn append_in_transaction(
         &mut self,
-        batch: &[AnalyzedExchange],
+        batch: &[&AnalyzedExchange],
     ) -> rusqlite::Result<AppendOutcome> {
         let Writer { connection, caches } = self;
         let transaction =
@@ -720,7 +722,7 @@ impl Writer {
             // steps ahead so their fields and strings are in the cache when their turn comes.
             let ahead = |distance: usize| {
                 let &(_, _, _, position) = order.get(step + distance)?;
-                batch.get(position as usize)
+                batch.get(position as usize).copied()
             };
             if let Some(later) = ahead(PREFETCH_STRUCT_DISTANCE) {
                 prefetch_exchange(later);
@@ -728,7 +730,7 @@ impl Writer {
             if let Some(later) = ahead(PREFETCH_TEXT_DISTANCE) {
                 prefetch_exchange_text(later);
             }
-            let Some(exchange) = batch.get(position as usize) else {
+            let Some(exchange) = batch.get(position as usize).copied() else {
                 continue;
             };
             let continues_block = open.as_ref().is_some_and(|block| {
@@ -785,7 +787,7 @@ impl Writer {
             }
             let previous_exchange = previous
                 .as_mut()
-                .and_then(|(position, interned)| Some((batch.get(*position as usize)?, interned)));
+                .and_then(|(position, interned)| Some((*batch.get(*position as usize)?, interned)));
             let interned = caches.intern_exchange(&transaction, exchange, previous_exchange)?;
             // Contexts go into the block as JSON text, which a block writes once for a run of
             // equal ones (a session repeats its user and roles); the JSON of the exchange before
