@@ -87,6 +87,8 @@ struct Chunk {
 struct AnalyzedChunk {
     sequence: u64,
     file: Arc<str>,
+    /// The worker that analysed the chunk: its exchanges go back to it to be freed.
+    worker: usize,
     exchanges: Vec<AnalyzedExchange>,
     /// The sanitised full content of the chunk's exchanges with attacks (PRODUCT.md E8), as
     /// `(exchange id, ts, NDJSON line)`, in the chunk's order; made here so the writer only stores it.
@@ -140,30 +142,33 @@ pub fn ingest_files(
     let (chunk_sender, chunk_receiver) = bounded::<Chunk>(depth);
     let (analyzed_sender, analyzed_receiver) = bounded::<AnalyzedChunk>(depth);
     // Spent line batches go back to the reader to be filled again (see `next_line_batch_into`),
-    // and emptied result vectors back to the workers: big buffers are reused, not freed on one
-    // thread and allocated (and faulted in afresh) on another.
+    // and stored result vectors, exchanges still in them, to the worker that made them: big
+    // buffers are reused, and an exchange's text is freed by the thread that allocated it, whose
+    // next allocations then find those blocks at hand instead of cold ones freed elsewhere.
     let (spare_sender, spare_receiver) = bounded::<LineBatch>(depth);
-    let (spare_vec_sender, spare_vec_receiver) = bounded::<Vec<AnalyzedExchange>>(depth);
+    let mut spare_vec_senders = Vec::with_capacity(workers);
 
     let mut worker_handles = Vec::new();
     for index in 0..workers {
         let receiver = chunk_receiver.clone();
         let sender = analyzed_sender.clone();
+        let (spare_vec_sender, spare_vec_receiver) =
+            bounded::<Vec<AnalyzedExchange>>(depth.div_ceil(workers) + 1);
+        spare_vec_senders.push(spare_vec_sender);
         let spares = Spares {
             batches: spare_sender.clone(),
-            vectors: spare_vec_receiver.clone(),
+            vectors: spare_vec_receiver,
         };
         let analyzer = Arc::clone(&analyzer);
         let handle = std::thread::Builder::new()
             .name(format!("analyze-{index}"))
-            .spawn(move || analyze_chunks(&analyzer, receiver, sender, spares))
+            .spawn(move || analyze_chunks(&analyzer, index, receiver, sender, spares))
             .context("failed to start an analysis thread")?;
         worker_handles.push(handle);
     }
     drop(chunk_receiver);
     drop(analyzed_sender);
     drop(spare_sender);
-    drop(spare_vec_receiver);
 
     let batch_size = options.batch_size;
     let writer_store = Arc::clone(&store);
@@ -173,7 +178,7 @@ pub fn ingest_files(
             write_chunks(
                 writer_store.as_ref(),
                 analyzed_receiver,
-                spare_vec_sender,
+                spare_vec_senders,
                 batch_size,
                 on_reject,
             )
@@ -350,15 +355,17 @@ fn send_chunk(
         .map_err(|_| anyhow::anyhow!("the ingest pipeline stopped early (see the error above)"))
 }
 
-/// Where a worker returns spent line batches and finds emptied result vectors.
+/// Where a worker returns spent line batches and finds its stored result vectors.
 struct Spares {
     batches: Sender<LineBatch>,
     vectors: Receiver<Vec<AnalyzedExchange>>,
 }
 
 impl Spares {
+    /// An empty result vector: a stored one, its exchanges freed here, or a new one.
     fn vector(&self, capacity: usize) -> Vec<AnalyzedExchange> {
         let mut vector = self.vectors.try_recv().unwrap_or_default();
+        vector.clear();
         vector.reserve(capacity);
         vector
     }
@@ -367,6 +374,7 @@ impl Spares {
 /// Returns the samples this worker kept.
 fn analyze_chunks(
     analyzer: &Analyzer,
+    worker: usize,
     receiver: Receiver<Chunk>,
     sender: Sender<AnalyzedChunk>,
     spares: Spares,
@@ -413,6 +421,7 @@ fn analyze_chunks(
         let analyzed = AnalyzedChunk {
             sequence: chunk.sequence,
             file: chunk.file,
+            worker,
             exchanges,
             attack_contents,
             rejections,
@@ -435,7 +444,7 @@ fn yield_to_the_store() {
 fn write_chunks(
     store: &dyn Store,
     receiver: Receiver<AnalyzedChunk>,
-    spare_vectors: Sender<Vec<AnalyzedExchange>>,
+    spare_vectors: Vec<Sender<Vec<AnalyzedExchange>>>,
     batch_size: usize,
     mut on_reject: RejectHandler,
 ) -> anyhow::Result<(WriterTotals, RejectHandler)> {
@@ -481,7 +490,7 @@ fn write_chunks(
                     sessions.insert(exchange.session_id);
                 }
                 batch_len += exchanges.len();
-                batch.push(exchanges);
+                batch.push((chunk.worker, exchanges));
                 if batch_len >= batch_size {
                     batch_len = 0;
                     let full = std::mem::replace(&mut batch, appender.empty_batch());
@@ -503,8 +512,8 @@ fn write_chunks(
     })
 }
 
-/// The exchanges of one batch, in the chunks they were analysed in.
-type Batch = Vec<Vec<AnalyzedExchange>>;
+/// The exchanges of one batch, in the chunks they were analysed in, each with its worker.
+type Batch = Vec<(usize, Vec<AnalyzedExchange>)>;
 
 /// A batch to append, with the full content of its requests with attacks (PRODUCT.md E8).
 struct Flush {
@@ -513,9 +522,9 @@ struct Flush {
 }
 
 /// Stores batches on a thread of its own while the writer orders and completes the next one, so
-/// the analysis workers never wait for a transaction to end; a second thread frees the exchanges
-/// of a stored batch (about a tenth of the append's time), hands the emptied chunk vectors back to
-/// the analysis workers and the batch's list of them back to the writer.
+/// the analysis workers never wait for a transaction to end; a second thread hands the chunks of
+/// a stored batch back to the workers that made them (which free the exchanges when they reuse
+/// the vector) and the batch's list of them back to the writer.
 struct Appender<'scope> {
     batches: Sender<Flush>,
     empty: Receiver<Batch>,
@@ -526,7 +535,7 @@ impl<'scope> Appender<'scope> {
     fn start<'env>(
         scope: &'scope std::thread::Scope<'scope, 'env>,
         store: &'env dyn Store,
-        spare_vectors: Sender<Vec<AnalyzedExchange>>,
+        spare_vectors: Vec<Sender<Vec<AnalyzedExchange>>>,
     ) -> anyhow::Result<Appender<'scope>> {
         // A rendezvous: the writer hands a batch over only when the last one is stored, so at
         // most one batch waits in the writer's hands (memory stays bounded).
@@ -540,10 +549,11 @@ impl<'scope> Appender<'scope> {
             .name("batch-emptier".into())
             .spawn_scoped(scope, move || {
                 for mut batch in to_empty {
-                    for mut exchanges in batch.drain(..) {
-                        exchanges.clear();
-                        // When the workers have spares enough, the vector is freed.
-                        let _ = spare_vectors.try_send(exchanges);
+                    for (worker, exchanges) in batch.drain(..) {
+                        // When the worker has spares enough (or is gone), it is freed here.
+                        if let Some(worker) = spare_vectors.get(worker) {
+                            let _ = worker.try_send(exchanges);
+                        }
                     }
                     if emptied.send(batch).is_err() {
                         return;
@@ -560,8 +570,10 @@ impl<'scope> Appender<'scope> {
                     if batch.is_empty() {
                         continue;
                     }
-                    let chunks: Vec<&[AnalyzedExchange]> =
-                        batch.iter().map(Vec::as_slice).collect();
+                    let chunks: Vec<&[AnalyzedExchange]> = batch
+                        .iter()
+                        .map(|(_, exchanges)| exchanges.as_slice())
+                        .collect();
                     let outcome = store
                         .append_chunks(&chunks)
                         .context("failed to write a batch to the store")?;
