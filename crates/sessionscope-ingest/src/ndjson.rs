@@ -117,23 +117,17 @@ impl ExchangeBuffers {
         keep(&mut self.id, id, String::capacity);
         keep(&mut self.method, request.method, String::capacity);
         keep(&mut self.url, request.url, String::capacity);
-        keep(
-            &mut self.request_headers,
+        keep_side(
+            (&mut self.request_headers, &mut self.request_body),
             request.headers,
-            Headers::capacity_bytes,
+            request.body,
         );
-        if let Some(body) = request.body {
-            keep(&mut self.request_body, body, Vec::capacity);
-        }
         if let Some(response) = response {
-            keep(
-                &mut self.response_headers,
+            keep_side(
+                (&mut self.response_headers, &mut self.response_body),
                 response.headers,
-                Headers::capacity_bytes,
+                response.body,
             );
-            if let Some(body) = response.body {
-                keep(&mut self.response_body, body, Vec::capacity);
-            }
         }
     }
 }
@@ -141,6 +135,14 @@ impl ExchangeBuffers {
 fn keep<T>(slot: &mut T, buffer: T, capacity: impl Fn(&T) -> usize) {
     if capacity(&buffer) <= MAX_KEPT_BYTES {
         *slot = buffer;
+    }
+}
+
+/// Keeps the header and body buffers of one side of an exchange.
+fn keep_side(slots: (&mut Headers, &mut Vec<u8>), headers: Headers, body: Option<Vec<u8>>) {
+    keep(slots.0, headers, Headers::capacity_bytes);
+    if let Some(body) = body {
+        keep(slots.1, body, Vec::capacity);
     }
 }
 
