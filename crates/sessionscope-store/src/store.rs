@@ -116,7 +116,9 @@ pub trait Store: Send + Sync {
 
     /// Stores a batch in one transaction and updates the running aggregates of the session
     /// parts it touches. An exchange whose id is already stored is skipped and counted as a duplicate.
-    fn append(&self, batch: &[AnalyzedExchange]) -> Result<AppendOutcome, StoreError>;
+    fn append(&self, batch: &[AnalyzedExchange]) -> Result<AppendOutcome, StoreError> {
+        self.append_chunks(&[batch])
+    }
 
     /// `append` of the chunks' exchanges one after another, as one batch, without first copying
     /// them into one slice.

@@ -373,10 +373,6 @@ impl Store for SqliteStore {
         Ok(self.secret)
     }
 
-    fn append(&self, batch: &[AnalyzedExchange]) -> Result<AppendOutcome, StoreError> {
-        self.append_chunks(&[batch])
-    }
-
     fn append_chunks(&self, chunks: &[&[AnalyzedExchange]]) -> Result<AppendOutcome, StoreError> {
         let outcome = self.writer()?.append(chunks);
         if let Some(checkpointer) = self
