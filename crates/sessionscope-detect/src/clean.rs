@@ -20,6 +20,13 @@ pub(crate) const MAX_REMEMBERED_BYTES: usize = 256;
 /// Distinct clean values a thread remembers (then it starts over).
 const REMEMBERED_VALUES: usize = 16_384;
 
+/// Whether verdicts for values from `origin` are remembered. A whole request path is not: it
+/// carries ids and repeats little, and the one detector it goes through (traversal) costs less
+/// than a lookup. Remembering paths would only push out the values that do come back.
+pub(crate) fn remembers(origin: Origin) -> bool {
+    origin != Origin::Path
+}
+
 /// What a clean verdict is made of.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ValueKey<'a> {

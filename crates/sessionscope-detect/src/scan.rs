@@ -237,7 +237,7 @@ impl RequestScan<'_> {
                 return;
             }
         }
-        if raw.len() > clean::MAX_REMEMBERED_BYTES {
+        if raw.len() > clean::MAX_REMEMBERED_BYTES || !clean::remembers(origin) {
             self.scan_decoded(place, origin, name, raw, raw_features);
             return;
         }
