@@ -783,14 +783,23 @@ mod tests {
         assert_eq!(store.usage().unwrap().exchanges, 2);
         assert!(store.user("ann").unwrap().is_some());
         // The writer's counters were reloaded: new data gets fresh ids and old ids stay duplicates.
+        // Its dictionary starts empty: strings stored before are found again, not doubled, and a
+        // new one gets a fresh id.
+        let mut new_host = test_exchange("p-4", 3);
+        new_host.host = "other.example".into();
         let outcome = store
-            .append(&[test_exchange("p-2", 1), test_exchange("p-3", 2)])
+            .append(&[test_exchange("p-2", 1), test_exchange("p-3", 2), new_host])
             .unwrap();
-        assert_eq!((outcome.inserted, outcome.duplicates), (1, 1));
+        assert_eq!((outcome.inserted, outcome.duplicates), (2, 1));
+        let hosts: Vec<String> = ["p-1", "p-3", "p-4"]
+            .iter()
+            .map(|id| store.request(id).unwrap().expect("stored id").row.host)
+            .collect();
+        assert_eq!(hosts, ["h", "h", "other.example"]);
         let page = store
             .list_sessions(&SessionFilter::default(), &PageRequest::default())
             .unwrap();
-        assert_eq!(page.sessions[0].requests, 3);
+        assert_eq!(page.sessions[0].requests, 4);
     }
 
     fn test_exchange(id: &str, second: i64) -> AnalyzedExchange {

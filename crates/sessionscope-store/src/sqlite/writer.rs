@@ -176,25 +176,23 @@ impl Caches {
         {
             return Ok(*id);
         }
-        // One statement for both cases: most strings missing from the cache are new ones (a
-        // login's hashed e-mail, a new session key), which then cost one index descent, not two.
-        let inserted: Option<i64> = connection
+        // Insert first: most strings missing from the cache are new ones (a login's hashed
+        // e-mail, a new session key), which then cost one index descent, not two. Without a
+        // RETURNING clause (SQLite runs one as a trigger) the insert needs no statement journal,
+        // which would copy every page it touches.
+        let inserted = connection
             .prepare_cached(
                 "INSERT INTO strings (id, kind, text) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (kind, text) DO NOTHING RETURNING id",
+                 ON CONFLICT (kind, text) DO NOTHING",
             )?
-            .query_row(params![self.next_string_id, value_kind, text], |row| {
-                row.get(0)
-            })
-            .optional()?;
-        let id = match inserted {
-            Some(id) => {
-                self.next_string_id += 1;
-                id
-            }
-            None => connection
+            .execute(params![self.next_string_id, value_kind, text])?;
+        let id = if inserted == 1 {
+            self.next_string_id += 1;
+            self.next_string_id - 1
+        } else {
+            connection
                 .prepare_cached("SELECT id FROM strings WHERE kind = ?1 AND text = ?2")?
-                .query_row(params![value_kind, text], |row| row.get(0))?,
+                .query_row(params![value_kind, text], |row| row.get(0))?
         };
         if self.string_count >= MAX_CACHED_STRINGS {
             self.strings.clear();
