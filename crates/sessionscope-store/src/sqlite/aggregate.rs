@@ -67,6 +67,13 @@ impl PartAggregate {
         *count == 1
     }
 
+    /// Counts `repeats` more requests with a value the part already has (nothing when zero).
+    pub fn add_repeats(&mut self, kind: u8, value: i64, repeats: u64) {
+        if repeats > 0 {
+            *self.counts.entry((kind, value)).or_insert(0) += repeats;
+        }
+    }
+
     pub fn merge(&mut self, other: &PartAggregate) {
         if other.requests == 0 {
             return;

@@ -447,6 +447,7 @@ impl Caches {
             positions: Vec::new(),
             flow_mask_before,
             part_existed,
+            runs: ValueRuns::default(),
         })
     }
 
@@ -511,6 +512,57 @@ struct OpenBlock {
     /// The part's flow mask and whether its row existed when the block was opened.
     flow_mask_before: u8,
     part_existed: bool,
+    /// Repeats not yet counted in the part's aggregate.
+    runs: ValueRuns,
+}
+
+/// The kinds an exchange has exactly one value of (or none), in `ValueRuns` slot order.
+const RUN_KINDS: [u8; 9] = [
+    kind::CLIENT_IP,
+    kind::HOST,
+    kind::APP,
+    kind::ENDPOINT,
+    kind::TEMPLATE,
+    kind::METHOD,
+    kind::STATUS,
+    kind::USER,
+    kind::SESSION_KEY,
+];
+
+/// The current run of equal values of each single-valued kind in a block. A session repeats its
+/// address, host, app, method and key on request after request; a repeat is counted here with a
+/// comparison instead of a map update, and a run's count goes into the part's aggregate when its
+/// value changes and before the block is stored.
+#[derive(Default)]
+struct ValueRuns {
+    /// (value, repeats after the first, which the aggregate has counted).
+    runs: [Option<(i64, u64)>; RUN_KINDS.len()],
+}
+
+impl ValueRuns {
+    /// Counts `value` of the kind in `slot`; true when the part did not have it before.
+    fn add(&mut self, aggregate: &mut PartAggregate, slot: usize, value: i64) -> bool {
+        let run = &mut self.runs[slot];
+        if let Some((current, repeats)) = run {
+            if *current == value {
+                *repeats += 1;
+                return false;
+            }
+        }
+        if let Some((previous, repeats)) = run.replace((value, 0)) {
+            aggregate.add_repeats(RUN_KINDS[slot], previous, repeats);
+        }
+        aggregate.add_value(RUN_KINDS[slot], value)
+    }
+
+    /// Counts every pending repeat in `aggregate` and starts over.
+    fn flush(&mut self, aggregate: &mut PartAggregate) {
+        for (slot, run) in self.runs.iter_mut().enumerate() {
+            if let Some((value, repeats)) = run.take() {
+                aggregate.add_repeats(RUN_KINDS[slot], value, repeats);
+            }
+        }
+    }
 }
 
 /// What a batch changes besides blocks and parts: new presence rows and day statistics.
@@ -526,11 +578,14 @@ struct BatchTotals {
 fn finish_block(
     connection: &Connection,
     caches: &mut Caches,
-    block: OpenBlock,
+    mut block: OpenBlock,
     totals: &mut BatchTotals,
 ) -> rusqlite::Result<()> {
     if block.encoder.is_empty() {
         return Ok(());
+    }
+    if let Some(part) = caches.parts.get_mut(&block.part) {
+        block.runs.flush(&mut part.aggregate);
     }
     connection
         .prepare_cached(
@@ -606,9 +661,12 @@ fn flow_index(flow: Flow) -> i64 {
         .unwrap_or(0) as i64
 }
 
-/// Adds the exchange's values to a part aggregate; returns the (kind, value) pairs new to the part.
+/// Adds the exchange's values to a part aggregate (single-valued kinds through the block's
+/// runs); returns the (kind, value) pairs new to the part.
+#[allow(clippy::too_many_arguments)]
 fn add_to_aggregate(
     aggregate: &mut PartAggregate,
+    runs: &mut ValueRuns,
     ts: Micros,
     status: Option<u16>,
     flows: sessionscope_model::FlowSet,
@@ -622,32 +680,36 @@ fn add_to_aggregate(
     }
     aggregate.flow_mask |= flows.0;
     // `METHOD template` is counted but has no presence entry: filters use methods and templates.
+    let single = [
+        interned.address_id,
+        Some(interned.host_id),
+        Some(interned.app_id),
+        Some(interned.endpoint_id),
+        Some(interned.template_id),
+        Some(interned.method_id),
+        status.map(i64::from),
+        interned.user_id,
+        Some(interned.key_id),
+    ];
+    for (slot, value) in single.into_iter().enumerate() {
+        if let Some(value) = value {
+            let value_kind = RUN_KINDS[slot];
+            if runs.add(aggregate, slot, value) && value_kind != kind::ENDPOINT {
+                new_values.push((value_kind, value));
+            }
+        }
+    }
     let mut add = |value_kind: u8, value: i64| {
-        if aggregate.add_value(value_kind, value) && value_kind != kind::ENDPOINT {
+        if aggregate.add_value(value_kind, value) {
             new_values.push((value_kind, value));
         }
     };
-    if let Some(address_id) = interned.address_id {
-        add(kind::CLIENT_IP, address_id);
-    }
-    add(kind::HOST, interned.host_id);
-    add(kind::APP, interned.app_id);
     for flow in flows.iter() {
         add(kind::FLOW, flow_index(flow));
-    }
-    add(kind::ENDPOINT, interned.endpoint_id);
-    add(kind::TEMPLATE, interned.template_id);
-    add(kind::METHOD, interned.method_id);
-    if let Some(status) = status {
-        add(kind::STATUS, status as i64);
-    }
-    if let Some(user_id) = interned.user_id {
-        add(kind::USER, user_id);
     }
     for role_id in &interned.role_ids {
         add(kind::ROLE, *role_id);
     }
-    add(kind::SESSION_KEY, interned.key_id);
     for attack_type_id in &interned.attack_type_ids {
         add(kind::ATTACK_TYPE, *attack_type_id);
     }
@@ -814,6 +876,7 @@ impl Writer {
                 new_values.clear();
                 add_to_aggregate(
                     &mut part.aggregate,
+                    &mut block.runs,
                     exchange.ts,
                     exchange.status,
                     exchange.flows,
@@ -908,4 +971,41 @@ pub(crate) fn apply_day_deltas(
     }
     connection.execute("DELETE FROM day_stats WHERE count <= 0", [])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs of repeats, changes back and forth, and a flush between blocks count exactly what
+    /// counting every value in the map counts, and report a value as new only once per part.
+    #[test]
+    fn value_runs_count_like_the_plain_aggregate() {
+        let sequences: [&[i64]; 4] = [&[], &[5], &[5, 5, 5, 7, 7, 5, 5, 9], &[1, 2, 1, 2, 2, 2]];
+        for values in sequences {
+            let mut plain = PartAggregate::default();
+            let mut plain_new = Vec::new();
+            for value in values {
+                if plain.add_value(kind::STATUS, *value) {
+                    plain_new.push(*value);
+                }
+            }
+            let slot = RUN_KINDS.iter().position(|k| *k == kind::STATUS).unwrap();
+            let mut aggregate = PartAggregate::default();
+            let mut runs = ValueRuns::default();
+            let mut new = Vec::new();
+            // The part's values arrive in two blocks.
+            let (first, second) = values.split_at(values.len() / 2);
+            for block in [first, second] {
+                for value in block {
+                    if runs.add(&mut aggregate, slot, *value) {
+                        new.push(*value);
+                    }
+                }
+                runs.flush(&mut aggregate);
+            }
+            assert_eq!(aggregate.counts, plain.counts, "{values:?}");
+            assert_eq!(new, plain_new, "{values:?}");
+        }
+    }
 }
