@@ -535,7 +535,7 @@ const RUN_KINDS: [u8; 9] = [
 /// value changes and before the block is stored.
 #[derive(Default)]
 struct ValueRuns {
-    /// (value, repeats after the first, which the aggregate has counted).
+    /// (value, repeats after the run's first request that the aggregate has not counted yet).
     runs: [Option<(i64, u64)>; RUN_KINDS.len()],
 }
 
