@@ -187,8 +187,9 @@ impl Caches {
             )?
             .execute(params![self.next_string_id, value_kind, text])?;
         let id = if inserted == 1 {
+            let id = self.next_string_id;
             self.next_string_id += 1;
-            self.next_string_id - 1
+            id
         } else {
             connection
                 .prepare_cached("SELECT id FROM strings WHERE kind = ?1 AND text = ?2")?
@@ -516,18 +517,8 @@ struct OpenBlock {
     runs: ValueRuns,
 }
 
-/// The kinds an exchange has exactly one value of (or none), in `ValueRuns` slot order.
-const RUN_KINDS: [u8; 9] = [
-    kind::CLIENT_IP,
-    kind::HOST,
-    kind::APP,
-    kind::ENDPOINT,
-    kind::TEMPLATE,
-    kind::METHOD,
-    kind::STATUS,
-    kind::USER,
-    kind::SESSION_KEY,
-];
+/// How many kinds an exchange has exactly one value of, or none (`add_to_aggregate` lists them).
+const SINGLE_VALUED_KINDS: usize = 9;
 
 /// The current run of equal values of each single-valued kind in a block. A session repeats its
 /// address, host, app, method and key on request after request; a repeat is counted here with a
@@ -535,32 +526,38 @@ const RUN_KINDS: [u8; 9] = [
 /// value changes and before the block is stored.
 #[derive(Default)]
 struct ValueRuns {
-    /// (value, repeats after the run's first request that the aggregate has not counted yet).
-    runs: [Option<(i64, u64)>; RUN_KINDS.len()],
+    /// Per kind: (kind, value, repeats after the run's first request that the aggregate has not
+    /// counted yet).
+    runs: [Option<(u8, i64, u64)>; SINGLE_VALUED_KINDS],
 }
 
 impl ValueRuns {
-    /// Counts `value` of the kind in `slot`; true when the part did not have it before.
-    fn add(&mut self, aggregate: &mut PartAggregate, slot: usize, value: i64) -> bool {
+    /// Counts `value` of `value_kind`, whose run is kept in `slot`; true when the part did not
+    /// have the value before.
+    fn add(
+        &mut self,
+        aggregate: &mut PartAggregate,
+        slot: usize,
+        value_kind: u8,
+        value: i64,
+    ) -> bool {
         let run = &mut self.runs[slot];
-        if let Some((current, repeats)) = run {
+        if let Some((_, current, repeats)) = run {
             if *current == value {
                 *repeats += 1;
                 return false;
             }
         }
-        if let Some((previous, repeats)) = run.replace((value, 0)) {
-            aggregate.add_repeats(RUN_KINDS[slot], previous, repeats);
+        if let Some((previous_kind, previous, repeats)) = run.replace((value_kind, value, 0)) {
+            aggregate.add_repeats(previous_kind, previous, repeats);
         }
-        aggregate.add_value(RUN_KINDS[slot], value)
+        aggregate.add_value(value_kind, value)
     }
 
     /// Counts every pending repeat in `aggregate` and starts over.
     fn flush(&mut self, aggregate: &mut PartAggregate) {
-        for (slot, run) in self.runs.iter_mut().enumerate() {
-            if let Some((value, repeats)) = run.take() {
-                aggregate.add_repeats(RUN_KINDS[slot], value, repeats);
-            }
+        for (value_kind, value, repeats) in self.runs.iter_mut().filter_map(Option::take) {
+            aggregate.add_repeats(value_kind, value, repeats);
         }
     }
 }
@@ -680,21 +677,20 @@ fn add_to_aggregate(
     }
     aggregate.flow_mask |= flows.0;
     // `METHOD template` is counted but has no presence entry: filters use methods and templates.
-    let single = [
-        interned.address_id,
-        Some(interned.host_id),
-        Some(interned.app_id),
-        Some(interned.endpoint_id),
-        Some(interned.template_id),
-        Some(interned.method_id),
-        status.map(i64::from),
-        interned.user_id,
-        Some(interned.key_id),
+    let single: [(u8, Option<i64>); SINGLE_VALUED_KINDS] = [
+        (kind::CLIENT_IP, interned.address_id),
+        (kind::HOST, Some(interned.host_id)),
+        (kind::APP, Some(interned.app_id)),
+        (kind::ENDPOINT, Some(interned.endpoint_id)),
+        (kind::TEMPLATE, Some(interned.template_id)),
+        (kind::METHOD, Some(interned.method_id)),
+        (kind::STATUS, status.map(i64::from)),
+        (kind::USER, interned.user_id),
+        (kind::SESSION_KEY, Some(interned.key_id)),
     ];
-    for (slot, value) in single.into_iter().enumerate() {
+    for (slot, (value_kind, value)) in single.into_iter().enumerate() {
         if let Some(value) = value {
-            let value_kind = RUN_KINDS[slot];
-            if runs.add(aggregate, slot, value) && value_kind != kind::ENDPOINT {
+            if runs.add(aggregate, slot, value_kind, value) && value_kind != kind::ENDPOINT {
                 new_values.push((value_kind, value));
             }
         }
@@ -990,7 +986,8 @@ mod tests {
                     plain_new.push(*value);
                 }
             }
-            let slot = RUN_KINDS.iter().position(|k| *k == kind::STATUS).unwrap();
+            // Any slot: a run keeps the kind it counts.
+            let slot = 0;
             let mut aggregate = PartAggregate::default();
             let mut runs = ValueRuns::default();
             let mut new = Vec::new();
@@ -998,7 +995,7 @@ mod tests {
             let (first, second) = values.split_at(values.len() / 2);
             for block in [first, second] {
                 for value in block {
-                    if runs.add(&mut aggregate, slot, *value) {
+                    if runs.add(&mut aggregate, slot, kind::STATUS, *value) {
                         new.push(*value);
                     }
                 }
