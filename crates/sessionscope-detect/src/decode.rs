@@ -6,7 +6,9 @@
 
 use std::borrow::Cow;
 
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::{
+    GeneralPurpose, STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD,
+};
 use base64::Engine;
 use unicode_normalization::UnicodeNormalization;
 
@@ -378,6 +380,9 @@ pub fn decode_clear_base64(text: &str) -> Option<String> {
         (true, true) => URL_SAFE,
         (true, false) => URL_SAFE_NO_PAD,
     };
+    if !prefix_may_be_text(&engine, bytes) {
+        return None;
+    }
     let decoded = engine.decode(bytes).ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let printable = text
@@ -388,6 +393,28 @@ pub fn decode_clear_base64(text: &str) -> Option<String> {
         return None;
     }
     Some(text)
+}
+
+/// Characters of a base64 value decoded first, alone: a whole number of quanta, and the shortest
+/// value `decode_clear_base64` takes.
+const PREFIX_CHARS: usize = 12;
+
+/// False when the first `PREFIX_CHARS` characters of `bytes` decode to bytes that cannot start
+/// UTF-8 text, so the whole value cannot either. A session id or an API key is a run of letters
+/// and digits that decodes to random bytes, nearly always invalid UTF-8 within its first nine;
+/// such values are turned down without decoding (and allocating) the whole of them. True when the
+/// prefix may be text or does not decode alone; the whole decode then decides.
+fn prefix_may_be_text(engine: &GeneralPurpose, bytes: &[u8]) -> bool {
+    let Some(prefix) = bytes.get(..PREFIX_CHARS) else {
+        return true;
+    };
+    let mut decoded = [0u8; PREFIX_CHARS / 4 * 3];
+    let Ok(length) = engine.decode_slice(prefix, &mut decoded) else {
+        return true;
+    };
+    // An error with a length is an invalid sequence; without one, a character cut at the end.
+    std::str::from_utf8(&decoded[..length])
+        .map_or_else(|error| error.error_len().is_none(), |_| true)
 }
 
 #[cfg(test)]
@@ -509,6 +536,51 @@ mod tests {
             "dGhpcyBpcyBub3Q=!",
         ] {
             assert_eq!(decode_clear_base64(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn a_prefix_turns_down_only_what_the_whole_decode_would() {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let (mut checked, mut turned_down) = (0, 0);
+        for length in 12..80 {
+            for _ in 0..50 {
+                let token: String = (0..length)
+                    .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize] as char)
+                    .collect();
+                for engine in [STANDARD_NO_PAD, URL_SAFE_NO_PAD] {
+                    checked += 1;
+                    if prefix_may_be_text(&engine, token.as_bytes()) {
+                        continue;
+                    }
+                    turned_down += 1;
+                    let whole = engine.decode(token.as_bytes());
+                    assert!(
+                        whole.map_or(true, |bytes| String::from_utf8(bytes).is_err()),
+                        "{token}"
+                    );
+                }
+            }
+        }
+        // Random tokens are nearly all turned down by their prefix alone.
+        assert!(turned_down * 10 > checked * 9, "{turned_down} of {checked}");
+        // Text is not, even when the prefix ends inside a character.
+        for text in [
+            "aaaaaaaa\u{20ac}uro and more",
+            "na\u{ef}ve caf\u{e9} \u{fc}n\u{ef}c\u{f6}d\u{e9}",
+            "\u{65e5}\u{672c}\u{8a9e}\u{306e}\u{30c6}\u{30ad}\u{30b9}\u{30c8}",
+            "cat /etc/passwd",
+        ] {
+            let encoded = STANDARD.encode(text);
+            assert!(prefix_may_be_text(&STANDARD, encoded.as_bytes()), "{text}");
+            assert_eq!(decode_clear_base64(&encoded).as_deref(), Some(text));
         }
     }
 }

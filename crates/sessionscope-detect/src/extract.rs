@@ -145,12 +145,7 @@ fn scan_user_agent(place: &Place<'_>, value: &str, scan: &mut RequestScan<'_>) {
     let findings = match cached {
         Some(findings) => findings,
         None => {
-            let mut own = RequestScan {
-                request_host: None,
-                is_secret_name: scan.is_secret_name,
-                findings: Vec::new(),
-                hits: 0,
-            };
+            let mut own = RequestScan::new(None, scan.is_secret_name);
             if let Some(hit) = scanner::user_agent(value) {
                 own.record_hit(place, Origin::Header, "user-agent", value, hit);
             }

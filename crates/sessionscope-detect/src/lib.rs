@@ -10,15 +10,15 @@
 //! pre-filter (`features`) clears ordinary values in nanoseconds, decoding borrows when there is
 //! nothing to decode, and points are formatted only for findings. Pure functions of the exchange:
 //! no IO, no clock; the memory kept between calls is per thread — the findings of User-Agents and
-//! the values already scanned clean (`clean`) — and cannot change a result.
+//! the verdicts of values already scanned (`verdicts`) — and cannot change a result.
 
-mod clean;
 mod decode;
 mod detectors;
 mod extract;
 mod features;
 mod finding;
 mod scan;
+mod verdicts;
 
 pub mod corpus;
 
@@ -85,12 +85,7 @@ impl Detector {
         url: &UrlParts<'_>,
         parsed_body: Option<&serde_json::Value>,
     ) -> Vec<Finding> {
-        let mut scan = RequestScan {
-            request_host: extract::request_host(exchange, url),
-            is_secret_name: self.is_secret_name,
-            findings: Vec::new(),
-            hits: 0,
-        };
+        let mut scan = RequestScan::new(extract::request_host(exchange, url), self.is_secret_name);
         extract::scan_exchange(exchange, url, parsed_body, &mut scan);
         scan.findings
     }

@@ -4,13 +4,13 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use crate::clean;
 use crate::decode::{decode_clear_base64, deep_decode};
 use crate::detectors;
 use crate::features::{
     Features, AMPERSAND, ANGLE, BACKSLASH, BACKTICK, BRACE, BRACKET, CONTROL, DOLLAR, ENCODED,
     EQUALS, HASH, NON_ASCII, PERCENT, PIPE, PLUS, QUOTE, SPACE, STAR,
 };
+use crate::verdicts::{self, KnownHit};
 
 /// Characters that a normal User-Agent, Referer or forwarding header does not need.
 const HEADER_SIGNS: u32 = QUOTE
@@ -159,9 +159,9 @@ pub(crate) struct RequestScan<'a> {
     pub request_host: Option<&'a str>,
     pub is_secret_name: fn(SecretPlace<'_>) -> bool,
     pub findings: Vec<Finding>,
-    /// Detector hits so far, counting those not recorded because their type was already found
-    /// at their point: a value is clean only if it made none.
-    pub hits: usize,
+    /// The hits of the value being scanned, kept for the verdict memory (`verdicts`) while a
+    /// value it will remember is scanned.
+    recording: Option<Vec<KnownHit>>,
 }
 
 /// A named place whose value may be a secret; see `Detector::with_secret_names`.
@@ -173,7 +173,19 @@ pub enum SecretPlace<'a> {
     Parameter(&'a str),
 }
 
-impl RequestScan<'_> {
+impl<'a> RequestScan<'a> {
+    pub(crate) fn new(
+        request_host: Option<&'a str>,
+        is_secret_name: fn(SecretPlace<'_>) -> bool,
+    ) -> RequestScan<'a> {
+        RequestScan {
+            request_host,
+            is_secret_name,
+            findings: Vec::new(),
+            recording: None,
+        }
+    }
+
     fn already_found(&self, kind: AttackKind, point: &str) -> bool {
         self.findings
             .iter()
@@ -198,21 +210,46 @@ impl RequestScan<'_> {
         text: &str,
         hit: Hit,
     ) {
-        self.hits += 1;
+        let Some(recording) = &mut self.recording else {
+            self.add_hit(place, origin, name, hit.kind, hit.rule, || {
+                excerpt(text, hit.start, hit.end)
+            });
+            return;
+        };
+        let cut = excerpt(text, hit.start, hit.end);
+        recording.push(KnownHit {
+            kind: hit.kind,
+            rule: hit.rule,
+            excerpt: cut.as_str().into(),
+        });
+        self.add_hit(place, origin, name, hit.kind, hit.rule, || cut);
+    }
+
+    /// A finding of `kind` at `place`, unless the request has one there already; `excerpt` is
+    /// asked for only when the payload is shown (not for a secret).
+    fn add_hit(
+        &mut self,
+        place: &Place<'_>,
+        origin: Origin,
+        name: &str,
+        kind: AttackKind,
+        rule: &'static str,
+        excerpt: impl FnOnce() -> String,
+    ) {
         let point = place.render();
-        if self.already_found(hit.kind, &point) {
+        if self.already_found(kind, &point) {
             return;
         }
         let payload = if self.is_secret(origin, name) {
             crate::MASK.to_string()
         } else {
-            excerpt(text, hit.start, hit.end)
+            excerpt()
         };
         self.findings.push(Finding {
-            kind: hit.kind,
+            kind,
             point,
             payload,
-            rule: hit.rule,
+            rule,
         });
     }
 
@@ -237,23 +274,28 @@ impl RequestScan<'_> {
                 return;
             }
         }
-        if raw.len() > clean::MAX_REMEMBERED_BYTES || !clean::remembers(origin) {
+        if raw.len() > verdicts::MAX_REMEMBERED_BYTES || !verdicts::remembers(origin) {
             self.scan_decoded(place, origin, name, raw, raw_features);
             return;
         }
-        let key = clean::ValueKey {
+        let key = verdicts::ValueKey {
             origin,
             name,
             request_host: self.request_host,
             raw,
         };
-        if clean::was_clean(&key) {
+        let known = verdicts::recall(&key, |hit| {
+            self.add_hit(place, origin, name, hit.kind, hit.rule, || {
+                hit.excerpt.to_string()
+            });
+        });
+        if known {
             return;
         }
-        let hits_before = self.hits;
+        self.recording = Some(Vec::new());
         self.scan_decoded(place, origin, name, raw, raw_features);
-        if self.hits == hits_before {
-            clean::remember_clean(&key);
+        if let Some(hits) = self.recording.take() {
+            verdicts::remember(&key, hits);
         }
     }
 

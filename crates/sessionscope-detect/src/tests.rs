@@ -431,6 +431,58 @@ fn a_remembered_user_agent_gives_the_same_findings_under_each_masking_rule() {
 }
 
 #[test]
+fn a_remembered_attack_value_gives_the_findings_of_its_new_place() {
+    // The same payload twice in one body (the second from the verdict memory, at another point)
+    // and again in a later request, once clear and once where the name makes it a secret.
+    let payload = "1' UNION SELECT password FROM users--<script>alert(1)</script>";
+    let body = format!(r#"{{"items":[{{"note":"{payload}"}},{{"note":"{payload}"}}]}}"#);
+    let exchange = request("POST", "/api/items", &[], Some(&body));
+    let expected = [
+        ("sqli", "request.json.items.0.note"),
+        ("sqli", "request.json.items.1.note"),
+        ("xss", "request.json.items.0.note"),
+        ("xss", "request.json.items.1.note"),
+    ];
+    let first = Detector::new().detect(&exchange);
+    let mut points = found(&first);
+    points.sort();
+    assert_eq!(points, expected, "{first:#?}");
+    // Both places show the same excerpts, whether scanned or remembered.
+    let excerpts = |findings: &[Finding], point: &str| -> Vec<String> {
+        findings
+            .iter()
+            .filter(|finding| finding.point == point)
+            .map(|finding| finding.payload.clone())
+            .collect()
+    };
+    assert_eq!(
+        excerpts(&first, "request.json.items.0.note"),
+        excerpts(&first, "request.json.items.1.note")
+    );
+    assert_eq!(
+        Detector::new().detect(&exchange),
+        first,
+        "the same on repeat"
+    );
+    fn note_is_secret(place: SecretPlace<'_>) -> bool {
+        place == SecretPlace::Parameter("note")
+    }
+    let masked = Detector::with_secret_names(note_is_secret).detect(&exchange);
+    assert_eq!(found(&masked), found(&first));
+    assert!(masked.iter().all(|finding| finding.payload == crate::MASK));
+    // One finding per type and point still holds when the second value comes from memory.
+    let twice = request(
+        "GET",
+        "/s?q=1%27%20or%201%3D1--&q=1%27%20or%201%3D1--",
+        &[],
+        None,
+    );
+    let findings = Detector::new().detect(&twice);
+    assert_eq!(found(&findings), vec![("sqli", "request.query.q")]);
+    assert_eq!(Detector::new().detect(&twice), findings);
+}
+
+#[test]
 fn a_body_parsed_by_the_caller_gives_the_same_findings() {
     let body = r#"{"items":[{"sku":"A-1","note":"1' UNION SELECT password FROM users--"}],"filter":{"$where":"1==1"}}"#;
     let json = request(

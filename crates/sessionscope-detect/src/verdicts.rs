@@ -1,10 +1,13 @@
-//! Values a thread has already scanned and found nothing in. Traffic repeats itself: the same
-//! enum values, product names, chat prompts and header values come back request after request,
-//! and a value that needs the detectors (it has quotes, colons, brackets…) costs thousands of
-//! instructions each time. A verdict depends only on what `Subject` holds — the value, where it
-//! sat (origin), its name and the request's host — so a value seen clean under the same four is
-//! clean again and is skipped. Only clean verdicts are kept: a value with any hit is scanned every
-//! time, so findings are always made fresh.
+//! Values a thread has already scanned, with what the detectors found in them. Traffic repeats
+//! itself: the same enum values, product names, chat prompts and header values come back request
+//! after request, and so do attack payloads (a scanner or a bot sends the same ones to many
+//! places); a value that needs the detectors (it has quotes, colons, brackets…) costs thousands
+//! of instructions each time, an attack tens of thousands. A verdict depends only on what
+//! `Subject` holds — the value, where it sat (origin), its name and the request's host — so a
+//! value seen under the same four gets the same verdict again without being scanned: nothing
+//! when it was clean, else the same hits with the same excerpts. Where the value sits in the
+//! request (its point), whether its payload is masked, and whether its request already has a
+//! finding of that type there are decided anew each time.
 //!
 //! The memory is a map from a 64-bit hash (foldhash, seeded per process) to the whole key, and a
 //! lookup compares the whole key: a hash collision makes a miss, never a wrong verdict.
@@ -12,12 +15,13 @@
 use std::cell::RefCell;
 use std::hash::BuildHasher;
 
+use crate::finding::AttackKind;
 use crate::scan::Origin;
 
 /// Values longer than this are scanned every time: long values repeat less, and the memory
 /// stays small.
 pub(crate) const MAX_REMEMBERED_BYTES: usize = 256;
-/// Distinct clean values a thread remembers (then it starts over).
+/// Distinct values a thread remembers (then it starts over).
 const REMEMBERED_VALUES: usize = 16_384;
 
 /// Whether verdicts for values from `origin` are remembered. A whole request path is not: it
@@ -79,13 +83,28 @@ impl ValueKey<'_> {
     }
 }
 
-struct CleanValues {
+/// One detector hit on a remembered value, as `RequestScan::record_hit` received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct KnownHit {
+    pub kind: AttackKind,
+    pub rule: &'static str,
+    /// The payload excerpt, unmasked (masking depends on the place and is decided on replay).
+    pub excerpt: Box<str>,
+}
+
+struct Verdict {
+    key: Box<[u8]>,
+    /// Every hit the value made, in order; none for a clean value.
+    hits: Box<[KnownHit]>,
+}
+
+struct Verdicts {
     seed: foldhash::fast::RandomState,
-    by_hash: foldhash::HashMap<u64, Box<[u8]>>,
+    by_hash: foldhash::HashMap<u64, Verdict>,
 }
 
 thread_local! {
-    static CLEAN: RefCell<CleanValues> = RefCell::new(CleanValues {
+    static VERDICTS: RefCell<Verdicts> = RefCell::new(Verdicts {
         seed: foldhash::fast::RandomState::default(),
         by_hash: foldhash::HashMapExt::with_capacity(REMEMBERED_VALUES),
     });
@@ -95,27 +114,37 @@ fn hash_of(seed: &foldhash::fast::RandomState, key: &ValueKey<'_>) -> u64 {
     seed.hash_one((key.origin as u8, key.name, key.request_host, key.raw))
 }
 
-/// Whether this thread scanned `key` before and found nothing.
-pub(crate) fn was_clean(key: &ValueKey<'_>) -> bool {
-    CLEAN.with(|cell| {
-        let clean = cell.borrow();
-        let hash = hash_of(&clean.seed, key);
-        clean
+/// When this thread scanned `key` before: hands each of its hits to `replay`, in order, and
+/// returns true. False (and no call) for a value not remembered.
+pub(crate) fn recall(key: &ValueKey<'_>, mut replay: impl FnMut(&KnownHit)) -> bool {
+    VERDICTS.with(|cell| {
+        let verdicts = cell.borrow();
+        let hash = hash_of(&verdicts.seed, key);
+        let Some(verdict) = verdicts
             .by_hash
             .get(&hash)
-            .is_some_and(|stored| key.is_stored_as(stored))
+            .filter(|verdict| key.is_stored_as(&verdict.key))
+        else {
+            return false;
+        };
+        verdict.hits.iter().for_each(&mut replay);
+        true
     })
 }
 
-/// Remembers that `key` was scanned and nothing was found.
-pub(crate) fn remember_clean(key: &ValueKey<'_>) {
-    CLEAN.with(|cell| {
-        let mut clean = cell.borrow_mut();
-        if clean.by_hash.len() >= REMEMBERED_VALUES {
-            clean.by_hash.clear();
+/// Remembers what scanning `key` found: `hits`, none for a clean value.
+pub(crate) fn remember(key: &ValueKey<'_>, hits: Vec<KnownHit>) {
+    VERDICTS.with(|cell| {
+        let mut verdicts = cell.borrow_mut();
+        if verdicts.by_hash.len() >= REMEMBERED_VALUES {
+            verdicts.by_hash.clear();
         }
-        let hash = hash_of(&clean.seed, key);
-        clean.by_hash.insert(hash, key.encode());
+        let hash = hash_of(&verdicts.seed, key);
+        let verdict = Verdict {
+            key: key.encode(),
+            hits: hits.into_boxed_slice(),
+        };
+        verdicts.by_hash.insert(hash, verdict);
     });
 }
 
@@ -132,12 +161,17 @@ mod tests {
         }
     }
 
+    fn recalled(key: &ValueKey<'_>) -> Option<Vec<KnownHit>> {
+        let mut hits = Vec::new();
+        recall(key, |hit| hits.push(hit.clone())).then_some(hits)
+    }
+
     #[test]
     fn a_verdict_holds_only_for_the_same_value_place_name_and_host() {
         let seen = key(Origin::QueryValue, "next", Some("shop.example"), "a:b");
-        assert!(!was_clean(&seen));
-        remember_clean(&seen);
-        assert!(was_clean(&seen));
+        assert_eq!(recalled(&seen), None);
+        remember(&seen, Vec::new());
+        assert_eq!(recalled(&seen), Some(Vec::new()));
         let others = [
             key(Origin::JsonValue, "next", Some("shop.example"), "a:b"),
             key(Origin::QueryValue, "url", Some("shop.example"), "a:b"),
@@ -148,8 +182,30 @@ mod tests {
             key(Origin::QueryValue, "nex", Some("tshop.example"), "a:b"),
         ];
         for other in others {
-            assert!(!was_clean(&other), "{other:?}");
+            assert_eq!(recalled(&other), None, "{other:?}");
         }
+    }
+
+    #[test]
+    fn hits_come_back_in_the_order_they_were_made() {
+        let attack = key(Origin::QueryValue, "q", Some("shop.example"), "' or 1=1 --");
+        let hits = vec![
+            KnownHit {
+                kind: AttackKind::Sqli,
+                rule: "sqli.tautology",
+                excerpt: "' or 1=1 --".into(),
+            },
+            KnownHit {
+                kind: AttackKind::Sqli,
+                rule: "sqli.libinjection",
+                excerpt: "' or 1=1 --".into(),
+            },
+        ];
+        remember(&attack, hits.clone());
+        assert_eq!(recalled(&attack), Some(hits));
+        // Remembered again (another thread's memory started over, say): the new verdict counts.
+        remember(&attack, Vec::new());
+        assert_eq!(recalled(&attack), Some(Vec::new()));
     }
 
     #[test]
