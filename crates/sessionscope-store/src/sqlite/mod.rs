@@ -55,9 +55,9 @@ use writer::Writer;
 const IDLE_READERS: usize = 4;
 /// SQLite page cache of the writer, in KiB: the hot index pages of the active day fit.
 const WRITER_CACHE_KIB: i64 = 32 * 1024;
-/// WAL pages past which the writer checkpoints itself: the fallback behind `Checkpointer`, which
-/// normally keeps the WAL below this (64 MB).
-const WRITER_CHECKPOINT_PAGES: i64 = 16_384;
+/// WAL size past which the writer checkpoints itself: the fallback behind `Checkpointer`, which
+/// normally keeps the WAL below this. SQLite counts it in pages of the file's own size.
+const WRITER_CHECKPOINT_BYTES: i64 = 64 * 1024 * 1024;
 /// Appends between two background checkpoints: a hot index page rewritten by several batches is
 /// then copied into the database once (measured: faster than one per append).
 const APPENDS_PER_CHECKPOINT: u32 = 3;
@@ -273,9 +273,13 @@ impl SqliteStore {
         // `Checkpointer` copies the WAL into the database beside the writer; the writer checkpoints
         // itself only when that falls behind (or could not start). The WAL is cut back to
         // `journal_size_limit` after a checkpoint, which bounds the disk it takes.
+        let page_size: i64 = connection
+            .query_row("PRAGMA page_size", [], |row| row.get(0))
+            .map_err(|error| open_error(path, error))?;
+        let checkpoint_pages = WRITER_CHECKPOINT_BYTES / page_size.max(512);
         connection
             .execute_batch(&format!(
-                "PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES}; PRAGMA journal_size_limit = {WAL_LIMIT_BYTES};"
+                "PRAGMA wal_autocheckpoint = {checkpoint_pages}; PRAGMA journal_size_limit = {WAL_LIMIT_BYTES};"
             ))
             .map_err(|error| open_error(path, error))?;
         schema::migrate(&mut connection, version, &path.display().to_string())?;
