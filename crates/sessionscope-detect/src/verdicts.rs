@@ -31,7 +31,7 @@ pub(crate) fn remembers(origin: Origin) -> bool {
     origin != Origin::Path
 }
 
-/// What a clean verdict is made of.
+/// What a verdict depends on.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ValueKey<'a> {
     pub origin: Origin,

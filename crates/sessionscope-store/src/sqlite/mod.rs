@@ -772,6 +772,32 @@ mod tests {
     }
 
     #[test]
+    fn new_files_get_16_kib_pages_and_every_file_a_64_mb_wal_bound() {
+        let directory = tempfile::tempdir().unwrap();
+        let settings = |store: &SqliteStore| -> (i64, i64) {
+            let writer = store.writer().unwrap();
+            let read = |pragma: &str| -> i64 {
+                writer
+                    .connection()
+                    .query_row(&format!("PRAGMA {pragma}"), [], |row| row.get(0))
+                    .unwrap()
+            };
+            (read("page_size"), read("wal_autocheckpoint"))
+        };
+        let new = SqliteStore::open(&directory.path().join("new.db")).unwrap();
+        assert_eq!(settings(&new), (16_384, 4_096));
+        // A file made with 4 KiB pages (as stores were before) keeps them, and the same bound
+        // in bytes is four times as many pages.
+        let old_path = directory.path().join("old.db");
+        Connection::open(&old_path)
+            .unwrap()
+            .execute_batch("PRAGMA page_size = 4096; CREATE TABLE earlier (x INTEGER);")
+            .unwrap();
+        let old = SqliteStore::open(&old_path).unwrap();
+        assert_eq!(settings(&old), (4_096, 16_384));
+    }
+
+    #[test]
     fn data_and_secret_persist_across_reopen() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("nested/dir/store.db");
