@@ -168,35 +168,107 @@ fn squashed_is_credential(squashed: &Squashed) -> bool {
     false
 }
 
+/// What a name is, as bits: every question below is answered at once and remembered.
+const MASKED: u8 = 1 << 0;
+const CREDENTIAL: u8 = 1 << 1;
+const CREDENTIAL_HEADER: u8 = 1 << 2;
+const SENSITIVE_QUERY: u8 = 1 << 3;
+
+fn classify(name: &str) -> u8 {
+    let squashed = Squashed::new(name);
+    let mut class = 0;
+    if squashed_is_masked(name, &squashed) {
+        class |= MASKED | SENSITIVE_QUERY;
+    }
+    if squashed_is_credential(&squashed) {
+        class |= CREDENTIAL | CREDENTIAL_HEADER | SENSITIVE_QUERY;
+    }
+    if CREDENTIAL_HEADERS.contains(&name) {
+        class |= CREDENTIAL_HEADER;
+    }
+    if QUERY_SECRET_NAMES
+        .iter()
+        .any(|secret| name.eq_ignore_ascii_case(secret))
+    {
+        class |= SENSITIVE_QUERY;
+    }
+    class
+}
+
+/// Names longer than this are classified every time rather than remembered.
+const MAX_REMEMBERED_NAME_BYTES: usize = 64;
+/// Distinct names a thread remembers (then it starts over).
+const REMEMBERED_NAMES: usize = 4_096;
+
+thread_local! {
+    /// The same few dozen parameter, header and property names come back on every request and
+    /// are asked about several times each (analysis, detection masks, samples); a lookup costs a
+    /// tenth of the fragment scans.
+    static CLASSES: std::cell::RefCell<foldhash::HashMap<Box<str>, u8>> =
+        std::cell::RefCell::new(foldhash::HashMapExt::with_capacity(256));
+}
+
+fn class_of(name: &str) -> u8 {
+    if name.len() > MAX_REMEMBERED_NAME_BYTES {
+        return classify(name);
+    }
+    CLASSES.with(|cell| {
+        if let Some(class) = cell.borrow().get(name) {
+            return *class;
+        }
+        let class = classify(name);
+        let mut classes = cell.borrow_mut();
+        if classes.len() >= REMEMBERED_NAMES {
+            classes.clear();
+        }
+        classes.insert(name.into(), class);
+        class
+    })
+}
+
 /// True for names whose values must never be stored, not even hashed: passwords, card data, secrets.
 pub fn is_masked_name(name: &str) -> bool {
-    squashed_is_masked(name, &Squashed::new(name))
+    class_of(name) & MASKED != 0
 }
 
 /// True for names whose values are credentials: stored only as a keyed hash.
 pub fn is_credential_name(name: &str) -> bool {
-    squashed_is_credential(&Squashed::new(name))
+    class_of(name) & CREDENTIAL != 0
 }
 
 /// True for header names whose value is a credential as a whole.
 pub fn is_credential_header(lowercase_name: &str) -> bool {
-    CREDENTIAL_HEADERS.contains(&lowercase_name) || is_credential_name(lowercase_name)
+    class_of(lowercase_name) & CREDENTIAL_HEADER != 0
 }
 
 /// True for query parameter names whose values are replaced by `***` in the stored query string.
 pub fn is_sensitive_query_name(name: &str) -> bool {
-    let squashed = Squashed::new(name);
-    if squashed_is_masked(name, &squashed) || squashed_is_credential(&squashed) {
-        return true;
-    }
-    QUERY_SECRET_NAMES
-        .iter()
-        .any(|secret| name.eq_ignore_ascii_case(secret))
+    class_of(name) & SENSITIVE_QUERY != 0
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remembered_classes_are_the_classes() {
+        let long = format!("password_{}", "x".repeat(MAX_REMEMBERED_NAME_BYTES));
+        let mut names: Vec<String> = ["password", "Authorization", "x-api-key", "key", "author"]
+            .iter()
+            .map(|name| name.to_string())
+            .collect();
+        names.push(long);
+        // More distinct names than a thread keeps, so the memory starts over on the way.
+        names.extend((0..REMEMBERED_NAMES + 10).map(|index| format!("field{index}_token")));
+        for round in 0..2 {
+            for name in &names {
+                assert_eq!(class_of(name), classify(name), "{name} in round {round}");
+            }
+        }
+        assert!(CLASSES.with(|cell| cell.borrow().len()) <= REMEMBERED_NAMES);
+        assert!(is_masked_name(&names[5]) && !is_credential_name(&names[5]));
+        assert!(is_credential_header("x-api-key") && !is_credential_header("accept"));
+    }
 
     #[test]
     fn masked_names_are_recognised_in_any_spelling() {

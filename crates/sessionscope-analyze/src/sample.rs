@@ -17,6 +17,8 @@
 //! `Analyzer::preview_sample` reads a point from such a sample and recognises those markers, so a
 //! hashed value previews as the same hash the analyzer would have stored for the original.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 use sessionscope_model::{Exchange, Headers, Request, Response, StoredAs};
 
@@ -171,12 +173,18 @@ impl Analyzer {
 
     /// Free text: JWTs inside it lose their signature, card numbers inside it are masked.
     fn scrub_text(&self, text: &str) -> String {
-        mask_card_runs(&self.strip_embedded_signatures(text))
+        match self.strip_embedded_signatures(text) {
+            Cow::Borrowed(text) => mask_card_runs(text).into_owned(),
+            Cow::Owned(stripped) => match mask_card_runs(&stripped) {
+                Cow::Borrowed(_) => stripped,
+                Cow::Owned(masked) => masked,
+            },
+        }
     }
 
-    fn strip_embedded_signatures(&self, text: &str) -> String {
+    fn strip_embedded_signatures<'t>(&self, text: &'t str) -> Cow<'t, str> {
         if !text.contains("eyJ") {
-            return text.to_string();
+            return Cow::Borrowed(text);
         }
         let is_token_byte =
             |byte: u8| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'=' | b'.');
@@ -201,13 +209,18 @@ impl Analyzer {
             position = start + candidate.len();
         }
         out.push_str(&text[position..]);
-        out
+        Cow::Owned(out)
     }
 
     fn sanitize_headers(&self, headers: &Headers) -> Headers {
         let mut sanitized = Headers::default();
         for (name, value) in headers {
-            let lowercase = name.to_ascii_lowercase();
+            // Names usually arrive in lowercase already: no copy then.
+            let lowercase: Cow<'_, str> = if name.bytes().any(|byte| byte.is_ascii_uppercase()) {
+                Cow::Owned(name.to_ascii_lowercase())
+            } else {
+                Cow::Borrowed(name)
+            };
             let kept = if lowercase == "cookie" {
                 self.sanitize_cookie_header(value)
             } else if lowercase == "set-cookie" {
@@ -440,10 +453,10 @@ fn without_user_information(authority: &str) -> String {
 
 /// Runs of digits (with single spaces or dashes between them) that look like a card number
 /// become `***`.
-fn mask_card_runs(text: &str) -> String {
+fn mask_card_runs(text: &str) -> Cow<'_, str> {
     let bytes = text.as_bytes();
     if bytes.iter().filter(|byte| byte.is_ascii_digit()).count() < 13 {
-        return text.to_string();
+        return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
     let mut position = 0;
@@ -471,7 +484,7 @@ fn mask_card_runs(text: &str) -> String {
         index = end;
     }
     out.push_str(&text[position..]);
-    out
+    Cow::Owned(out)
 }
 
 /// Percent-encodes a form or query component: unreserved characters and `*` stay as they are.

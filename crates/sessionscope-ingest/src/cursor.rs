@@ -166,9 +166,29 @@ impl<'a> Cursor<'a> {
         if plain {
             return digits.parse().ok().map(Loose::Unsigned);
         }
+        if is_short_decimal(digits) {
+            // Both parsers round such a number correctly (its digits fit a double exactly and
+            // one division by a power of ten is left), so the value is serde_json's.
+            return digits.parse().ok().map(Loose::Float);
+        }
         // Signs, fractions, exponents and huge integers: serde_json decides, exactly as in place.
         serde_json::from_str::<Loose>(digits).ok()
     }
+}
+
+/// `123.45` or `-0.5`: a JSON number with a fraction, no exponent and at most 15 digits (every
+/// durations and sizes field of a log line).
+fn is_short_decimal(text: &str) -> bool {
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let Some((whole, fraction)) = unsigned.split_once('.') else {
+        return false;
+    };
+    let all_digits =
+        |part: &str| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_digit());
+    all_digits(whole)
+        && all_digits(fraction)
+        && (whole == "0" || !whole.starts_with('0'))
+        && whole.len() + fraction.len() <= 15
 }
 
 /// Where the first `"`, `\` or control character is in `bytes[from..]`, eight bytes at a time.
@@ -289,6 +309,56 @@ mod tests {
         ] {
             let expected: Loose = serde_json::from_str(text).unwrap();
             assert_eq!(scalar(text), Some(expected), "{text}");
+        }
+    }
+
+    #[test]
+    fn short_decimals_are_the_doubles_serde_json_reads() {
+        let mut texts: Vec<String> = [
+            "-0.0",
+            "0.1",
+            "731.7",
+            "900719925474.099",
+            "0.00000000000001",
+        ]
+        .iter()
+        .map(|text| text.to_string())
+        .collect();
+        // Every split of 1–15 pseudo-random digits into a whole and a fraction part, both signs.
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..3_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let length = 2 + (state % 14) as usize;
+            let digits: String = (0..length)
+                .map(|index| char::from(b'0' + ((state >> (index * 4)) % 10) as u8))
+                .collect();
+            let point = 1 + (state >> 60) as usize % (length - 1);
+            let whole = digits[..point].trim_start_matches('0');
+            let whole = if whole.is_empty() { "0" } else { whole };
+            let sign = if state & 1 == 0 { "" } else { "-" };
+            texts.push(format!("{sign}{whole}.{}", &digits[point..]));
+        }
+        for text in &texts {
+            assert!(is_short_decimal(text), "{text}");
+            let Some(Loose::Float(read)) = scalar(text) else {
+                panic!("{text} is not read as a float");
+            };
+            let expected: f64 = serde_json::from_str(text).unwrap();
+            assert_eq!(read.to_bits(), expected.to_bits(), "{text}");
+        }
+        for text in [
+            "01.5",
+            "1.",
+            ".5",
+            "1.5e3",
+            "-",
+            "1.2.3",
+            "1234567890123.456",
+            "+1.5",
+        ] {
+            assert!(!is_short_decimal(text), "{text}");
         }
     }
 

@@ -206,6 +206,48 @@ static PROBE_FINDER: LazyLock<AhoCorasick> = LazyLock::new(|| {
         .expect("static probe list builds")
 });
 
+/// Every probe is a `/` and at least three more characters, so a path can hold one only where a
+/// `/` is followed by the first three characters of some probe. This set of those starts (by a
+/// small hash of the three lowercased bytes; a collision only costs a search) turns down nearly
+/// every API path without running the automaton, which would stop at every `/` of it.
+struct ProbeStarts([u64; ProbeStarts::WORDS]);
+
+impl ProbeStarts {
+    const WORDS: usize = 64;
+
+    fn slot(start: [u8; 3]) -> usize {
+        let [first, second, third] = start.map(|byte| usize::from(byte.to_ascii_lowercase()));
+        (first * 961 + second * 31 + third) % (Self::WORDS * 64)
+    }
+
+    fn new(probes: &[&str]) -> ProbeStarts {
+        let mut bits = [0u64; Self::WORDS];
+        for probe in probes {
+            let bytes = probe.as_bytes();
+            assert!(
+                bytes.len() >= 4 && bytes[0] == b'/',
+                "probe {probe} starts with / and 3 more"
+            );
+            let slot = Self::slot([bytes[1], bytes[2], bytes[3]]);
+            bits[slot / 64] |= 1 << (slot % 64);
+        }
+        ProbeStarts(bits)
+    }
+
+    /// False when no probe can start at any `/` of `path`.
+    fn may_hold_probe(&self, path: &[u8]) -> bool {
+        path.iter().enumerate().any(|(index, byte)| {
+            *byte == b'/'
+                && path.get(index + 1..index + 4).is_some_and(|start| {
+                    let slot = Self::slot([start[0], start[1], start[2]]);
+                    self.0[slot / 64] & (1 << (slot % 64)) != 0
+                })
+        })
+    }
+}
+
+static PROBE_STARTS: LazyLock<ProbeStarts> = LazyLock::new(|| ProbeStarts::new(PROBE_PATHS));
+
 /// Management endpoints that are probed but also polled legitimately by load balancers.
 const HARMLESS_ACTUATORS: &[&str] = &["/actuator/health", "/actuator/info", "/actuator/prometheus"];
 
@@ -226,6 +268,9 @@ pub(crate) fn user_agent(value: &str) -> Option<Hit> {
 
 pub(crate) fn probe_path(path: &str) -> Option<Hit> {
     let bytes = path.as_bytes();
+    if !PROBE_STARTS.may_hold_probe(bytes) {
+        return None;
+    }
     for found in PROBE_FINDER.find_iter(path) {
         let pattern = PROBE_PATHS[found.pattern().as_usize()];
         // The probe must end at a segment boundary unless it is itself a directory prefix.
@@ -278,6 +323,31 @@ mod tests {
             "Googlebot/2.1 (+http://www.google.com/bot.html)",
         ] {
             assert!(user_agent(agent).is_none(), "{agent}");
+        }
+    }
+
+    #[test]
+    fn the_start_gate_lets_through_every_probe_anywhere_in_a_path() {
+        for probe in PROBE_PATHS {
+            let upper = probe.to_ascii_uppercase();
+            for path in [
+                probe.to_string(),
+                format!("/api/v1{probe}"),
+                format!("/x{upper}"),
+            ] {
+                assert!(PROBE_STARTS.may_hold_probe(path.as_bytes()), "{path}");
+            }
+        }
+        // The paths of an ordinary API are turned down before the automaton runs.
+        let api = [
+            "/v1/orders/b62274ef-a502-4919-8524-b974b069d40e",
+            "/v1/products/1324",
+            "/api/users/7/payments",
+            "/",
+            "",
+        ];
+        for path in api {
+            assert!(!PROBE_STARTS.may_hold_probe(path.as_bytes()), "{path}");
         }
     }
 
