@@ -1,7 +1,9 @@
 //! `Analyzer`: the per-exchange, order-independent pipeline stages as one pure function of
 //! (exchange, configuration, installation secret).
 
+use std::cell::RefCell;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use hmac::{Hmac, Mac};
 use memchr::memmem::Finder;
@@ -44,6 +46,31 @@ pub struct Analyzer {
     issued_token_finder: Finder<'static>,
     /// Attack detection (stage 4); `None` when switched off with `with_detection(false)`.
     detector: Option<Detector>,
+    /// Tells this analyzer's (this secret's) remembered session ids from another's.
+    serial: u64,
+}
+
+/// Key material longer than this is hashed every time rather than remembered.
+const MAX_REMEMBERED_MATERIAL_BYTES: usize = 512;
+/// Distinct key materials a thread remembers the session id of (then it starts over).
+const REMEMBERED_SESSION_IDS: usize = 4_096;
+
+static NEXT_ANALYZER_SERIAL: AtomicU64 = AtomicU64::new(1);
+
+/// The session ids a thread derived lately, by key material: every request of a session carries
+/// the same key, and a lookup costs a fraction of the keyed hash. Held in process memory only,
+/// like the exchange the material came from.
+struct SessionIds {
+    /// The analyzer the ids were derived by; another one (another secret) starts over.
+    serial: u64,
+    by_material: foldhash::HashMap<Box<[u8]>, SessionId>,
+}
+
+thread_local! {
+    static SESSION_IDS: RefCell<SessionIds> = RefCell::new(SessionIds {
+        serial: 0,
+        by_material: foldhash::HashMapExt::with_capacity(REMEMBERED_SESSION_IDS),
+    });
 }
 
 /// Which places hold secrets, for masking attack payloads: the same rules as for stored values
@@ -108,6 +135,7 @@ impl Analyzer {
             keyed_hmac,
             issued_token_finder: Finder::new(ISSUED_TOKEN_NEEDLE),
             detector: Some(Detector::with_secret_names(is_secret_place)),
+            serial: NEXT_ANALYZER_SERIAL.fetch_add(1, Ordering::Relaxed),
         }
     }
 
@@ -123,6 +151,28 @@ impl Analyzer {
     }
 
     fn session_id(&self, material: &[u8]) -> SessionId {
+        if material.len() > MAX_REMEMBERED_MATERIAL_BYTES {
+            return self.derive_session_id(material);
+        }
+        SESSION_IDS.with(|cell| {
+            let mut remembered = cell.borrow_mut();
+            if remembered.serial != self.serial {
+                remembered.by_material.clear();
+                remembered.serial = self.serial;
+            }
+            if let Some(id) = remembered.by_material.get(material) {
+                return *id;
+            }
+            let id = self.derive_session_id(material);
+            if remembered.by_material.len() >= REMEMBERED_SESSION_IDS {
+                remembered.by_material.clear();
+            }
+            remembered.by_material.insert(material.into(), id);
+            id
+        })
+    }
+
+    fn derive_session_id(&self, material: &[u8]) -> SessionId {
         let mut hmac = self.keyed_hmac.clone();
         hmac.update(material);
         let digest = hmac.finalize().into_bytes();
@@ -375,6 +425,38 @@ impl Analyzer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remembered_session_ids_are_the_derived_ones_of_their_own_secret() {
+        let first = Analyzer::new(AnalysisConfig::default(), [1; 32]);
+        let second = Analyzer::new(AnalysisConfig::default(), [2; 32]);
+        let mut materials: Vec<Vec<u8>> = (0..100)
+            .map(|index| format!("ip+ua\x1f{index}").into_bytes())
+            .collect();
+        materials.push(vec![b'k'; MAX_REMEMBERED_MATERIAL_BYTES + 1]);
+        let remembered = || SESSION_IDS.with(|cell| cell.borrow().by_material.len());
+        // One analyzer, then another (another secret), then the first again, on one thread; the
+        // second round of each is answered from memory.
+        for analyzer in [&first, &second, &first] {
+            for round in 0..2 {
+                for material in &materials {
+                    let id = analyzer.session_id(material);
+                    assert!(id == analyzer.derive_session_id(material), "round {round}");
+                }
+                assert_eq!(remembered(), 100);
+            }
+        }
+        assert!(first.session_id(&materials[0]) != second.session_id(&materials[0]));
+        // A clone shares the secret, and so the ids.
+        let clone = first.clone();
+        assert!(clone.session_id(&materials[0]) == first.derive_session_id(&materials[0]));
+        // More keys than a thread keeps: the memory starts over and stays bounded.
+        for index in 0..REMEMBERED_SESSION_IDS + 10 {
+            let material = format!("ip\x1f{index}").into_bytes();
+            assert!(first.session_id(&material) == first.derive_session_id(&material));
+        }
+        assert!(remembered() <= REMEMBERED_SESSION_IDS);
+    }
 
     #[test]
     fn hosts_are_normalized() {

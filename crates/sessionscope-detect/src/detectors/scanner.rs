@@ -206,18 +206,20 @@ static PROBE_FINDER: LazyLock<AhoCorasick> = LazyLock::new(|| {
         .expect("static probe list builds")
 });
 
-/// Every probe is a `/` and at least three more characters, so a path can hold one only where a
-/// `/` is followed by the first three characters of some probe. This set of those starts (by a
-/// small hash of the three lowercased bytes; a collision only costs a search) turns down nearly
+/// Every probe is a `/` and at least four more characters, so a path can hold one only where a
+/// `/` is followed by the first four characters of some probe. This set of those starts (by a
+/// small hash of the four lowercased bytes; a collision only costs a search) turns down nearly
 /// every API path without running the automaton, which would stop at every `/` of it.
 struct ProbeStarts([u64; ProbeStarts::WORDS]);
 
 impl ProbeStarts {
     const WORDS: usize = 64;
 
-    fn slot(start: [u8; 3]) -> usize {
-        let [first, second, third] = start.map(|byte| usize::from(byte.to_ascii_lowercase()));
-        (first * 961 + second * 31 + third) % (Self::WORDS * 64)
+    fn slot(start: [u8; 4]) -> usize {
+        let hash = start.iter().fold(0, |hash, byte| {
+            hash * 31 + usize::from(byte.to_ascii_lowercase())
+        });
+        hash % (Self::WORDS * 64)
     }
 
     fn new(probes: &[&str]) -> ProbeStarts {
@@ -225,10 +227,10 @@ impl ProbeStarts {
         for probe in probes {
             let bytes = probe.as_bytes();
             assert!(
-                bytes.len() >= 4 && bytes[0] == b'/',
-                "probe {probe} starts with / and 3 more"
+                bytes.len() >= 5 && bytes[0] == b'/',
+                "probe {probe} starts with / and 4 more"
             );
-            let slot = Self::slot([bytes[1], bytes[2], bytes[3]]);
+            let slot = Self::slot([bytes[1], bytes[2], bytes[3], bytes[4]]);
             bits[slot / 64] |= 1 << (slot % 64);
         }
         ProbeStarts(bits)
@@ -236,12 +238,11 @@ impl ProbeStarts {
 
     /// False when no probe can start at any `/` of `path`.
     fn may_hold_probe(&self, path: &[u8]) -> bool {
-        path.iter().enumerate().any(|(index, byte)| {
-            *byte == b'/'
-                && path.get(index + 1..index + 4).is_some_and(|start| {
-                    let slot = Self::slot([start[0], start[1], start[2]]);
-                    self.0[slot / 64] & (1 << (slot % 64)) != 0
-                })
+        memchr::memchr_iter(b'/', path).any(|index| {
+            path.get(index + 1..index + 5).is_some_and(|start| {
+                let slot = Self::slot([start[0], start[1], start[2], start[3]]);
+                self.0[slot / 64] & (1 << (slot % 64)) != 0
+            })
         })
     }
 }
