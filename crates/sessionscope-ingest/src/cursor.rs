@@ -160,35 +160,53 @@ impl<'a> Cursor<'a> {
         }
         self.at = end;
         let digits = self.text.get(start..end)?;
-        let plain = digits.len() <= 19
-            && digits.bytes().all(|byte| byte.is_ascii_digit())
-            && (digits.len() == 1 || !digits.starts_with('0'));
-        if plain {
-            return digits.parse().ok().map(Loose::Unsigned);
-        }
-        if is_short_decimal(digits) {
-            // Both parsers round such a number correctly (its digits fit a double exactly and
-            // one division by a power of ten is left), so the value is serde_json's.
-            return digits.parse().ok().map(Loose::Float);
-        }
-        // Signs, fractions, exponents and huge integers: serde_json decides, exactly as in place.
-        serde_json::from_str::<Loose>(digits).ok()
+        // Signs, exponents and huge integers: serde_json decides, exactly as in place.
+        short_number(digits).or_else(|| serde_json::from_str::<Loose>(digits).ok())
     }
 }
 
-/// `123.45` or `-0.5`: a JSON number with a fraction, no exponent and at most 15 digits (every
-/// durations and sizes field of a log line).
-fn is_short_decimal(text: &str) -> bool {
-    let unsigned = text.strip_prefix('-').unwrap_or(text);
-    let Some((whole, fraction)) = unsigned.split_once('.') else {
-        return false;
+/// Exact powers of ten, for `short_number`.
+const POWERS_OF_TEN: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
+/// The two kinds of number nearly every log line holds, read in one pass: an unsigned integer of
+/// up to 19 digits (`200`, sizes), and a decimal with a fraction and at most 15 digits in all
+/// (`731.7`, `-0.5`; durations). Such a decimal's digits fit a double exactly, and one division
+/// by an exact power of ten rounds correctly, so the value is the one serde_json gives. `None`
+/// for anything else (a sign on an integer, an exponent, a leading zero, more digits).
+fn short_number(text: &str) -> Option<Loose<'static>> {
+    let (negative, unsigned) = match text.as_bytes().split_first()? {
+        (b'-', rest) => (true, rest),
+        _ => (false, text.as_bytes()),
     };
-    let all_digits =
-        |part: &str| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_digit());
-    all_digits(whole)
-        && all_digits(fraction)
-        && (whole == "0" || !whole.starts_with('0'))
-        && whole.len() + fraction.len() <= 15
+    if unsigned.len() > 1 && unsigned[0] == b'0' && unsigned[1] != b'.' {
+        return None;
+    }
+    let mut significand = 0u64;
+    let mut digit_count = 0;
+    let mut fraction_digits: Option<usize> = None;
+    for &byte in unsigned {
+        match byte {
+            b'0'..=b'9' if digit_count < 19 => {
+                significand = significand * 10 + u64::from(byte - b'0');
+                digit_count += 1;
+                if let Some(count) = &mut fraction_digits {
+                    *count += 1;
+                }
+            }
+            b'.' if fraction_digits.is_none() && digit_count > 0 => fraction_digits = Some(0),
+            _ => return None,
+        }
+    }
+    match fraction_digits {
+        None if !negative && digit_count > 0 => Some(Loose::Unsigned(significand)),
+        Some(fraction) if fraction > 0 && digit_count <= 15 => {
+            let magnitude = significand as f64 / POWERS_OF_TEN[fraction];
+            Some(Loose::Float(if negative { -magnitude } else { magnitude }))
+        }
+        _ => None,
+    }
 }
 
 /// Where the first `"`, `\` or control character is in `bytes[from..]`, eight bytes at a time.
@@ -341,7 +359,7 @@ mod tests {
             texts.push(format!("{sign}{whole}.{}", &digits[point..]));
         }
         for text in &texts {
-            assert!(is_short_decimal(text), "{text}");
+            assert!(short_number(text).is_some(), "{text}");
             let Some(Loose::Float(read)) = scalar(text) else {
                 panic!("{text} is not read as a float");
             };
@@ -357,8 +375,16 @@ mod tests {
             "1.2.3",
             "1234567890123.456",
             "+1.5",
+            "-3",
+            "00",
+            "12345678901234567890",
         ] {
-            assert!(!is_short_decimal(text), "{text}");
+            assert!(short_number(text).is_none(), "{text}");
+        }
+        // Integers are read as serde_json reads them too.
+        for text in ["0", "7", "200", "9999999999999999999", "1795341600"] {
+            let expected: Loose = serde_json::from_str(text).unwrap();
+            assert_eq!(short_number(text), Some(expected), "{text}");
         }
     }
 
