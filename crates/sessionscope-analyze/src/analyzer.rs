@@ -1,7 +1,7 @@
 //! `Analyzer`: the per-exchange, order-independent pipeline stages as one pure function of
 //! (exchange, configuration, installation secret).
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -18,6 +18,7 @@ use crate::extract::{extract, extract_first};
 use crate::flows::flows_for;
 use crate::identity::{builtin_key, custom_key, ISSUED_TOKEN_NEEDLE};
 use crate::jwt;
+use crate::memory::{new_memory, recall, Memory};
 use crate::names;
 use crate::point::{Point, PointStorage};
 use crate::secrets::{looks_like_card_number, mask_path, mask_query, mask_query_by_rules, MASK};
@@ -57,20 +58,13 @@ const REMEMBERED_SESSION_IDS: usize = 4_096;
 
 static NEXT_ANALYZER_SERIAL: AtomicU64 = AtomicU64::new(1);
 
-/// The session ids a thread derived lately, by key material: every request of a session carries
-/// the same key, and a lookup costs a fraction of the keyed hash. Held in process memory only,
-/// like the exchange the material came from.
-struct SessionIds {
-    /// The analyzer the ids were derived by; another one (another secret) starts over.
-    serial: u64,
-    by_material: foldhash::HashMap<Box<[u8]>, SessionId>,
-}
-
 thread_local! {
-    static SESSION_IDS: RefCell<SessionIds> = RefCell::new(SessionIds {
-        serial: 0,
-        by_material: foldhash::HashMapExt::with_capacity(REMEMBERED_SESSION_IDS),
-    });
+    /// The session ids a thread derived lately, by key material: every request of a session
+    /// carries the same key, and a lookup costs a fraction of the keyed hash. Held in process
+    /// memory only, like the exchange the material came from.
+    static SESSION_IDS: Memory<Box<[u8]>, SessionId> = new_memory(REMEMBERED_SESSION_IDS);
+    /// The analyzer `SESSION_IDS` were derived by; another one (another secret) starts over.
+    static SESSION_IDS_SERIAL: Cell<u64> = const { Cell::new(0) };
 }
 
 /// Which places hold secrets, for masking attack payloads: the same rules as for stored values
@@ -154,21 +148,13 @@ impl Analyzer {
         if material.len() > MAX_REMEMBERED_MATERIAL_BYTES {
             return self.derive_session_id(material);
         }
-        SESSION_IDS.with(|cell| {
-            let mut remembered = cell.borrow_mut();
-            if remembered.serial != self.serial {
-                remembered.by_material.clear();
-                remembered.serial = self.serial;
+        SESSION_IDS.with(|memory| {
+            if SESSION_IDS_SERIAL.with(|serial| serial.replace(self.serial)) != self.serial {
+                memory.borrow_mut().clear();
             }
-            if let Some(id) = remembered.by_material.get(material) {
-                return *id;
-            }
-            let id = self.derive_session_id(material);
-            if remembered.by_material.len() >= REMEMBERED_SESSION_IDS {
-                remembered.by_material.clear();
-            }
-            remembered.by_material.insert(material.into(), id);
-            id
+            recall(memory, REMEMBERED_SESSION_IDS, material, || {
+                self.derive_session_id(material)
+            })
         })
     }
 
@@ -434,7 +420,7 @@ mod tests {
             .map(|index| format!("ip+ua\x1f{index}").into_bytes())
             .collect();
         materials.push(vec![b'k'; MAX_REMEMBERED_MATERIAL_BYTES + 1]);
-        let remembered = || SESSION_IDS.with(|cell| cell.borrow().by_material.len());
+        let remembered = || SESSION_IDS.with(|memory| memory.borrow().len());
         // One analyzer, then another (another secret), then the first again, on one thread; the
         // second round of each is answered from memory.
         for analyzer in [&first, &second, &first] {

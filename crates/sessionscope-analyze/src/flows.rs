@@ -3,6 +3,7 @@
 
 use sessionscope_model::{Flow, FlowSet};
 
+use crate::memory::{new_memory, recall, Memory};
 use crate::names::any_word;
 use crate::template::is_placeholder;
 
@@ -114,23 +115,11 @@ pub fn flows_for(method: &str, template: &str) -> FlowSet {
 const CACHED_TEMPLATES: usize = 4_096;
 
 thread_local! {
-    static WORD_FLOWS: std::cell::RefCell<foldhash::HashMap<Box<str>, FlowSet>> =
-        std::cell::RefCell::new(foldhash::HashMapExt::with_capacity(CACHED_TEMPLATES));
+    static WORD_FLOWS: Memory<Box<str>, FlowSet> = new_memory(CACHED_TEMPLATES);
 }
 
 fn remembered_word_flows(template: &str) -> FlowSet {
-    WORD_FLOWS.with(|cell| {
-        if let Some(flows) = cell.borrow().get(template) {
-            return *flows;
-        }
-        let flows = word_flows(template);
-        let mut remembered = cell.borrow_mut();
-        if remembered.len() >= CACHED_TEMPLATES {
-            remembered.clear();
-        }
-        remembered.insert(template.into(), flows);
-        flows
-    })
+    WORD_FLOWS.with(|memory| recall(memory, CACHED_TEMPLATES, template, || word_flows(template)))
 }
 
 /// The flows the words of a template mean, alone and in pairs.

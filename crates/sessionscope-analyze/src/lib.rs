@@ -14,6 +14,7 @@ mod extract;
 mod flows;
 mod identity;
 mod jwt;
+mod memory;
 mod names;
 mod point;
 mod rules;

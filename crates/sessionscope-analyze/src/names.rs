@@ -168,6 +168,8 @@ fn squashed_is_credential(squashed: &Squashed) -> bool {
     false
 }
 
+use crate::memory::{new_memory, recall, Memory};
+
 /// What a name is, as bits: every question below is answered at once and remembered.
 const MASKED: u8 = 1 << 0;
 const CREDENTIAL: u8 = 1 << 1;
@@ -204,26 +206,14 @@ thread_local! {
     /// The same few dozen parameter, header and property names come back on every request and
     /// are asked about several times each (analysis, detection masks, samples); a lookup costs a
     /// tenth of the fragment scans.
-    static CLASSES: std::cell::RefCell<foldhash::HashMap<Box<str>, u8>> =
-        std::cell::RefCell::new(foldhash::HashMapExt::with_capacity(256));
+    static CLASSES: Memory<Box<str>, u8> = new_memory(256);
 }
 
 fn class_of(name: &str) -> u8 {
     if name.len() > MAX_REMEMBERED_NAME_BYTES {
         return classify(name);
     }
-    CLASSES.with(|cell| {
-        if let Some(class) = cell.borrow().get(name) {
-            return *class;
-        }
-        let class = classify(name);
-        let mut classes = cell.borrow_mut();
-        if classes.len() >= REMEMBERED_NAMES {
-            classes.clear();
-        }
-        classes.insert(name.into(), class);
-        class
-    })
+    CLASSES.with(|memory| recall(memory, REMEMBERED_NAMES, name, || classify(name)))
 }
 
 /// True for names whose values must never be stored, not even hashed: passwords, card data, secrets.
