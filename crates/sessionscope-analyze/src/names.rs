@@ -5,6 +5,8 @@
 //! but equal values still group. Names are compared case-insensitively and `-` / `_` / `.` tolerant:
 //! `card-number`, `card_number` and `cardNumber` are the same name.
 
+use crate::memory::{new_memory, recall, Memory};
+
 /// Fragments that make a name masked wherever they occur in it (after lowercasing and removing
 /// separators). Only fragments long or rare enough not to hit ordinary words sit here.
 const MASKED_FRAGMENTS: &[&str] = &[
@@ -167,8 +169,6 @@ fn squashed_is_credential(squashed: &Squashed) -> bool {
     }
     false
 }
-
-use crate::memory::{new_memory, recall, Memory};
 
 /// What a name is, as bits: every question below is answered at once and remembered.
 const MASKED: u8 = 1 << 0;
