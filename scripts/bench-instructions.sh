@@ -19,28 +19,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ $# -lt 1 ]; then
-    echo "usage: scripts/bench-instructions.sh BINARY [EXCHANGES] [INPUT]" >&2
-    exit 2
-fi
-bin="$1"
-exchanges="${2:-100000}"
-input="${3:-bench-out/traffic-1000000.ndjson}"
-for file in "$bin" "$input"; do
-    if [ ! -e "$file" ]; then
-        echo "bench-instructions: $file does not exist (scripts/bench.sh makes the input)" >&2
-        exit 2
-    fi
-done
-if ! command -v valgrind > /dev/null; then
-    echo "bench-instructions: needs valgrind (apt-get install valgrind)" >&2
-    exit 2
-fi
-
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-head -n "$exchanges" "$input" > "$work/input.ndjson"
-"$bin" generate --print-config > "$work/config.toml"
+# shellcheck source=scripts/sample-ingest.sh
+. scripts/sample-ingest.sh
+sample_ingest bench-instructions.sh valgrind valgrind 100000 "$@"
 profile="bench-out/callgrind-$(basename "$bin").out"
 # shellcheck disable=SC2086 # INGEST_FLAGS is a list of flags
 cache_flags=()

@@ -17,28 +17,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ $# -lt 1 ]; then
-    echo "usage: scripts/bench-profile.sh BINARY [EXCHANGES] [INPUT]" >&2
-    exit 2
-fi
-bin="$1"
-exchanges="${2:-200000}"
-input="${3:-bench-out/traffic-1000000.ndjson}"
-for file in "$bin" "$input"; do
-    if [ ! -e "$file" ]; then
-        echo "bench-profile: $file does not exist (scripts/bench.sh makes the input)" >&2
-        exit 2
-    fi
-done
-if ! command -v perf > /dev/null; then
-    echo "bench-profile: needs perf (apt-get install linux-perf)" >&2
-    exit 2
-fi
-
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-head -n "$exchanges" "$input" > "$work/input.ndjson"
-"$bin" generate --print-config > "$work/config.toml"
+# shellcheck source=scripts/sample-ingest.sh
+. scripts/sample-ingest.sh
+sample_ingest bench-profile.sh perf linux-perf 200000 "$@"
 # shellcheck disable=SC2086 # INGEST_FLAGS is a list of flags
 perf record -q -e cpu-clock -F 4000 --call-graph dwarf,12288 -o "$work/perf.data" \
     "$bin" --db "$work/store.db" --config "$work/config.toml" --retention-days 3650 \
