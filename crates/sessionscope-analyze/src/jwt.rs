@@ -7,6 +7,8 @@ use base64::Engine;
 use serde_json::Value;
 use std::rc::Rc;
 
+use crate::memory::{new_memory, recall, Memory};
+
 /// Base64url that accepts payloads with or without `=` padding, as both occur in the wild.
 const BASE64URL_ANY_PADDING: GeneralPurpose = GeneralPurpose::new(
     &alphabet::URL_SAFE,
@@ -97,29 +99,21 @@ const CACHED_TOKENS: usize = 4_096;
 thread_local! {
     // Keyed by whole tokens of a few hundred bytes: foldhash reads them several times faster
     // than the standard SipHash, and its random per-process seed makes collisions hard to craft
-    // (the map is bounded either way).
-    static DECODED: std::cell::RefCell<foldhash::HashMap<Box<str>, Option<Rc<Value>>>> =
-        std::cell::RefCell::new(foldhash::HashMapExt::with_capacity(CACHED_TOKENS));
+    // (the memory is bounded either way).
+    static DECODED: Memory<Box<str>, Option<Rc<Value>>> = new_memory(CACHED_TOKENS);
 }
 
 /// The claims of `token` when it looks like a JWT, remembered per thread (at most
 /// `CACHED_TOKENS` tokens, then it starts over, which bounds its memory whatever the traffic).
 /// The shape is checked only for tokens not remembered: a hit costs one hash of the token.
 pub(crate) fn cached_claims(token: &str) -> Option<Rc<Value>> {
-    DECODED.with(|cell| {
-        let mut decoded = cell.borrow_mut();
-        if let Some(claims) = decoded.get(token) {
-            return claims.clone();
-        }
-        if !looks_like_jwt(token) {
-            return None;
-        }
-        let claims = decode_checked_claims(token).map(Rc::new);
-        if decoded.len() >= CACHED_TOKENS {
-            decoded.clear();
-        }
-        decoded.insert(token.into(), claims.clone());
-        claims
+    DECODED.with(|memory| {
+        recall(memory, CACHED_TOKENS, token, || {
+            if !looks_like_jwt(token) {
+                return None;
+            }
+            decode_checked_claims(token).map(Rc::new)
+        })
     })
 }
 

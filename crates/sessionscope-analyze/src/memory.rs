@@ -1,5 +1,5 @@
-//! Bounded per-thread memories of pure functions: traffic repeats its names, templates and
-//! session keys, so an answer worked out once per thread is looked up afterwards. A memory that
+//! Bounded per-thread memories of pure functions: traffic repeats its names, templates, tokens
+//! and session keys, so an answer worked out once per thread is looked up afterwards. A memory that
 //! reaches its capacity starts over, which keeps it small whatever the traffic sends.
 
 use std::borrow::Borrow;

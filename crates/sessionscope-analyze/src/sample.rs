@@ -173,13 +173,11 @@ impl Analyzer {
 
     /// Free text: JWTs inside it lose their signature, card numbers inside it are masked.
     fn scrub_text(&self, text: &str) -> String {
-        match self.strip_embedded_signatures(text) {
-            Cow::Borrowed(text) => mask_card_runs(text).into_owned(),
-            Cow::Owned(stripped) => match mask_card_runs(&stripped) {
-                Cow::Borrowed(_) => stripped,
-                Cow::Owned(masked) => masked,
-            },
+        let stripped = self.strip_embedded_signatures(text);
+        if let Cow::Owned(masked) = mask_card_runs(&stripped) {
+            return masked;
         }
+        stripped.into_owned()
     }
 
     fn strip_embedded_signatures<'t>(&self, text: &'t str) -> Cow<'t, str> {

@@ -27,6 +27,18 @@ fn found(findings: &[Finding]) -> Vec<(&'static str, &str)> {
         .collect()
 }
 
+/// Asserts that a detector for which `is_secret` names a secret place finds in `exchange` what
+/// `clear` holds, at the same points, with every payload masked.
+fn assert_masked_under(
+    is_secret: fn(SecretPlace<'_>) -> bool,
+    exchange: &Exchange,
+    clear: &[Finding],
+) {
+    let masked = Detector::with_secret_names(is_secret).detect(exchange);
+    assert_eq!(found(&masked), found(clear));
+    assert!(masked.iter().all(|finding| finding.payload == crate::MASK));
+}
+
 /// Asserts that `exchange` yields exactly the (kind, point) pairs expected, in any order.
 fn check(exchange: &Exchange, expected: &[(&str, &str)]) {
     let findings = Detector::new().detect(exchange);
@@ -424,9 +436,7 @@ fn a_remembered_user_agent_gives_the_same_findings_under_each_masking_rule() {
     fn agent_is_secret(place: SecretPlace<'_>) -> bool {
         place == SecretPlace::Header("user-agent")
     }
-    let masked = Detector::with_secret_names(agent_is_secret).detect(&exchange);
-    assert_eq!(found(&masked), found(&first));
-    assert!(masked.iter().all(|finding| finding.payload == crate::MASK));
+    assert_masked_under(agent_is_secret, &exchange, &first);
     assert_eq!(Detector::new().detect(&exchange), first);
 }
 
@@ -467,9 +477,7 @@ fn a_remembered_attack_value_gives_the_findings_of_its_new_place() {
     fn note_is_secret(place: SecretPlace<'_>) -> bool {
         place == SecretPlace::Parameter("note")
     }
-    let masked = Detector::with_secret_names(note_is_secret).detect(&exchange);
-    assert_eq!(found(&masked), found(&first));
-    assert!(masked.iter().all(|finding| finding.payload == crate::MASK));
+    assert_masked_under(note_is_secret, &exchange, &first);
     // One finding per type and point still holds when the second value comes from memory.
     let twice = request(
         "GET",
