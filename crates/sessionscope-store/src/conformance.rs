@@ -65,6 +65,18 @@ pub fn run_all(make: &dyn Fn() -> Arc<dyn Store>) {
         ),
         ("users tokens and settings", users_tokens_and_settings),
         (
+            "tokens are listed and revoked by name",
+            tokens_are_listed_and_revoked_by_name,
+        ),
+        (
+            "users are removed and change password but the last admin stays",
+            users_are_removed_and_change_password_but_the_last_admin_stays,
+        ),
+        (
+            "the audit log merges access events with configuration changes",
+            the_audit_log_merges_access_events_with_configuration_changes,
+        ),
+        (
             "analysis settings are saved with their change log",
             analysis_settings_are_saved_with_their_change_log,
         ),
@@ -1293,6 +1305,115 @@ fn users_tokens_and_settings(store: &dyn Store) {
     let secret = store.installation_secret().unwrap();
     assert_ne!(secret, [0u8; 32]);
     assert_eq!(store.installation_secret().unwrap(), secret);
+}
+
+fn tokens_are_listed_and_revoked_by_name(store: &dyn Store) {
+    assert!(store.tokens().unwrap().is_empty());
+    store
+        .create_token("hash-b", "node-b", Role::Ingest)
+        .unwrap();
+    store
+        .create_token("hash-a", "analyst-1", Role::Analyst)
+        .unwrap();
+    let listed: Vec<(String, Role, Option<Micros>)> = store
+        .tokens()
+        .unwrap()
+        .into_iter()
+        .map(|token| (token.name, token.role, token.last_used))
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            ("analyst-1".to_string(), Role::Analyst, None),
+            ("node-b".to_string(), Role::Ingest, None)
+        ]
+    );
+    store.touch_token("hash-a", 1_234_000_000).unwrap();
+    assert_eq!(
+        store.token("hash-a").unwrap().unwrap().last_used,
+        Some(1_234_000_000)
+    );
+    assert!(store.revoke_token("analyst-1").unwrap());
+    assert!(store.token("hash-a").unwrap().is_none(), "revoked at once");
+    assert!(!store.revoke_token("analyst-1").unwrap());
+    assert!(!store.revoke_token("never-existed").unwrap());
+    assert_eq!(store.tokens().unwrap().len(), 1);
+    // The name is free again.
+    store
+        .create_token("hash-c", "analyst-1", Role::Analyst)
+        .unwrap();
+}
+
+fn users_are_removed_and_change_password_but_the_last_admin_stays(store: &dyn Store) {
+    store
+        .create_user("root", Role::Admin, "$argon2id$r")
+        .unwrap();
+    store
+        .create_user("ann", Role::Analyst, "$argon2id$a")
+        .unwrap();
+    assert!(matches!(
+        store.remove_user("root"),
+        Err(StoreError::LastAdmin(name)) if name == "root"
+    ));
+    assert!(store.user("root").unwrap().is_some());
+    assert!(store.set_user_password("ann", "$argon2id$new").unwrap());
+    assert_eq!(
+        store.user("ann").unwrap().unwrap().password_hash,
+        "$argon2id$new"
+    );
+    assert!(!store.set_user_password("nobody", "$argon2id$x").unwrap());
+    assert!(store.remove_user("ann").unwrap());
+    assert!(store.user("ann").unwrap().is_none());
+    assert!(!store.remove_user("ann").unwrap());
+    // With a second admin, either may go, but not both.
+    store
+        .create_user("second", Role::Admin, "$argon2id$s")
+        .unwrap();
+    assert!(store.remove_user("root").unwrap());
+    assert!(matches!(
+        store.remove_user("second"),
+        Err(StoreError::LastAdmin(_))
+    ));
+}
+
+fn the_audit_log_merges_access_events_with_configuration_changes(store: &dyn Store) {
+    assert!(store.audit_events(10).unwrap().is_empty());
+    store
+        .record_audit("cli:root", "user.add", "ann", "role analyst")
+        .unwrap();
+    let change = store
+        .save_analysis_settings("{}", "ann", "moved key 2 up")
+        .unwrap();
+    store
+        .record_audit("ann", "token.create", "node-1", "role ingest")
+        .unwrap();
+    let events = store.audit_events(10).unwrap();
+    let seen: Vec<(&str, &str, &str, Option<i64>)> = events
+        .iter()
+        .map(|event| {
+            (
+                event.who.as_str(),
+                event.action.as_str(),
+                event.target.as_str(),
+                event.config_change,
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("ann", "token.create", "node-1", None),
+            ("ann", "config.change", "analysis settings", Some(change.id)),
+            ("cli:root", "user.add", "ann", None),
+        ]
+    );
+    assert_eq!(events[1].detail, "moved key 2 up");
+    assert_eq!(events[2].detail, "role analyst");
+    assert!(events.windows(2).all(|pair| pair[0].at >= pair[1].at));
+    assert!(events[0].at > 0);
+    let newest = store.audit_events(1).unwrap();
+    assert_eq!(newest.len(), 1);
+    assert_eq!(newest[0].action, "token.create");
 }
 
 fn analysis_settings_are_saved_with_their_change_log(store: &dyn Store) {

@@ -18,6 +18,8 @@ pub enum StoreError {
     InvalidCursor(String),
     #[error("{0} already exists")]
     AlreadyExists(String),
+    #[error("`{0}` is the last admin; add another admin first")]
+    LastAdmin(String),
     #[error("store error: {0}")]
     Backend(String),
     #[error("export stopped: {0}")]
@@ -42,7 +44,29 @@ pub struct TokenRecord {
     pub name: String,
     pub role: Role,
     pub created: Micros,
+    /// When the token was last seen by the server, to the minute (`touch_token`); `None` if never.
+    pub last_used: Option<Micros>,
 }
+
+/// One entry of the audit log (PRODUCT.md R4): who did what, when. Never holds a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub at: Micros,
+    /// A console user's or token's name, `cli:OS-USER` for the command line, `demo`, or `system`.
+    pub who: String,
+    /// What happened, e.g. `token.create`, `user.remove`, `sign_in.failure`, `config.change`.
+    pub action: String,
+    /// What it happened to: a user or token name, or `analysis settings`.
+    pub target: String,
+    /// Short and human, e.g. "role analyst" or a configuration change's summary.
+    pub detail: String,
+    /// For `config.change`: the id of the change-log entry holding the before / after settings.
+    pub config_change: Option<i64>,
+}
+
+/// Most audit events kept (besides the configuration change log, which is kept whole): the
+/// oldest go first, so failed sign-ins from many addresses cannot fill the disk.
+pub const AUDIT_EVENTS_KEPT: i64 = 100_000;
 
 /// One recorded change of the analysis configuration (PRODUCT.md C6, R4).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,7 +209,32 @@ pub trait Store: Send + Sync {
     fn users(&self) -> Result<Vec<UserRecord>, StoreError>;
     /// `token_hash` is `token_hash(token)`; the token itself is never stored.
     fn create_token(&self, token_hash: &str, name: &str, role: Role) -> Result<(), StoreError>;
+    /// The token with this hash; a revoked token is gone at once, for every process.
     fn token(&self, token_hash: &str) -> Result<Option<TokenRecord>, StoreError>;
+    /// Every token, by name (never a token or its hash).
+    fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError>;
+    /// Deletes a token by name; `false` when there is none of that name.
+    fn revoke_token(&self, name: &str) -> Result<bool, StoreError>;
+    /// Records that the token with this hash was used at `at`.
+    fn touch_token(&self, token_hash: &str, at: Micros) -> Result<(), StoreError>;
+    /// Deletes a user; `false` when there is none of that name. Refused with
+    /// `StoreError::LastAdmin` for the only admin, in the same transaction as the check.
+    fn remove_user(&self, name: &str) -> Result<bool, StoreError>;
+    /// Replaces a user's password hash; `false` when there is no such user.
+    fn set_user_password(&self, name: &str, password_hash: &str) -> Result<bool, StoreError>;
+
+    /// Appends to the audit log (the time is the store's clock). Configuration changes are not
+    /// recorded here: `save_analysis_settings` keeps them in the change log, which
+    /// `audit_events` merges in.
+    fn record_audit(
+        &self,
+        who: &str,
+        action: &str,
+        target: &str,
+        detail: &str,
+    ) -> Result<(), StoreError>;
+    /// The newest `limit` audit events, newest first, configuration changes included.
+    fn audit_events(&self, limit: usize) -> Result<Vec<AuditEvent>, StoreError>;
 
     /// Small named settings (configuration kept in the store, console preferences).
     fn setting(&self, key: &str) -> Result<Option<String>, StoreError>;

@@ -45,8 +45,8 @@ use sessionscope_model::{
 };
 
 use crate::{
-    ConfigChange, RetentionOutcome, Store, StoreError, StoreUsage, TokenRecord, UserRecord,
-    ANALYSIS_SETTINGS_KEY,
+    AuditEvent, ConfigChange, RetentionOutcome, Store, StoreError, StoreUsage, TokenRecord,
+    UserRecord, ANALYSIS_SETTINGS_KEY, AUDIT_EVENTS_KEPT,
 };
 
 use writer::Writer;
@@ -361,6 +361,15 @@ fn parse_role(text: &str) -> Role {
     text.parse().unwrap_or(Role::ReadOnly)
 }
 
+fn token_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
+    Ok(TokenRecord {
+        name: row.get(0)?,
+        role: parse_role(&row.get::<_, String>(1)?),
+        created: row.get(2)?,
+        last_used: row.get(3)?,
+    })
+}
+
 fn is_unique_violation(error: &rusqlite::Error) -> bool {
     matches!(
         error,
@@ -477,20 +486,22 @@ impl Store for SqliteStore {
     }
 
     fn user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
+        // Read on every console request (a login ends when its user is removed or changes
+        // password, in any process): one cached statement, one primary-key look-up.
         self.read(|connection| {
             connection
-                .query_row(
+                .prepare_cached(
                     "SELECT name, role, password_hash, created FROM users WHERE name = ?1",
-                    params![name],
-                    |row| {
-                        Ok(UserRecord {
-                            name: row.get(0)?,
-                            role: parse_role(&row.get::<_, String>(1)?),
-                            password_hash: row.get(2)?,
-                            created: row.get(3)?,
-                        })
-                    },
                 )
+                .map_err(backend_error)?
+                .query_row(params![name], |row| {
+                    Ok(UserRecord {
+                        name: row.get(0)?,
+                        role: parse_role(&row.get::<_, String>(1)?),
+                        password_hash: row.get(2)?,
+                        created: row.get(3)?,
+                    })
+                })
                 .optional()
                 .map_err(backend_error)
         })
@@ -533,21 +544,201 @@ impl Store for SqliteStore {
     }
 
     fn token(&self, token_hash: &str) -> Result<Option<TokenRecord>, StoreError> {
+        // Read on every API call (no cache, so a revoked token stops at once): one cached
+        // statement, one primary-key look-up.
         self.read(|connection| {
-            connection
-                .query_row(
-                    "SELECT name, role, created FROM tokens WHERE token_hash = ?1",
-                    params![token_hash],
-                    |row| {
-                        Ok(TokenRecord {
-                            name: row.get(0)?,
-                            role: parse_role(&row.get::<_, String>(1)?),
-                            created: row.get(2)?,
-                        })
-                    },
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT name, role, created, last_used FROM tokens WHERE token_hash = ?1",
                 )
+                .map_err(backend_error)?;
+            statement
+                .query_row(params![token_hash], token_from_row)
                 .optional()
                 .map_err(backend_error)
+        })
+    }
+
+    fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        self.read(|connection| {
+            let mut statement = connection
+                .prepare_cached("SELECT name, role, created, last_used FROM tokens ORDER BY name")
+                .map_err(backend_error)?;
+            let rows = statement
+                .query_map([], token_from_row)
+                .map_err(backend_error)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(backend_error)
+        })
+    }
+
+    fn revoke_token(&self, name: &str) -> Result<bool, StoreError> {
+        let writer = self.writer()?;
+        let removed = writer
+            .connection()
+            .execute("DELETE FROM tokens WHERE name = ?1", params![name])
+            .map_err(backend_error)?;
+        Ok(removed > 0)
+    }
+
+    fn touch_token(&self, token_hash: &str, at: Micros) -> Result<(), StoreError> {
+        let writer = self.writer()?;
+        writer
+            .connection()
+            .execute(
+                "UPDATE tokens SET last_used = ?2 WHERE token_hash = ?1",
+                params![token_hash, at],
+            )
+            .map_err(backend_error)?;
+        Ok(())
+    }
+
+    fn remove_user(&self, name: &str) -> Result<bool, StoreError> {
+        let writer = self.writer()?;
+        // Immediate: the admin count and the delete see the same state, whatever other
+        // processes do meanwhile.
+        let transaction = rusqlite::Transaction::new_unchecked(
+            writer.connection(),
+            rusqlite::TransactionBehavior::Immediate,
+        )
+        .map_err(backend_error)?;
+        let role: Option<String> = transaction
+            .query_row(
+                "SELECT role FROM users WHERE name = ?1",
+                params![name],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(backend_error)?;
+        let Some(role) = role else {
+            return Ok(false);
+        };
+        if parse_role(&role) == Role::Admin {
+            let admins: i64 = transaction
+                .query_row(
+                    "SELECT count(*) FROM users WHERE role = ?1",
+                    params![Role::Admin.as_str()],
+                    |row| row.get(0),
+                )
+                .map_err(backend_error)?;
+            if admins <= 1 {
+                return Err(StoreError::LastAdmin(name.to_string()));
+            }
+        }
+        transaction
+            .execute("DELETE FROM users WHERE name = ?1", params![name])
+            .map_err(backend_error)?;
+        transaction.commit().map_err(backend_error)?;
+        Ok(true)
+    }
+
+    fn set_user_password(&self, name: &str, password_hash: &str) -> Result<bool, StoreError> {
+        let writer = self.writer()?;
+        let changed = writer
+            .connection()
+            .execute(
+                "UPDATE users SET password_hash = ?2 WHERE name = ?1",
+                params![name, password_hash],
+            )
+            .map_err(backend_error)?;
+        Ok(changed > 0)
+    }
+
+    fn record_audit(
+        &self,
+        who: &str,
+        action: &str,
+        target: &str,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        let writer = self.writer()?;
+        let transaction = writer
+            .connection()
+            .unchecked_transaction()
+            .map_err(backend_error)?;
+        // Strictly after every entry of both logs, so the merged order is the order of events.
+        let newest: i64 = transaction
+            .query_row(
+                "SELECT max(coalesce((SELECT max(at) FROM audit_events), 0),
+                            coalesce((SELECT max(at) FROM config_changes), 0))",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(backend_error)?;
+        let at = now_micros().max(newest + 1);
+        transaction
+            .execute(
+                "INSERT INTO audit_events (at, who, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![at, who, action, target, detail],
+            )
+            .map_err(backend_error)?;
+        let newest_id = transaction.last_insert_rowid();
+        // A rowid range: nothing to do (and almost no cost) until the log is full.
+        transaction
+            .execute(
+                "DELETE FROM audit_events WHERE id <= ?1",
+                params![newest_id - AUDIT_EVENTS_KEPT],
+            )
+            .map_err(backend_error)?;
+        transaction.commit().map_err(backend_error)
+    }
+
+    fn audit_events(&self, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(|connection| {
+            // Both tables newest first, each read only as far as `limit`, merged here by time.
+            let mut events = Vec::new();
+            {
+                let mut statement = connection
+                    .prepare_cached(
+                        "SELECT at, who, summary, id FROM config_changes
+                         ORDER BY at DESC, id DESC LIMIT ?1",
+                    )
+                    .map_err(backend_error)?;
+                let rows = statement
+                    .query_map(params![limit], |row| {
+                        Ok(AuditEvent {
+                            at: row.get(0)?,
+                            who: row.get(1)?,
+                            action: "config.change".to_string(),
+                            target: "analysis settings".to_string(),
+                            detail: row.get(2)?,
+                            config_change: Some(row.get(3)?),
+                        })
+                    })
+                    .map_err(backend_error)?;
+                for row in rows {
+                    events.push(row.map_err(backend_error)?);
+                }
+            }
+            {
+                let mut statement = connection
+                    .prepare_cached(
+                        "SELECT at, who, action, target, detail FROM audit_events
+                         ORDER BY at DESC, id DESC LIMIT ?1",
+                    )
+                    .map_err(backend_error)?;
+                let rows = statement
+                    .query_map(params![limit], |row| {
+                        Ok(AuditEvent {
+                            at: row.get(0)?,
+                            who: row.get(1)?,
+                            action: row.get(2)?,
+                            target: row.get(3)?,
+                            detail: row.get(4)?,
+                            config_change: None,
+                        })
+                    })
+                    .map_err(backend_error)?;
+                for row in rows {
+                    events.push(row.map_err(backend_error)?);
+                }
+            }
+            // Stable: within one time, a configuration change comes first (`record_audit` never
+            // writes a time at or before an existing entry's, so only a change can tie with an
+            // older event), and each table's own order is kept.
+            events.sort_by_key(|event| std::cmp::Reverse(event.at));
+            events.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+            Ok(events)
         })
     }
 
@@ -1070,6 +1261,31 @@ mod tests {
             stored_schema_version(&path),
             schema::current_version().to_string()
         );
+    }
+
+    #[test]
+    fn a_version_7_store_gains_the_audit_log_and_keeps_its_tokens() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("v7.db");
+        {
+            let old = SqliteStore::open_at_version(&path, 7).unwrap();
+            old.create_token("hash-old", "old-token", Role::Ingest)
+                .unwrap();
+            assert!(
+                old.audit_events(5).is_err(),
+                "a version 7 store has no audit log"
+            );
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let token = store.token("hash-old").unwrap().unwrap();
+        assert_eq!((token.name.as_str(), token.last_used), ("old-token", None));
+        store
+            .record_audit("cli:root", "token.revoke", "old-token", "")
+            .unwrap();
+        assert!(store.revoke_token("old-token").unwrap());
+        drop(store);
+        let reopened = SqliteStore::open(&path).unwrap();
+        assert_eq!(reopened.audit_events(5).unwrap()[0].action, "token.revoke");
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     add_attack_contents,
     allow_context_text_in_blocks,
     allow_repeated_context_in_blocks,
+    add_audit_log_and_token_use,
 ];
 
 pub(crate) fn current_version() -> i64 {
@@ -308,6 +309,27 @@ fn allow_context_text_in_blocks(_transaction: &Transaction) -> rusqlite::Result<
 /// entry before them (`block.rs`). As for version 6, only the version changes.
 fn allow_repeated_context_in_blocks(_transaction: &Transaction) -> rusqlite::Result<()> {
     Ok(())
+}
+
+/// Version 8: the audit log of access changes and sign-ins (PRODUCT.md R4; configuration changes
+/// stay in `config_changes`, which the audit view merges in by time), and when each token was
+/// last used.
+fn add_audit_log_and_token_use(transaction: &Transaction) -> rusqlite::Result<()> {
+    transaction.execute_batch(
+        "
+        ALTER TABLE tokens ADD COLUMN last_used INTEGER;
+        CREATE TABLE audit_events (
+            id INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            who TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT NOT NULL,
+            detail TEXT NOT NULL
+        );
+        CREATE INDEX audit_events_by_at ON audit_events (at, id);
+        CREATE INDEX config_changes_by_at ON config_changes (at, id);
+        ",
+    )
 }
 
 /// The flow number under which `day_stats` keeps the count of all parts of a day.
