@@ -7,9 +7,11 @@
 //!
 //! A handler asks for a `Caller` (any valid token) or a `SessionReader` (a role that may read
 //! sessions and requests) as an extractor; the check happens before the handler runs. Tokens are
-//! looked up by their SHA-256 (`token_hash`), and found tokens are cached for a few seconds so a
-//! burst of API calls costs one store lookup. Unknown tokens are not cached: a token created a
-//! moment ago with `sessionscope token create` must work at once.
+//! looked up by their SHA-256 (`token_hash`) in the store on every call, without a cache: a token
+//! created a moment ago with `sessionscope token create` works at once, and one revoked with
+//! `sessionscope token revoke` (another process) is refused on the very next call. The look-up is
+//! one primary-key read on a pooled connection (BENCHMARKS.md: a few microseconds). A console
+//! login is checked against its user in the store on every call in the same way (`live_login`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -20,46 +22,46 @@ use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 use axum::http::Method;
 use sessionscope_model::Role;
-use sessionscope_store::{token_hash, TokenRecord};
+use sessionscope_store::token_hash;
 
 use crate::error::ApiError;
 use crate::login::{cookie_value, secrets_equal, Login, CSRF_HEADER, LOGIN_COOKIE};
 use crate::{run_blocking, AppState};
 
-/// How long a found token is trusted without asking the store again; also how long a revoked
-/// token may keep working.
-pub const TOKEN_CACHE_SECONDS: u64 = 10;
-/// Bound on cached tokens, so many distinct tokens cannot grow memory without end.
-const TOKEN_CACHE_CAPACITY: usize = 1024;
+/// A token's "last used" time is written at most this often, so API calls do not each cost a
+/// write.
+pub const TOKEN_USE_RESOLUTION_SECONDS: u64 = 60;
+/// Bound on remembered write times, so many distinct tokens cannot grow memory without end.
+const TOKEN_USE_CAPACITY: usize = 1024;
 
-/// Recently found tokens by hash.
+/// When each token's use was last written to the store, by hash.
 #[derive(Default)]
-pub struct TokenCache {
-    entries: Mutex<HashMap<String, (TokenRecord, Instant)>>,
+pub struct TokenUse {
+    written: Mutex<HashMap<String, Instant>>,
 }
 
-impl TokenCache {
-    fn get(&self, hash: &str) -> Option<TokenRecord> {
-        let entries = self.entries.lock().ok()?;
-        let (record, fetched) = entries.get(hash)?;
-        if fetched.elapsed() > Duration::from_secs(TOKEN_CACHE_SECONDS) {
-            return None;
-        }
-        Some(record.clone())
-    }
-
-    fn put(&self, hash: String, record: TokenRecord) {
-        let Ok(mut entries) = self.entries.lock() else {
-            return;
+impl TokenUse {
+    /// Whether a use of the token seen now should be written (and remembers that it was).
+    fn due(&self, hash: &str) -> bool {
+        let Ok(mut written) = self.written.lock() else {
+            return false;
         };
-        if entries.len() >= TOKEN_CACHE_CAPACITY {
-            let ttl = Duration::from_secs(TOKEN_CACHE_SECONDS);
-            entries.retain(|_, (_, fetched)| fetched.elapsed() <= ttl);
-            if entries.len() >= TOKEN_CACHE_CAPACITY {
-                entries.clear();
+        let now = Instant::now();
+        let resolution = Duration::from_secs(TOKEN_USE_RESOLUTION_SECONDS);
+        if written
+            .get(hash)
+            .is_some_and(|at| now.duration_since(*at) < resolution)
+        {
+            return false;
+        }
+        if written.len() >= TOKEN_USE_CAPACITY {
+            written.retain(|_, at| now.duration_since(*at) < resolution);
+            if written.len() >= TOKEN_USE_CAPACITY {
+                written.clear();
             }
         }
-        entries.insert(hash, (record, Instant::now()));
+        written.insert(hash.to_owned(), now);
+        true
     }
 }
 
@@ -84,7 +86,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Caller, ApiError> {
         let state = AppState::from_ref(state);
         if !parts.headers.contains_key(AUTHORIZATION) {
-            if let Some(login) = login_of(parts, &state)? {
+            if let Some(login) = login_of(parts, &state).await? {
                 return Ok(Caller {
                     name: login.user,
                     role: login.role,
@@ -93,18 +95,21 @@ where
         }
         let token = bearer_token(parts)?;
         let hash = token_hash(token);
-        if let Some(record) = state.token_cache.get(&hash) {
-            return Ok(Caller {
-                name: record.name,
-                role: record.role,
-            });
-        }
         let lookup_hash = hash.clone();
         let found = run_blocking(&state, move |store| store.token(&lookup_hash)).await?;
         let Some(record) = found else {
             return Err(ApiError::unauthorized("unknown api token"));
         };
-        state.token_cache.put(hash, record.clone());
+        if state.token_use.due(&hash) {
+            let store = state.store.clone();
+            let now = state.now();
+            // Not awaited: the answer does not wait for the write.
+            tokio::task::spawn_blocking(move || {
+                if let Err(error) = store.touch_token(&hash, now) {
+                    tracing::warn!(error = %error, "failed to record a token's use");
+                }
+            });
+        }
         Ok(Caller {
             name: record.name,
             role: record.role,
@@ -133,7 +138,7 @@ where
 
 /// The console login the request's cookie belongs to, with the CSRF check for state-changing
 /// methods. `None` when there is no login cookie.
-fn login_of(parts: &Parts, state: &AppState) -> Result<Option<Login>, ApiError> {
+async fn login_of(parts: &Parts, state: &AppState) -> Result<Option<Login>, ApiError> {
     let Some(cookie) = parts
         .headers
         .get_all(COOKIE)
@@ -143,7 +148,7 @@ fn login_of(parts: &Parts, state: &AppState) -> Result<Option<Login>, ApiError> 
     else {
         return Ok(None);
     };
-    let Some(login) = state.logins.find(cookie) else {
+    let Some(login) = live_login(state, cookie).await else {
         return Err(ApiError::unauthorized(
             "the console login has expired; sign in again",
         ));
@@ -162,6 +167,22 @@ fn login_of(parts: &Parts, state: &AppState) -> Result<Option<Login>, ApiError> 
         }
     }
     Ok(Some(login))
+}
+
+/// The live login of a cookie value whose user the store still holds with the role and password
+/// it signed in with; a login whose user was removed or changed password ends here. A store that
+/// does not answer refuses the request without ending the login.
+pub async fn live_login(state: &AppState, cookie: &str) -> Option<Login> {
+    let login = state.logins.find(cookie)?;
+    let name = login.user.clone();
+    let stored = run_blocking(state, move |store| store.user(&name))
+        .await
+        .ok()?;
+    if !login.is_current_for(stored.as_ref()) {
+        state.logins.end(cookie);
+        return None;
+    }
+    Some(login)
 }
 
 fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
@@ -229,24 +250,14 @@ mod tests {
     }
 
     #[test]
-    fn cache_forgets_tokens_when_full() {
-        let cache = TokenCache::default();
-        for index in 0..TOKEN_CACHE_CAPACITY + 5 {
-            cache.put(
-                format!("hash-{index}"),
-                TokenRecord {
-                    name: format!("t{index}"),
-                    role: Role::Admin,
-                    created: 0,
-                },
-            );
+    fn token_use_is_written_once_per_resolution() {
+        let uses = TokenUse::default();
+        assert!(uses.due("hash-1"));
+        assert!(!uses.due("hash-1"), "seen a moment ago");
+        assert!(uses.due("hash-2"));
+        for index in 0..TOKEN_USE_CAPACITY + 5 {
+            uses.due(&format!("hash-{index}-x"));
         }
-        assert!(cache.entries.lock().unwrap().len() <= TOKEN_CACHE_CAPACITY);
-        let last = format!("hash-{}", TOKEN_CACHE_CAPACITY + 4);
-        assert_eq!(
-            cache.get(&last).map(|record| record.role),
-            Some(Role::Admin)
-        );
-        assert!(cache.get("never-seen").is_none());
+        assert!(uses.written.lock().unwrap().len() <= TOKEN_USE_CAPACITY);
     }
 }

@@ -8,10 +8,12 @@
 //! authenticate through the `Caller` / `SessionReader` extractors, answer errors through
 //! `ApiError`, and run every store call on the blocking pool because store calls block.
 
+mod audit;
 mod auth;
 mod error;
 pub mod export;
 pub mod filters;
+pub mod headers;
 pub mod login;
 mod openapi;
 mod routes;
@@ -24,21 +26,23 @@ use std::sync::Arc;
 use sessionscope_model::Micros;
 use sessionscope_store::{Store, StoreError};
 
-pub use auth::{Caller, SessionReader, TokenCache, TOKEN_CACHE_SECONDS};
+pub use auth::{live_login, Caller, SessionReader, TokenUse, TOKEN_USE_RESOLUTION_SECONDS};
 pub use error::ApiError;
 pub use openapi::openapi_document;
 pub use routes::{api_router, routed_paths};
 
 /// What every handler shares: the store, the clock relative times are resolved against, and the
-/// token cache.
+/// in-memory state of authentication (logins, pre-login values, the limiter, token use times).
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Current time in microseconds; replaceable so tests can pin "now" for relative windows.
     pub clock: Arc<dyn Fn() -> Micros + Send + Sync>,
-    pub token_cache: Arc<TokenCache>,
-    /// Console logins (browser sessions) and the sign-in limiter.
+    pub token_use: Arc<TokenUse>,
+    /// Console logins (browser sessions), the sign-in forms' pre-login values and the sign-in
+    /// limiter.
     pub logins: Arc<login::Logins>,
+    pub prelogins: Arc<login::PreLogins>,
     pub login_limiter: Arc<login::LoginLimiter>,
 }
 
@@ -47,8 +51,9 @@ impl AppState {
         AppState {
             store,
             clock: Arc::new(|| chrono::Utc::now().timestamp_micros()),
-            token_cache: Arc::new(TokenCache::default()),
+            token_use: Arc::new(TokenUse::default()),
             logins: Arc::new(login::Logins::default()),
+            prelogins: Arc::new(login::PreLogins::default()),
             login_limiter: Arc::new(login::LoginLimiter::default()),
         }
     }
@@ -66,7 +71,11 @@ impl AppState {
 
 /// The API with its state, ready to serve or to merge with other stateless routers.
 pub fn router(state: AppState) -> axum::Router {
-    api_router().with_state(state)
+    api_router()
+        .layer(axum::middleware::map_response(
+            headers::add_security_headers,
+        ))
+        .with_state(state)
 }
 
 /// Serves until `shutdown` completes. Takes a bound listener (the caller picks the address; tests bind 127.0.0.1:0).

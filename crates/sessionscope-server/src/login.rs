@@ -5,15 +5,21 @@
 //! everybody out (the console then shows the login page again). Each login carries its own CSRF
 //! token: forms send it as a hidden field and scripts as the `x-csrf-token` header, and every
 //! state-changing call made with the cookie must present it. Logins expire after
-//! `LOGIN_IDLE_SECONDS` without use and after `LOGIN_MAX_SECONDS` in any case.
+//! `LOGIN_IDLE_SECONDS` without use and after `LOGIN_MAX_SECONDS` in any case, and at once when
+//! the store no longer holds their user with the role and password they signed in with
+//! (`Login::is_current_for`, checked on every request, so `sessionscope user remove` or
+//! `user passwd` in another process ends them).
+//!
+//! The sign-in form itself carries a pre-login value (`PreLogins`): issued by this server with
+//! the form, kept only as a hash, accepted once, for `PRELOGIN_SECONDS`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sessionscope_model::Role;
-use sessionscope_store::{new_token, token_hash};
+use sessionscope_store::{new_token, token_hash, UserRecord};
 
 /// Name of the cookie that carries a console login.
 pub const LOGIN_COOKIE: &str = "sessionscope_login";
@@ -32,6 +38,11 @@ const FAILURE_WINDOW: Duration = Duration::from_secs(300);
 /// Bound on tracked addresses and names.
 const LIMITER_CAPACITY: usize = 50_000;
 
+/// How long the pre-login value of a sign-in form is accepted.
+pub const PRELOGIN_SECONDS: u64 = 600;
+/// Bound on outstanding pre-login values; past it the oldest are forgotten.
+const PRELOGIN_CAPACITY: usize = 20_000;
+
 /// A signed-in console user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Login {
@@ -39,6 +50,95 @@ pub struct Login {
     pub role: Role,
     /// Sent back with every state-changing request.
     pub csrf: String,
+    /// `credential_stamp` of the user's password hash at sign-in.
+    pub credential: String,
+}
+
+impl Login {
+    /// Whether the login still belongs to the user as stored: same name, role and password.
+    pub fn is_current_for(&self, user: Option<&UserRecord>) -> bool {
+        user.is_some_and(|user| {
+            user.name == self.user
+                && user.role == self.role
+                && secrets_equal(&credential_stamp(&user.password_hash), &self.credential)
+        })
+    }
+}
+
+/// What a login remembers of the password it was made with: the SHA-256 of its argon2 hash.
+pub fn credential_stamp(password_hash: &str) -> String {
+    token_hash(password_hash)
+}
+
+/// The pre-login values of sign-in forms this server handed out, by SHA-256, with their issue
+/// time: each is accepted once and for `PRELOGIN_SECONDS`, so a value an attacker made up, or
+/// one already used, never signs anybody in.
+pub struct PreLogins {
+    issued: Mutex<IssuedPreLogins>,
+    clock: Arc<dyn Fn() -> Instant + Send + Sync>,
+}
+
+#[derive(Default)]
+struct IssuedPreLogins {
+    by_hash: HashMap<String, Instant>,
+    /// Issue order, for forgetting the oldest first; may hold values already redeemed.
+    order: VecDeque<(String, Instant)>,
+}
+
+impl Default for PreLogins {
+    fn default() -> PreLogins {
+        PreLogins::with_clock(Instant::now)
+    }
+}
+
+impl PreLogins {
+    /// Tests move time forward through `clock`.
+    pub fn with_clock(clock: impl Fn() -> Instant + Send + Sync + 'static) -> PreLogins {
+        PreLogins {
+            issued: Mutex::new(IssuedPreLogins::default()),
+            clock: Arc::new(clock),
+        }
+    }
+
+    /// A new value for a sign-in form.
+    pub fn issue(&self) -> String {
+        let value = new_token();
+        let now = (self.clock)();
+        let lifetime = Duration::from_secs(PRELOGIN_SECONDS);
+        if let Ok(mut issued) = self.issued.lock() {
+            let issued = &mut *issued;
+            while let Some((hash, at)) = issued.order.front() {
+                let expired = now.saturating_duration_since(*at) > lifetime;
+                if !expired && issued.order.len() < PRELOGIN_CAPACITY {
+                    break;
+                }
+                if issued.by_hash.get(hash) == Some(at) {
+                    issued.by_hash.remove(hash);
+                }
+                issued.order.pop_front();
+            }
+            let hash = token_hash(&value);
+            issued.by_hash.insert(hash.clone(), now);
+            issued.order.push_back((hash, now));
+        }
+        value
+    }
+
+    /// Accepts a value once: true when this server issued it less than `PRELOGIN_SECONDS` ago
+    /// and it was not accepted before.
+    pub fn redeem(&self, value: &str) -> bool {
+        if value.is_empty() {
+            return false;
+        }
+        let now = (self.clock)();
+        let Ok(mut issued) = self.issued.lock() else {
+            return false;
+        };
+        match issued.by_hash.remove(&token_hash(value)) {
+            Some(at) => now.saturating_duration_since(at) <= Duration::from_secs(PRELOGIN_SECONDS),
+            None => false,
+        }
+    }
 }
 
 struct LoginEntry {
@@ -54,14 +154,15 @@ pub struct Logins {
 }
 
 impl Logins {
-    /// Starts a login; returns the cookie value (shown to the browser once, never kept) and the
-    /// login with its CSRF token.
-    pub fn start(&self, user: &str, role: Role) -> (String, Login) {
+    /// Starts a login for a stored user; returns the cookie value (shown to the browser once,
+    /// never kept) and the login with its CSRF token.
+    pub fn start(&self, user: &UserRecord) -> (String, Login) {
         let cookie = new_token();
         let login = Login {
-            user: user.to_owned(),
-            role,
+            user: user.name.clone(),
+            role: user.role,
             csrf: new_token(),
+            credential: credential_stamp(&user.password_hash),
         };
         let now = Instant::now();
         if let Ok(mut entries) = self.entries.lock() {
@@ -223,21 +324,98 @@ pub fn secrets_equal(left: &str, right: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn user(name: &str, role: Role, password_hash: &str) -> UserRecord {
+        UserRecord {
+            name: name.to_owned(),
+            role,
+            password_hash: password_hash.to_owned(),
+            created: 0,
+        }
+    }
+
     #[test]
     fn logins_are_found_by_cookie_and_end() {
         let logins = Logins::default();
-        let (cookie, login) = logins.start("ana", Role::Analyst);
+        let (cookie, login) = logins.start(&user("ana", Role::Analyst, "$argon2id$a"));
         assert_eq!(logins.find(&cookie), Some(login.clone()));
         assert_ne!(cookie, login.csrf);
         assert!(logins.find("not-a-cookie").is_none());
         logins.end(&cookie);
         assert!(logins.find(&cookie).is_none());
 
-        let (first, _) = logins.start("ana", Role::Analyst);
-        let (other, _) = logins.start("bob", Role::Admin);
+        let (first, _) = logins.start(&user("ana", Role::Analyst, "$argon2id$a"));
+        let (other, _) = logins.start(&user("bob", Role::Admin, "$argon2id$b"));
         logins.end_all_of("ana");
         assert!(logins.find(&first).is_none());
         assert!(logins.find(&other).is_some());
+    }
+
+    #[test]
+    fn a_login_is_current_only_while_its_user_keeps_role_and_password() {
+        let ana = user("ana", Role::Analyst, "$argon2id$a");
+        let (_, login) = Logins::default().start(&ana);
+        assert!(login.is_current_for(Some(&ana)));
+        assert!(!login.is_current_for(None), "user removed");
+        assert!(!login.is_current_for(Some(&user("ana", Role::Analyst, "$argon2id$new"))));
+        assert!(!login.is_current_for(Some(&user("ana", Role::ReadOnly, "$argon2id$a"))));
+        assert!(
+            !login.credential.contains("argon2"),
+            "only a digest is kept"
+        );
+    }
+
+    /// A clock the test moves by hand.
+    fn manual_clock() -> (Arc<Mutex<Instant>>, PreLogins) {
+        let now = Arc::new(Mutex::new(Instant::now()));
+        let read = Arc::clone(&now);
+        let prelogins = PreLogins::with_clock(move || *read.lock().unwrap());
+        (now, prelogins)
+    }
+
+    #[test]
+    fn a_prelogin_value_made_up_by_an_attacker_is_refused() {
+        let prelogins = PreLogins::default();
+        prelogins.issue();
+        assert!(!prelogins.redeem("sst_attackerchosen123"));
+        assert!(!prelogins.redeem(""));
+    }
+
+    #[test]
+    fn a_prelogin_value_is_accepted_once() {
+        let prelogins = PreLogins::default();
+        let value = prelogins.issue();
+        assert!(prelogins.redeem(&value));
+        assert!(!prelogins.redeem(&value), "a used value is refused");
+    }
+
+    #[test]
+    fn a_prelogin_value_expires() {
+        let (now, prelogins) = manual_clock();
+        let fresh = prelogins.issue();
+        let stale = prelogins.issue();
+        *now.lock().unwrap() += Duration::from_secs(PRELOGIN_SECONDS - 1);
+        assert!(prelogins.redeem(&fresh), "still inside its lifetime");
+        *now.lock().unwrap() += Duration::from_secs(2);
+        assert!(!prelogins.redeem(&stale), "past its lifetime");
+    }
+
+    #[test]
+    fn outstanding_prelogin_values_are_bounded() {
+        let (now, prelogins) = manual_clock();
+        let first = prelogins.issue();
+        for _ in 0..PRELOGIN_CAPACITY {
+            prelogins.issue();
+        }
+        {
+            let issued = prelogins.issued.lock().unwrap();
+            assert!(issued.order.len() <= PRELOGIN_CAPACITY);
+            assert!(issued.by_hash.len() <= PRELOGIN_CAPACITY);
+        }
+        assert!(!prelogins.redeem(&first), "the oldest was forgotten");
+        // Expired values leave on the next issue.
+        *now.lock().unwrap() += Duration::from_secs(PRELOGIN_SECONDS + 1);
+        prelogins.issue();
+        assert_eq!(prelogins.issued.lock().unwrap().by_hash.len(), 1);
     }
 
     #[test]

@@ -126,6 +126,7 @@ pub fn openapi_document() -> Value {
             }}), &["400", "401", "403"])
         }}),
     );
+    paths.insert("/api/v1/audit".into(), crate::audit::openapi_path());
 
     let rule_id = json!({"name": "id", "in": "path", "required": true, "description": "rule id (e.g. `fp-3`), or `#INDEX` for a rule without one", "schema": {"type": "string"}});
     let request_id = json!({"name": "id", "in": "path", "required": true, "description": "exchange id", "schema": {"type": "string"}});

@@ -65,6 +65,7 @@ fn api_routes() -> Routes {
     .get("/api/v1/requests/{id}/content", request_content)
     .get("/api/v1/export/requests", export_requests)
     .get("/api/v1/export/sessions", export_sessions)
+    .get("/api/v1/audit", crate::audit::audit_route)
     .route(
         "/api/v1/requests/{id}/false-positive",
         post(rules::mark_false_positive_route).fallback(only_post),
