@@ -1,9 +1,12 @@
 //! Signing in and out of the console (PRODUCT.md R3), and the `ConsoleUser` extractor every page
 //! asks for.
 //!
-//! The login form is protected against login CSRF by a double-submit value: the page sets a
-//! short-lived pre-login cookie and repeats its value in a hidden field, and the sign-in only
-//! proceeds when both match. After sign-in the login cookie is HttpOnly and SameSite=Strict (and
+//! The login form is protected against login CSRF by a pre-login value the server issues with the
+//! form (`PreLogins`: kept as a hash, accepted once, for ten minutes): the page sets it as a
+//! cookie and repeats it in a hidden field, and the sign-in only proceeds when both match and the
+//! server takes it back. A value made up elsewhere, a used one, or an old one is refused.
+//! Sign-ins, successful or not, are recorded in the audit log (never the password, and never an
+//! attempted name that is not a user: it may be a password typed in the wrong field). After sign-in the login cookie is HttpOnly and SameSite=Strict (and
 //! Secure when the request came over TLS, directly or through a proxy that says so); forms carry
 //! the login's CSRF token in a hidden `csrf` field, scripts in the `x-csrf-token` header.
 
@@ -20,10 +23,10 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use sessionscope_model::Role;
 use sessionscope_server::login::{
-    cookie_value, secrets_equal, Login, LOGIN_COOKIE, LOGIN_MAX_SECONDS,
+    cookie_value, secrets_equal, Login, LOGIN_COOKIE, LOGIN_MAX_SECONDS, PRELOGIN_SECONDS,
 };
-use sessionscope_server::AppState;
-use sessionscope_store::{new_token, verify_password};
+use sessionscope_server::{live_login, AppState};
+use sessionscope_store::verify_password;
 
 use crate::layout::{self, Nav};
 
@@ -80,7 +83,10 @@ impl FromRequestParts<AppState> for ConsoleUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<ConsoleUser, Response> {
-        let login = login_cookie(&parts.headers).and_then(|cookie| state.logins.find(cookie));
+        let login = match login_cookie(&parts.headers) {
+            Some(cookie) => live_login(state, cookie).await,
+            None => None,
+        };
         if let Some(login) = login {
             return Ok(ConsoleUser::from_login(login));
         }
@@ -165,8 +171,12 @@ struct LoginQuery {
     next: Option<String>,
 }
 
-async fn login_page(headers: HeaderMap, Query(query): Query<LoginQuery>) -> Response {
-    let prelogin = new_token();
+async fn login_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<LoginQuery>,
+) -> Response {
+    let prelogin = state.prelogins.issue();
     let mut response = render_login(
         &prelogin,
         &safe_next(query.next.as_deref()),
@@ -175,7 +185,12 @@ async fn login_page(headers: HeaderMap, Query(query): Query<LoginQuery>) -> Resp
     );
     response.headers_mut().append(
         SET_COOKIE,
-        cookie_header(PRELOGIN_COOKIE, &prelogin, 3600, over_tls(&headers)),
+        cookie_header(
+            PRELOGIN_COOKIE,
+            &prelogin,
+            PRELOGIN_SECONDS,
+            over_tls(&headers),
+        ),
     );
     response
 }
@@ -219,18 +234,20 @@ async fn sign_in(
 ) -> Response {
     let next = safe_next(form.next.as_deref());
     let tls = over_tls(&headers);
-    let fresh_prelogin = new_token();
+    let fresh_prelogin = state.prelogins.issue();
     let answer = |problem: &str, status: StatusCode| {
         let mut response = render_login(&fresh_prelogin, &next, Some(problem), status);
         response.headers_mut().append(
             SET_COOKIE,
-            cookie_header(PRELOGIN_COOKIE, &fresh_prelogin, 3600, tls),
+            cookie_header(PRELOGIN_COOKIE, &fresh_prelogin, PRELOGIN_SECONDS, tls),
         );
         response
     };
 
+    // The cookie binds the value to this browser; `redeem` to this server, once.
     let expected = cookie_from(&headers, PRELOGIN_COOKIE).unwrap_or_default();
-    if expected.is_empty() || !secrets_equal(&expected, &form.prelogin) {
+    let bound = !expected.is_empty() && secrets_equal(&expected, &form.prelogin);
+    if !bound || !state.prelogins.redeem(&form.prelogin) {
         return answer(
             "The sign-in form expired or came from elsewhere. Please sign in again.",
             StatusCode::FORBIDDEN,
@@ -252,21 +269,42 @@ async fn sign_in(
     let lookup_name = user_name.clone();
     let password = form.password;
     // Password hashing is deliberately slow: keep it off the async workers.
-    let verified = tokio::task::spawn_blocking(move || {
+    let checked = tokio::task::spawn_blocking(move || {
         let record = store.user(&lookup_name).ok().flatten()?;
-        verify_password(&password, &record.password_hash).then_some(record)
+        let verified = verify_password(&password, &record.password_hash);
+        Some((record, verified))
     })
     .await
     .ok()
     .flatten();
-    let Some(record) = verified else {
-        state.login_limiter.record_failure(address, &user_name);
-        tracing::info!(user = %user_name, "console sign-in refused");
-        return answer("Wrong user or password.", StatusCode::UNAUTHORIZED);
+    let from = address.map_or_else(|| "an unknown address".to_owned(), |ip| ip.to_string());
+    let record = match checked {
+        Some((record, true)) => record,
+        refused => {
+            state.login_limiter.record_failure(address, &user_name);
+            tracing::info!(user = %user_name, "console sign-in refused");
+            let (target, detail) = match refused {
+                Some((record, _)) => (record.name, format!("wrong password, from {from}")),
+                None => (
+                    "(unknown user)".to_owned(),
+                    format!("unknown user, from {from}"),
+                ),
+            };
+            record_audit(&state, "anonymous", "sign_in.failure", target, detail).await;
+            return answer("Wrong user or password.", StatusCode::UNAUTHORIZED);
+        }
     };
     state.login_limiter.record_success(&user_name);
-    let (cookie, _login) = state.logins.start(&record.name, record.role);
+    let (cookie, _login) = state.logins.start(&record);
     tracing::info!(user = %record.name, role = %record.role, "console sign-in");
+    record_audit(
+        &state,
+        &record.name,
+        "sign_in.success",
+        record.name.clone(),
+        format!("role {}, from {from}", record.role),
+    )
+    .await;
     let mut response = Redirect::to(&next).into_response();
     let headers = response.headers_mut();
     headers.append(
@@ -275,6 +313,18 @@ async fn sign_in(
     );
     headers.append(SET_COOKIE, cookie_header(PRELOGIN_COOKIE, "", 0, tls));
     response
+}
+
+/// Appends to the audit log; a store that does not answer is logged, not shown to the user.
+async fn record_audit(state: &AppState, who: &str, action: &str, target: String, detail: String) {
+    let store = state.store.clone();
+    let (who, action) = (who.to_owned(), action.to_owned());
+    let written =
+        tokio::task::spawn_blocking(move || store.record_audit(&who, &action, &target, &detail))
+            .await;
+    if !matches!(written, Ok(Ok(()))) {
+        tracing::error!("failed to record a sign-in in the audit log");
+    }
 }
 
 #[derive(Deserialize)]

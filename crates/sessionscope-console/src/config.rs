@@ -1029,6 +1029,7 @@ fn change_log_section(view: &PageView) -> Markup {
     html! {
         section.panel.config-section #change-log-panel {
             h2 { "Change log" }
+            p.muted { "Sign-ins and user and token changes are in the " a #audit-link href="/config/audit" { "audit log" } "." }
             @if view.stored.changes.is_empty() {
                 p.muted { "No changes recorded yet." }
             }

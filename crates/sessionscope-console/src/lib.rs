@@ -5,10 +5,11 @@
 //! The console shares `AppState` with the REST API and is merged into the same router
 //! (`router`), so a signed-in browser can also call the API with its login cookie, which is how
 //! "Download CSV" uses the API's own export. Pages: `/login`, `/sessions` (list, filters, an
-//! expanded session and its requests), `/requests/{id}`, `/config` (admins). Fragments of a page
+//! expanded session and its requests), `/requests/{id}`, `/config` and `/config/audit` (admins). Fragments of a page
 //! are the same URL with `fragment=...`, so the page works without JavaScript too.
 
 mod assets;
+mod audit;
 mod auth;
 mod config;
 mod format;
@@ -34,12 +35,20 @@ pub fn console_router() -> Router<AppState> {
         .merge(auth::routes())
         .merge(sessions::routes())
         .merge(config::routes())
+        .merge(audit::routes())
         .merge(request::routes())
 }
 
-/// The REST API and the console together, ready to serve.
+/// The REST API and the console together, ready to serve; every answer carries the security
+/// headers (`sessionscope_server::headers`: a content security policy without inline script or
+/// style, no framing, no sniffing, no referrer).
 pub fn router(state: AppState) -> Router {
-    api_router().merge(console_router()).with_state(state)
+    api_router()
+        .merge(console_router())
+        .layer(axum::middleware::map_response(
+            sessionscope_server::headers::add_security_headers,
+        ))
+        .with_state(state)
 }
 
 /// The home page is the session list; roles that may not read sessions land on their own page.

@@ -323,7 +323,11 @@ fn stat_list(view: &ViewState, title: &str, key: &str, values: &[Count]) -> Mark
                         @let width = (count.share.clamp(0.0, 1.0) * 100.0).max(1.0);
                         li.bar-item.active[is_active] .attack[key == "attack_type"] {
                             span.bar-value title=(count.value) { (value_label(key, &count.value)) }
-                            span.bar-track { span.bar-fill style={ "width:" (format!("{width:.1}")) "%" } {} }
+                            // An SVG bar rather than a `style` attribute: the content security
+                            // policy allows no inline styles.
+                            svg.bar-track viewBox="0 0 100 1" preserveAspectRatio="none" aria-hidden="true" {
+                                rect.bar-fill width=(format!("{width:.1}")) height="1" {}
+                            }
                             span.num.bar-count { (format::grouped(count.count)) }
                             span.num.bar-share.muted { (format::share_percent(count.share)) }
                             @if is_active {

@@ -192,8 +192,20 @@ impl TestServer {
         }
     }
 
+    /// A login of a stored user with the role (a login lasts only while its user is stored).
     fn login(&self, role: Role) -> String {
-        let (cookie, _) = self.state.logins.start("tester", role);
+        let name = format!("tester-{role}");
+        let user = match self.state.store.user(&name).unwrap() {
+            Some(user) => user,
+            None => {
+                self.state
+                    .store
+                    .create_user(&name, role, "$argon2id$not-a-real-hash")
+                    .unwrap();
+                self.state.store.user(&name).unwrap().unwrap()
+            }
+        };
+        let (cookie, _) = self.state.logins.start(&user);
         format!("{LOGIN_COOKIE}={cookie}")
     }
 
