@@ -80,6 +80,8 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Show the audit log: access changes, sign-ins and configuration changes, newest first
+    Audit(AuditArgs),
     /// Inspect the configuration
     Config {
         #[command(subcommand)]
@@ -312,6 +314,15 @@ pub enum UserCommand {
     },
     /// List local users
     List,
+    /// Remove a local user and end their console logins (the last admin cannot be removed)
+    Remove { name: String },
+    /// Set a new password and end the user's console logins; read from standard input, or generated and printed
+    Passwd {
+        name: String,
+        /// Read the password from the first line of standard input
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -320,10 +331,21 @@ pub enum TokenCommand {
     Create {
         #[arg(long)]
         role: String,
-        /// A name to recognise the token by
-        #[arg(long, default_value = "cli")]
-        name: String,
+        /// A unique name to recognise the token by (default: ROLE-N, the first free N)
+        #[arg(long)]
+        name: Option<String>,
     },
+    /// List API tokens: name, role, when created and last used (never the token)
+    List,
+    /// Revoke a token by name; a running server refuses it from the next request on
+    Revoke { name: String },
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// How many of the newest events to show
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub limit: u32,
 }
 
 #[derive(Debug, Subcommand)]

@@ -17,9 +17,9 @@ use sessionscope_model::{
 use sessionscope_store::Store;
 
 use crate::cli::{
-    Cli, Command, ConfigCommand, DemoArgs, ExportArgs, ExportFormat, ExportWhat, FilterArgs,
-    FormatArg, GenerateArgs, GlobalArgs, IngestArgs, SessionArgs, SessionsArgs, TokenCommand,
-    UserCommand,
+    AuditArgs, Cli, Command, ConfigCommand, DemoArgs, ExportArgs, ExportFormat, ExportWhat,
+    FilterArgs, FormatArg, GenerateArgs, GlobalArgs, IngestArgs, SessionArgs, SessionsArgs,
+    TokenCommand, UserCommand,
 };
 use crate::config::{self, Config};
 use crate::output;
@@ -44,6 +44,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(args) => export(&global, args),
         Command::User { command } => user(&global, command),
         Command::Token { command } => token(&global, command),
+        Command::Audit(args) => audit(&global, args),
         Command::Config {
             command: ConfigCommand::Check,
         } => config_check(&global),
@@ -621,9 +622,60 @@ fn random_password() -> String {
         .collect()
 }
 
+/// Who an access change made from the command line is recorded as: `cli:` and the OS user (from
+/// the environment, else the process's user id looked up in `/etc/passwd`, else `uid N`).
+fn cli_actor() -> String {
+    let name = ["USER", "LOGNAME", "USERNAME"]
+        .into_iter()
+        .find_map(|variable| std::env::var(variable).ok().filter(|name| !name.is_empty()))
+        .or_else(os_user_from_uid);
+    match name {
+        Some(name) => format!("cli:{name}"),
+        None => "cli:unknown".to_string(),
+    }
+}
+
+#[cfg(unix)]
+fn os_user_from_uid() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").ok()?.uid();
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let name = passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let id = fields.nth(1)?;
+        (id.parse::<u32>().ok()? == uid).then(|| name.to_string())
+    });
+    Some(name.unwrap_or_else(|| format!("uid {uid}")))
+}
+
+#[cfg(not(unix))]
+fn os_user_from_uid() -> Option<String> {
+    None
+}
+
+/// A new password: the first line of standard input (at least 8 characters), or generated.
+/// Returns it and whether it was generated (and must be printed).
+fn new_password(password_stdin: bool) -> anyhow::Result<(String, bool)> {
+    if !password_stdin {
+        return Ok((random_password(), true));
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("failed to read the password")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    if password.len() < 8 {
+        bail!("the password must have at least 8 characters");
+    }
+    Ok((password, false))
+}
+
 fn user(global: &GlobalArgs, command: UserCommand) -> anyhow::Result<ExitCode> {
     let config = load_config(global, None)?;
     let store = open_store(&config)?;
+    let actor = cli_actor();
     match command {
         UserCommand::Add {
             name,
@@ -634,21 +686,9 @@ fn user(global: &GlobalArgs, command: UserCommand) -> anyhow::Result<ExitCode> {
             if name.trim().is_empty() {
                 bail!("a user name cannot be empty");
             }
-            let (password, generated) = if password_stdin {
-                let mut line = String::new();
-                std::io::stdin()
-                    .lock()
-                    .read_line(&mut line)
-                    .context("failed to read the password")?;
-                let password = line.trim_end_matches(['\r', '\n']).to_string();
-                if password.len() < 8 {
-                    bail!("the password must have at least 8 characters");
-                }
-                (password, false)
-            } else {
-                (random_password(), true)
-            };
+            let (password, generated) = new_password(password_stdin)?;
             store.create_user(&name, role, &sessionscope_store::hash_password(&password))?;
+            store.record_audit(&actor, "user.add", &name, &format!("role {role}"))?;
             println!("added user {name} with role {role}");
             if generated {
                 println!("password: {password}");
@@ -671,6 +711,31 @@ fn user(global: &GlobalArgs, command: UserCommand) -> anyhow::Result<ExitCode> {
                 output::table(&["NAME", "ROLE", "CREATED (UTC)"], &rows)
             );
         }
+        UserCommand::Remove { name } => {
+            if !store.remove_user(&name)? {
+                bail!("no user `{name}`; `sessionscope user list` shows the users");
+            }
+            store.record_audit(&actor, "user.remove", &name, "")?;
+            println!("removed user {name}; their console logins have ended");
+        }
+        UserCommand::Passwd {
+            name,
+            password_stdin,
+        } => {
+            if store.user(&name)?.is_none() {
+                bail!("no user `{name}`; `sessionscope user list` shows the users");
+            }
+            let (password, generated) = new_password(password_stdin)?;
+            let hash = sessionscope_store::hash_password(&password);
+            if !store.set_user_password(&name, &hash)? {
+                bail!("no user `{name}`; `sessionscope user list` shows the users");
+            }
+            store.record_audit(&actor, "user.passwd", &name, "")?;
+            println!("changed the password of {name}; their console logins have ended");
+            if generated {
+                println!("password: {password}");
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -681,17 +746,131 @@ fn create_token(store: &dyn Store, role: Role, name: &str) -> anyhow::Result<Str
     Ok(token)
 }
 
+/// A token under the first free default name `ROLE-N`; another process taking the same name
+/// meanwhile only moves this one to the next number.
+fn create_token_with_default_name(
+    store: &dyn Store,
+    role: Role,
+) -> anyhow::Result<(String, String)> {
+    let taken: std::collections::HashSet<String> = store
+        .tokens()?
+        .into_iter()
+        .map(|token| token.name)
+        .collect();
+    let mut number = 1u64;
+    for _ in 0..100 {
+        let name = format!("{role}-{number}");
+        number += 1;
+        if taken.contains(&name) {
+            continue;
+        }
+        match create_token(store, role, &name) {
+            Ok(token) => return Ok((name, token)),
+            Err(error)
+                if matches!(
+                    error.downcast_ref::<sessionscope_store::StoreError>(),
+                    Some(sessionscope_store::StoreError::AlreadyExists(_))
+                ) =>
+            {
+                continue
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    bail!("found no free token name for role {role}; give one with --name")
+}
+
 fn token(global: &GlobalArgs, command: TokenCommand) -> anyhow::Result<ExitCode> {
     let config = load_config(global, None)?;
     let store = open_store(&config)?;
+    let actor = cli_actor();
     match command {
         TokenCommand::Create { role, name } => {
             let role = parse_role(&role)?;
-            let token = create_token(store.as_ref(), role, &name)?;
+            let (name, token) = match name {
+                Some(name) => {
+                    if name.trim().is_empty() {
+                        bail!("a token name cannot be empty");
+                    }
+                    let token = match create_token(store.as_ref(), role, &name) {
+                        Err(error)
+                            if matches!(
+                                error.downcast_ref::<sessionscope_store::StoreError>(),
+                                Some(sessionscope_store::StoreError::AlreadyExists(_))
+                            ) =>
+                        {
+                            bail!("a token named `{name}` already exists; choose another --name, or revoke it first with `sessionscope token revoke {name}`")
+                        }
+                        other => other?,
+                    };
+                    (name, token)
+                }
+                None => create_token_with_default_name(store.as_ref(), role)?,
+            };
+            store.record_audit(&actor, "token.create", &name, &format!("role {role}"))?;
             println!("created token `{name}` with role {role}; it is shown only once:");
             println!("{token}");
         }
+        TokenCommand::List => {
+            let rows: Vec<Vec<String>> = store
+                .tokens()?
+                .into_iter()
+                .map(|token| {
+                    vec![
+                        token.name,
+                        token.role.to_string(),
+                        output::short_time(token.created),
+                        token
+                            .last_used
+                            .map_or_else(|| "never".to_string(), output::short_time),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                output::table(&["NAME", "ROLE", "CREATED (UTC)", "LAST USED (UTC)"], &rows)
+            );
+        }
+        TokenCommand::Revoke { name } => {
+            if !store.revoke_token(&name)? {
+                bail!("no token `{name}`; `sessionscope token list` shows the tokens");
+            }
+            store.record_audit(&actor, "token.revoke", &name, "")?;
+            println!("revoked token `{name}`; a running server refuses it from now on");
+        }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `audit`: the newest audit events, newest first.
+fn audit(global: &GlobalArgs, args: AuditArgs) -> anyhow::Result<ExitCode> {
+    let config = load_config(global, None)?;
+    let store = open_store(&config)?;
+    let events = store.audit_events(args.limit as usize)?;
+    if events.is_empty() {
+        println!("the audit log is empty");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<Vec<String>> = events
+        .into_iter()
+        .map(|event| {
+            let detail = match event.config_change {
+                Some(id) => format!("{} (change {id})", event.detail),
+                None => event.detail,
+            };
+            vec![
+                output::short_time(event.at),
+                event.who,
+                event.action,
+                event.target,
+                detail,
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        output::table(&["WHEN (UTC)", "WHO", "ACTION", "TARGET", "DETAIL"], &rows)
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -973,7 +1152,9 @@ fn demo(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<ExitCode> {
         Role::Admin,
         &sessionscope_store::hash_password(&password),
     )?;
+    store.record_audit("demo", "user.add", "admin", "role admin")?;
     let token = create_token(store.as_ref(), Role::Admin, "demo")?;
+    store.record_audit("demo", "token.create", "demo", "role admin")?;
     drop(store);
 
     let banner = |address: std::net::SocketAddr| {

@@ -3,6 +3,8 @@
 // Each test file uses a different subset.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
