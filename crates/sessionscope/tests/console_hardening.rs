@@ -161,6 +161,8 @@ async fn page_report(browser: &Client) -> serde_json::Value {
                 onAttributes,
                 javascriptLinks: Array.from(document.querySelectorAll("a[href]"))
                     .filter((link) => link.getAttribute("href").trim().toLowerCase().startsWith("javascript:")).length,
+                injectedBold: Array.from(document.querySelectorAll("b")).filter((element) => element.textContent === "bold").length,
+                allText: document.documentElement.textContent,
                 text: document.body.innerText + "\n" + Array.from(document.querySelectorAll("[title]")).map((element) => element.title).join("\n"),
             };
             "#,
@@ -172,7 +174,7 @@ async fn page_report(browser: &Client) -> serde_json::Value {
 
 /// Loads a page, waits for its scripts to settle, and checks that nothing ran or was injected
 /// and that each expected piece of payload text is visible as text.
-async fn check_page(browser: &Client, url: &str, shown: &[&str]) {
+async fn check_page(browser: &Client, url: &str, shown: &[&str]) -> serde_json::Value {
     browser.goto(url).await.unwrap();
     browser
         .wait()
@@ -204,6 +206,7 @@ async fn check_page(browser: &Client, url: &str, shown: &[&str]) {
         "{url}: event handler attributes"
     );
     assert_eq!(report["javascriptLinks"], 0, "{url}: a javascript: link");
+    assert_eq!(report["injectedBold"], 0, "{url}: markup from a body");
     let text = report["text"].as_str().unwrap_or("");
     for piece in shown {
         assert!(
@@ -211,6 +214,7 @@ async fn check_page(browser: &Client, url: &str, shown: &[&str]) {
             "{url} does not show `{piece}` as text; it shows:\n{text}"
         );
     }
+    report
 }
 
 async fn sign_in(browser: &Client, base: &str, password: &str) {
@@ -325,29 +329,46 @@ fn script_and_markup_in_traffic_values_are_rendered_inert_on_every_page() {
             assert_eq!(sessions.len(), payloads().len(), "one session per payload");
             for href in &sessions {
                 let url = format!("{base}{href}");
-                check_page(&browser, &url, &["Mozilla/5.0 "]).await;
+                check_page(&browser, &url, &[PATH_PAYLOAD, "window.__xss="]).await;
                 let timeline = browser.find(Locator::Css("svg")).await;
                 assert!(timeline.is_ok(), "{url} shows a timeline");
             }
 
-            // Request details of a request of every session (headers, query, context, attacks).
+            // Request details of a request of every session (headers, query, context, attacks):
+            // opened inside the session, and on their own page.
             let mut requests = Vec::new();
             for href in &sessions {
                 browser.goto(&format!("{base}{href}")).await.unwrap();
-                let links = hrefs(&browser, "a[href^='/requests/']").await;
+                let links = hrefs(&browser, "a.request-link").await;
                 requests.extend(links.into_iter().take(1));
             }
-            assert!(requests.len() >= payloads().len(), "{requests:?}");
-            for (index, href) in requests.iter().enumerate() {
+            assert_eq!(requests.len(), payloads().len(), "{requests:?}");
+            requests.extend((0..payloads().len()).map(|index| format!("/requests/xss-{index}-0")));
+            for href in &requests {
                 let url = format!("{base}{href}");
-                let payload = &payloads()[index % payloads().len()];
-                let visible_start: String = payload.chars().take(12).collect();
-                check_page(&browser, &url, &[visible_start.as_str(), "Mozilla/5.0 "]).await;
+                let report = check_page(&browser, &url, &[PATH_PAYLOAD, "Mozilla/5.0 "]).await;
+                // The stored full content (folded away until opened) holds the JSON body, as text.
+                let all_text = report["allText"].as_str().unwrap_or("");
+                assert!(
+                    all_text.contains("<b>bold</b>"),
+                    "{url} lacks the body's text"
+                );
+            }
+            // Every payload shows whole, as text, on the details of its own request, where the
+            // user, the header, the query and the body all carry it.
+            for (index, payload) in payloads().iter().enumerate() {
+                let url = format!("{base}/requests/xss-{index}-0");
+                check_page(&browser, &url, &[payload.as_str()]).await;
             }
 
             // The point builder previews sample values of the payload header.
             let preview = format!("{base}/config?pb_side=request&pb_kind=header&pb_name=x-tenant");
-            check_page(&browser, &preview, &["window.__xss="]).await;
+            check_page(
+                &browser,
+                &preview,
+                &["window.__xss=", "stored clear", PATH_PAYLOAD],
+            )
+            .await;
             let preview =
                 format!("{base}/config?pb_side=request&pb_kind=header&pb_name=user-agent");
             check_page(&browser, &preview, &["Mozilla/5.0 "]).await;
