@@ -757,10 +757,9 @@ fn create_token_with_default_name(
         .into_iter()
         .map(|token| token.name)
         .collect();
-    let mut number = 1u64;
-    for _ in 0..100 {
+    // Numbers past the taken names; a few more in case other processes take names meanwhile.
+    for number in 1..=taken.len() + 100 {
         let name = format!("{role}-{number}");
-        number += 1;
         if taken.contains(&name) {
             continue;
         }
