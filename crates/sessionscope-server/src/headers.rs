@@ -10,10 +10,11 @@ use axum::http::HeaderValue;
 use axum::response::Response;
 
 /// The policy: everything from this origin only, and only as files (`'self'` without
-/// `'unsafe-inline'` / `'unsafe-eval'`); images may also be `data:` URLs (none are used today,
-/// the icon is a file); forms post only here; no plugins, no `<base>`, no framing.
+/// `'unsafe-inline'` / `'unsafe-eval'`): the console's markup has no inline script, handler
+/// attribute or `style` attribute (bars are SVG, sized by attributes); forms post only here; no
+/// plugins, no `<base>`, no framing.
 pub const CONTENT_SECURITY_POLICY_VALUE: &str = "default-src 'none'; script-src 'self'; \
-     style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; \
+     style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; \
      base-uri 'none'; object-src 'none'; frame-ancestors 'none'";
 
 /// The headers every answer carries, as (name, value).
