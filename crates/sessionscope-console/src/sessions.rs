@@ -122,7 +122,7 @@ async fn sessions_page(State(state): State<AppState>, user: ConsoleUser, uri: Ur
             page = store.list_sessions(&filter, &page_request);
         }
         let store_empty = match &page {
-            Ok(page) if page.total == 0 && page.sessions.is_empty() => store
+            Ok(page) if page.total == Some(0) && page.sessions.is_empty() => store
                 .usage()
                 .map(|usage| usage.exchanges == 0)
                 .unwrap_or(false),
@@ -423,18 +423,18 @@ fn active_filter_chips(view: &ViewState) -> Markup {
 }
 
 fn list_section(view: &ViewState, page: &SessionPage, data: &ListData) -> Markup {
-    let count_text = if page.total_exact {
-        format!(
+    let count_text = match page.total {
+        None => "Sessions: number unknown".to_string(),
+        Some(total) if page.total_exact => format!(
             "{} {}",
-            format::grouped(page.total),
-            plural(page.total, "session", "sessions")
-        )
-    } else {
-        format!(
+            format::grouped(total),
+            plural(total, "session", "sessions")
+        ),
+        Some(total) => format!(
             "about {} {}",
-            format::grouped(page.total),
-            plural(page.total, "session", "sessions")
-        )
+            format::grouped(total),
+            plural(total, "session", "sessions")
+        ),
     };
     let open_in_page = view.open.is_some_and(|open| {
         page.sessions
@@ -443,8 +443,10 @@ fn list_section(view: &ViewState, page: &SessionPage, data: &ListData) -> Markup
     });
     html! {
         div.list-header {
-            h1 #session-count data-total=(page.total) { (count_text) }
-            @if !page.total_exact {
+            h1 #session-count data-total=(page.total.map_or(String::new(), |total| total.to_string())) { (count_text) }
+            @if page.total.is_none() {
+                span.hint title="Some filter values can only be checked on each request; the pages below list every match" { "unknown" }
+            } @else if !page.total_exact {
                 span.hint title="Counted from per-part aggregates; some parts may match each filter on different requests" { "estimate" }
             }
             (flow_summary(view, &page.flows))

@@ -110,12 +110,15 @@ pub struct SessionSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionPage {
     pub sessions: Vec<SessionSummary>,
-    /// How many session parts match the filter in all.
-    pub total: u64,
+    /// How many session parts match the filter in all; `None` (JSON `null`) when that is
+    /// unknown without reading every candidate's requests (a pattern that only raw paths can
+    /// match, over more parts than one page verifies).
+    pub total: Option<u64>,
     /// False when `total` was counted from part aggregates and may include parts whose matching
-    /// values sit on different requests.
+    /// values sit on different requests, or is unknown.
     pub total_exact: bool,
-    /// Business flows over all matching parts: how many parts touched each.
+    /// Business flows over all matching parts: how many parts touched each; empty when `total`
+    /// is unknown.
     pub flows: Vec<Count>,
     pub next_cursor: Option<String>,
 }

@@ -325,8 +325,8 @@ fn schemas() -> Value {
             "type": "object", "required": ["sessions", "total", "total_exact", "flows", "next_cursor"],
             "properties": {
                 "sessions": {"type": "array", "items": {"$ref": "#/components/schemas/SessionSummary"}},
-                "total": {"type": "integer"},
-                "total_exact": {"type": "boolean"},
+                "total": {"type": ["integer", "null"], "description": "matching session parts; null when unknown (a pattern only raw paths can match, over more parts than a page verifies); `flows` is then empty"},
+                "total_exact": {"type": "boolean", "description": "false for an estimate from per-part aggregates, or an unknown total"},
                 "flows": counts,
                 "next_cursor": {"type": ["string", "null"]}
             }

@@ -13,8 +13,9 @@ use std::sync::Arc;
 pub use access::{hash_password, new_token, token_hash, verify_password};
 pub use sqlite::SqliteStore;
 pub use store::{
-    AttackContext, AuditEvent, ConfigChange, ReevaluateOutcome, RetentionOutcome, Store,
-    StoreError, StoreUsage, TokenRecord, UserRecord, ANALYSIS_SETTINGS_KEY, AUDIT_EVENTS_KEPT,
+    system_clock, AttackContext, AuditEvent, Clock, ConfigChange, ReevaluateOutcome,
+    RetentionOutcome, Store, StoreError, StoreUsage, TokenRecord, UserRecord,
+    ANALYSIS_SETTINGS_KEY, AUDIT_EVENTS_KEPT,
 };
 
 /// Opens a store by URI: `sqlite:PATH` or `sqlite://PATH`.

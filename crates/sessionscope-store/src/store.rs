@@ -87,10 +87,21 @@ pub struct ConfigChange {
 /// Setting key under which the analysis settings (JSON) are kept.
 pub const ANALYSIS_SETTINGS_KEY: &str = "analysis";
 
+/// The wall clock a store reads when it stores (microseconds since the epoch). Injected so
+/// tests can store "days ago" without waiting; `system_clock` everywhere else.
+pub type Clock = std::sync::Arc<dyn Fn() -> Micros + Send + Sync>;
+
+/// The system's clock.
+pub fn system_clock() -> Clock {
+    std::sync::Arc::new(|| chrono::Utc::now().timestamp_micros())
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RetentionOutcome {
     pub exchanges_removed: u64,
     pub parts_removed: u64,
+    /// UTC days of traffic removed whole.
+    pub days_removed: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -99,8 +110,12 @@ pub struct StoreUsage {
     pub bytes: u64,
     pub exchanges: u64,
     pub session_parts: u64,
+    /// Event times of the oldest and newest stored exchange.
     pub oldest: Option<Micros>,
     pub newest: Option<Micros>,
+    /// The earliest "last stored into" time of any stored day: retention removes that day once
+    /// this is older than the retention period.
+    pub oldest_storage: Option<Micros>,
 }
 
 /// What re-evaluation tells about the stored request an attack belongs to, so a rule's scope
@@ -198,9 +213,13 @@ pub trait Store: Send + Sync {
         sink: &mut dyn FnMut(SessionSummary) -> Result<(), StoreError>,
     ) -> Result<u64, StoreError>;
 
-    /// Removes exchanges older than `cutoff`, their stored attack contents, and the parts left
-    /// empty; aggregates of the parts that keep some requests are recomputed.
-    fn apply_retention(&self, cutoff: Micros) -> Result<RetentionOutcome, StoreError>;
+    /// Retention by time of storage: removes every UTC day of traffic (by the exchanges' own
+    /// times) that nothing was stored into at or after `stored_before` (wall-clock time, as the
+    /// store's clock read it when appending; an append stores into the days of all its
+    /// exchanges, duplicates included), with its parts, requests and their attack contents.
+    /// Days stored into since are untouched, so what an append accepted stays at least until
+    /// `stored_before` passes its time of storage.
+    fn apply_retention(&self, stored_before: Micros) -> Result<RetentionOutcome, StoreError>;
 
     fn usage(&self) -> Result<StoreUsage, StoreError>;
 

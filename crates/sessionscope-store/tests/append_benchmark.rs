@@ -424,7 +424,7 @@ fn append_and_read_one_million_exchanges() {
             store.list_sessions(filter, &page).unwrap()
         });
         println!(
-            "    total {} exact {} rows {}",
+            "    total {:?} exact {} rows {}",
             result.total,
             result.total_exact,
             result.sessions.len()

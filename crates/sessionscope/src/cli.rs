@@ -33,7 +33,7 @@ pub struct GlobalArgs {
     /// Directory of the default store; also SESSIONSCOPE_DATA_DIR
     #[arg(long, global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Days of traffic to keep; also SESSIONSCOPE_RETENTION_DAYS
+    /// Days a day of traffic is kept after it was last stored into; also SESSIONSCOPE_RETENTION_DAYS
     #[arg(long, global = true, value_name = "DAYS")]
     pub retention_days: Option<u32>,
     /// More log output (-v info, -vv debug, -vvv trace); also SESSIONSCOPE_LOG

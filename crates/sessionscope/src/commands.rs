@@ -228,6 +228,9 @@ fn ingest(global: &GlobalArgs, args: IngestArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let progress = !args.no_progress && std::io::stderr().is_terminal();
+    // Retention runs before the ingest, never after it: nothing this run accepts can be removed
+    // by it, and the pages it frees are reused by the new data.
+    let retention_before = enforce_retention(&config, store.as_ref())?;
     let summary = ingest_into(
         &config,
         &store,
@@ -244,42 +247,80 @@ fn ingest(global: &GlobalArgs, args: IngestArgs) -> anyhow::Result<ExitCode> {
         eprintln!("error: {}: {}", failed.file, failed.message);
     }
     print_summary(&summary);
-    enforce_retention(&config, store.as_ref())?;
+    print_retention_removal(&retention_before, config.retention_days);
+    println!(
+        "kept      every accepted exchange, until {} UTC at least ({} days after storage)",
+        output::short_time(
+            now_micros().saturating_add(config.retention_days as Micros * MICROS_PER_DAY)
+        ),
+        config.retention_days
+    );
     if !summary.failed_files.is_empty() {
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Retention counts back from the newest stored traffic, never from a time ahead of the clock, so
-/// that imported historic logs are not deleted the moment they arrive.
-fn retention_cutoff(retention_days: u32, newest: Option<Micros>, now: Micros) -> Option<Micros> {
-    let newest = newest?;
-    Some(newest.min(now) - retention_days as Micros * MICROS_PER_DAY)
+/// Retention by time of storage: a UTC day of traffic is removed once nothing was stored into
+/// it for `retention_days`, whatever the times inside it, so an import of old logs is kept for
+/// the whole period after it arrives. The clock is read here, at the edge.
+fn retention_cutoff(retention_days: u32, now: Micros) -> Micros {
+    now.saturating_sub(retention_days as Micros * MICROS_PER_DAY)
 }
 
-fn enforce_retention(config: &Config, store: &dyn Store) -> anyhow::Result<()> {
+/// What a retention run removed, and the cutoff it used.
+struct RetentionRun {
+    stored_before: Micros,
+    outcome: sessionscope_store::RetentionOutcome,
+}
+
+fn enforce_retention(config: &Config, store: &dyn Store) -> anyhow::Result<RetentionRun> {
+    let stored_before = retention_cutoff(config.retention_days, now_micros());
     let usage = store.usage()?;
-    let Some(cutoff) = retention_cutoff(config.retention_days, usage.newest, now_micros()) else {
-        return Ok(());
+    let mut run = RetentionRun {
+        stored_before,
+        outcome: Default::default(),
     };
-    if usage.oldest.is_some_and(|oldest| oldest < cutoff) {
-        let outcome = store.apply_retention(cutoff)?;
+    if usage
+        .oldest_storage
+        .is_some_and(|oldest| oldest < stored_before)
+    {
+        run.outcome = store.apply_retention(stored_before)?;
         tracing::info!(
-            exchanges_removed = outcome.exchanges_removed,
-            parts_removed = outcome.parts_removed,
+            exchanges_removed = run.outcome.exchanges_removed,
+            parts_removed = run.outcome.parts_removed,
+            days_removed = run.outcome.days_removed,
             "retention applied"
         );
     }
-    Ok(())
+    Ok(run)
+}
+
+/// The summary line of a retention run that removed something, e.g. before an ingest.
+fn print_retention_removal(run: &RetentionRun, retention_days: u32) {
+    if run.outcome.days_removed == 0 {
+        return;
+    }
+    println!(
+        "removed   {} exchanges of {} day{} last stored before {} UTC (retention: {} days after storage)",
+        output::thousands(run.outcome.exchanges_removed),
+        output::thousands(run.outcome.days_removed),
+        if run.outcome.days_removed == 1 { "" } else { "s" },
+        output::short_time(run.stored_before),
+        retention_days
+    );
 }
 
 fn retention(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     let config = load_config(global, None)?;
     let store = open_store(&config)?;
-    enforce_retention(&config, store.as_ref())?;
+    let run = enforce_retention(&config, store.as_ref())?;
     let usage = store.usage()?;
-    println!("retention {} days", config.retention_days);
+    println!(
+        "retention {} days after storage: a UTC day of traffic is removed once nothing was stored into it for {} days",
+        config.retention_days, config.retention_days
+    );
+    print_retention_removal(&run, config.retention_days);
     println!("exchanges {}", output::thousands(usage.exchanges));
     println!("sessions  {} parts", output::thousands(usage.session_parts));
     println!("disk      {} bytes", output::thousands(usage.bytes));
@@ -288,6 +329,14 @@ fn retention(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
             "traffic   {} to {}",
             output::short_time(oldest),
             output::short_time(newest)
+        );
+    }
+    if let Some(oldest_storage) = usage.oldest_storage {
+        println!(
+            "next      {} UTC at the earliest (the least recently stored day)",
+            output::short_time(
+                oldest_storage.saturating_add(config.retention_days as Micros * MICROS_PER_DAY)
+            )
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -372,12 +421,15 @@ fn sessions(global: &GlobalArgs, args: SessionsArgs) -> anyhow::Result<ExitCode>
         println!("{}", serde_json::to_string_pretty(&page)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let total = if page.total_exact {
-        output::thousands(page.total)
-    } else {
-        format!("about {}", output::thousands(page.total))
+    let total = match page.total {
+        None => "an unknown number of".to_string(),
+        Some(total) if page.total_exact => output::thousands(total),
+        Some(total) => format!("about {}", output::thousands(total)),
     };
     println!("{total} sessions");
+    if page.total.is_none() {
+        println!("(counting them means reading every candidate's requests; follow the pages with --cursor)");
+    }
     if !page.flows.is_empty() {
         let flows: Vec<String> = page
             .flows
@@ -1180,12 +1232,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn retention_counts_back_from_the_newest_traffic_but_never_from_the_future() {
+    fn retention_counts_back_from_now_whatever_the_traffic_times() {
         let day = MICROS_PER_DAY;
-        let now = 100 * day;
-        assert_eq!(retention_cutoff(7, Some(50 * day), now), Some(43 * day));
-        assert_eq!(retention_cutoff(7, Some(200 * day), now), Some(93 * day));
-        assert_eq!(retention_cutoff(7, None, now), None);
+        assert_eq!(retention_cutoff(7, 100 * day), 93 * day);
+        assert_eq!(retention_cutoff(3650, 0), -3650 * day);
     }
 
     #[test]

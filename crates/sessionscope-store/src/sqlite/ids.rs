@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use rusqlite::{params, Connection};
 
 use super::aggregate::id_hash;
-use super::block::stored_id_is;
+use super::block::{block_of_key, stored_id_is};
 use super::keys::{hours_of_day, MAX_HOUR};
 use super::writer::FastMap;
 
@@ -187,22 +187,19 @@ fn rewrite_hour(
     write_chunk(connection, hour, 0, &entries)
 }
 
-/// Retention: drops the ids of hours before `cutoff_hour` and the given keys of that hour.
-pub(crate) fn remove_before(
+/// Retention: takes the keys that point into `removed_blocks` out of one hour's chunks.
+pub(crate) fn remove_keys_of_blocks(
     connection: &Connection,
-    cutoff_hour: i64,
-    removed_in_cutoff_hour: &HashSet<i64>,
+    hour: i64,
+    removed_blocks: &HashSet<i64>,
 ) -> rusqlite::Result<()> {
-    connection.execute(
-        "DELETE FROM id_chunks WHERE hour < ?1",
-        params![cutoff_hour],
-    )?;
-    if removed_in_cutoff_hour.is_empty() {
+    let mut entries = load_hour(connection, hour)?.entries;
+    let before = entries.len();
+    entries.retain(|(_, key)| !removed_blocks.contains(&block_of_key(*key)));
+    if entries.len() == before {
         return Ok(());
     }
-    let mut entries = load_hour(connection, cutoff_hour)?.entries;
-    entries.retain(|(_, key)| !removed_in_cutoff_hour.contains(key));
-    rewrite_hour(connection, cutoff_hour, entries)
+    rewrite_hour(connection, hour, entries)
 }
 
 /// The ids of one hour as the writer holds them.

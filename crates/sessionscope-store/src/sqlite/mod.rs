@@ -84,6 +84,8 @@ pub struct SqliteStore {
     /// How much a filtered list verifies on exchanges; tests lower it to exercise the
     /// estimating and the budget-limited paths.
     verify_limits: reader::VerifyLimits,
+    /// Read when appending: the time of storage that retention counts from.
+    clock: crate::Clock,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -244,6 +246,13 @@ impl SqliteStore {
         SqliteStore::open_at_version(path, schema::current_version())
     }
 
+    /// `open` with another clock for the time of storage (tests store "days ago" with it).
+    pub fn open_with_clock(path: &Path, clock: crate::Clock) -> Result<SqliteStore, StoreError> {
+        let mut store = SqliteStore::open(path)?;
+        store.clock = clock;
+        Ok(store)
+    }
+
     /// Opens and migrates only up to `version`; tests use it to make old stores.
     pub(crate) fn open_at_version(path: &Path, version: i64) -> Result<SqliteStore, StoreError> {
         if let Some(parent) = path.parent() {
@@ -302,6 +311,7 @@ impl SqliteStore {
             readers: Mutex::new(Vec::new()),
             secret,
             verify_limits: reader::VerifyLimits::default(),
+            clock: crate::system_clock(),
         })
     }
 
@@ -387,7 +397,8 @@ impl Store for SqliteStore {
     }
 
     fn append_chunks(&self, chunks: &[&[AnalyzedExchange]]) -> Result<AppendOutcome, StoreError> {
-        let outcome = self.writer()?.append(chunks);
+        let stored_at = (self.clock)();
+        let outcome = self.writer()?.append(chunks, stored_at);
         if let Some(checkpointer) = self
             .checkpointer
             .get_or_init(|| Checkpointer::start(&self.path))
@@ -457,8 +468,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn apply_retention(&self, cutoff: Micros) -> Result<RetentionOutcome, StoreError> {
-        self.writer()?.apply_retention(cutoff)
+    fn apply_retention(&self, stored_before: Micros) -> Result<RetentionOutcome, StoreError> {
+        self.writer()?.apply_retention(stored_before)
     }
 
     fn usage(&self) -> Result<StoreUsage, StoreError> {
@@ -1023,6 +1034,19 @@ mod tests {
         assert_eq!(page.sessions[0].requests, 4);
     }
 
+    /// Appends to a store opened at an older version with today's writer, which also records
+    /// the days' storage times (version 9); the table is made for it the way version 9 makes it.
+    fn append_to_old_store(old: &SqliteStore, batch: &[AnalyzedExchange]) {
+        old.writer()
+            .unwrap()
+            .connection()
+            .execute_batch(
+                "CREATE TABLE IF NOT EXISTS day_storage (day INTEGER PRIMARY KEY, stored_at INTEGER NOT NULL);",
+            )
+            .unwrap();
+        old.append(batch).unwrap();
+    }
+
     fn test_exchange(id: &str, second: i64) -> AnalyzedExchange {
         let ts = 1_795_341_600 * sessionscope_model::MICROS_PER_SECOND
             + second * sessionscope_model::MICROS_PER_SECOND;
@@ -1201,7 +1225,7 @@ mod tests {
         let path = directory.path().join("v3.db");
         {
             let old = SqliteStore::open_at_version(&path, 3).unwrap();
-            old.append(&[test_exchange("v3-1", 0)]).unwrap();
+            append_to_old_store(&old, &[test_exchange("v3-1", 0)]);
             old.put_setting("retention_days", "5").unwrap();
             assert!(
                 old.config_changes(5).is_err(),
@@ -1237,7 +1261,7 @@ mod tests {
         let path = directory.path().join("v4.db");
         {
             let old = SqliteStore::open_at_version(&path, 4).unwrap();
-            old.append(&[test_exchange("v4-1", 0)]).unwrap();
+            append_to_old_store(&old, &[test_exchange("v4-1", 0)]);
             old.replace_samples(&["{}".to_string()]).unwrap();
             assert!(
                 old.attack_content("v4-1").is_err(),
@@ -1289,31 +1313,81 @@ mod tests {
     }
 
     #[test]
-    fn retention_inside_a_block_keeps_the_rest_findable() {
+    fn sqlite_store_passes_the_clocked_conformance_suite() {
+        let directories = std::cell::RefCell::new(Vec::new());
+        crate::conformance::run_clocked(&|clock| {
+            let directory = tempfile::tempdir().expect("temporary directory");
+            let store =
+                SqliteStore::open_with_clock(&directory.path().join("store.db"), clock.clock())
+                    .expect("open store");
+            directories.borrow_mut().push(directory);
+            Arc::new(store) as Arc<dyn Store>
+        });
+    }
+
+    /// Times before 1970 and in its first hour share the id index's first bucket; removing one
+    /// of those days leaves the other's ids findable and duplicates.
+    #[test]
+    fn retention_of_a_day_in_a_shared_id_bucket_keeps_the_other_days_ids() {
         let directory = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&directory.path().join("store.db")).unwrap();
-        let batch: Vec<AnalyzedExchange> = (0..5)
-            .map(|second| test_exchange(&format!("k-{second}"), second))
-            .collect();
-        store.append(&batch).unwrap();
-        let outcome = store.apply_retention(batch[2].ts).unwrap();
-        assert_eq!((outcome.exchanges_removed, outcome.parts_removed), (2, 0));
-        for (index, exchange) in batch.iter().enumerate() {
-            let found = store.request(&exchange.id).unwrap();
-            assert_eq!(found.is_some(), index >= 2, "{}", exchange.id);
-        }
-        assert_eq!(store.usage().unwrap().oldest, Some(batch[2].ts));
-        // Kept ids stay duplicates; removed ones may be stored again.
-        let outcome = store.append(&batch).unwrap();
-        assert_eq!((outcome.inserted, outcome.duplicates), (2, 3));
-        let mut exported = Vec::new();
-        store
-            .export_requests(&SessionFilter::default(), &mut |row| {
-                exported.push(row.id);
-                Ok(())
-            })
+        let now = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(1_000));
+        let clock_time = std::sync::Arc::clone(&now);
+        let store = SqliteStore::open_with_clock(
+            &directory.path().join("store.db"),
+            std::sync::Arc::new(move || clock_time.load(std::sync::atomic::Ordering::SeqCst)),
+        )
+        .unwrap();
+        let mut before_1970 = test_exchange("edge-old", 0);
+        before_1970.ts = -5 * sessionscope_model::MICROS_PER_DAY;
+        let mut first_hour = test_exchange("edge-first", 0);
+        first_hour.ts = 60 * sessionscope_model::MICROS_PER_SECOND;
+        store.append(std::slice::from_ref(&before_1970)).unwrap();
+        now.store(5_000, std::sync::atomic::Ordering::SeqCst);
+        store.append(std::slice::from_ref(&first_hour)).unwrap();
+        let outcome = store.apply_retention(2_000).unwrap();
+        assert_eq!((outcome.exchanges_removed, outcome.days_removed), (1, 1));
+        assert!(store.request("edge-old").unwrap().is_none());
+        assert!(store.request("edge-first").unwrap().is_some());
+        let again = store.append(&[first_hour, before_1970]).unwrap();
+        assert_eq!((again.inserted, again.duplicates), (1, 1));
+    }
+
+    #[test]
+    fn a_version_7_store_keeps_its_data_for_a_whole_period_after_upgrading() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("v7.db");
+        drop(SqliteStore::open_at_version(&path, 7).unwrap());
+        let old_day =
+            sessionscope_model::day_of(1_431_857_100 * sessionscope_model::MICROS_PER_SECOND);
+        Connection::open(&path)
+            .unwrap()
+            .execute(
+                "INSERT INTO parts (id, session_id, day, first_ts, last_ts, requests, attacks, flows, counts)
+                 VALUES (1, ?1, ?2, 0, 0, 1, 0, 0, x'')",
+                params![&[7u8; 16][..], old_day],
+            )
             .unwrap();
-        assert_eq!(exported, ["k-0", "k-1", "k-2", "k-3", "k-4"]);
+        let before_upgrade = now_micros();
+        let store = SqliteStore::open(&path).unwrap();
+        let stored_at = store
+            .usage()
+            .unwrap()
+            .oldest_storage
+            .expect("a storage time");
+        assert!(
+            stored_at >= before_upgrade,
+            "the old day counts as stored at the upgrade"
+        );
+        assert_eq!(
+            store
+                .apply_retention(before_upgrade - 7 * sessionscope_model::MICROS_PER_DAY)
+                .unwrap(),
+            RetentionOutcome::default()
+        );
+        assert_eq!(
+            stored_schema_version(&path),
+            schema::current_version().to_string()
+        );
     }
 
     #[test]

@@ -424,10 +424,20 @@ const MANY_VALUES: usize = 256;
 
 /// Candidate parts for the non-time fields, from `value_parts` and the part/exchange id
 /// look-ups; `None` when no such field is set (every part is a candidate).
+struct Candidates {
+    parts: Option<PartSet>,
+    /// Every candidate has, for each field on its own, a request that matches it, so counting
+    /// candidates estimates the total. False when an endpoint pattern admitted templates only
+    /// because their raw paths might match it: how many parts hold such a path is unknown
+    /// until their requests are read.
+    countable: bool,
+}
+
 fn candidate_parts(
     connection: &Connection,
     filter: &SessionFilter,
-) -> rusqlite::Result<Option<PartSet>> {
+) -> rusqlite::Result<Candidates> {
+    let mut countable = true;
     let mut result: Option<PartSet> = None;
     let mut narrow = |set: PartSet| {
         result = Some(match result.take() {
@@ -563,11 +573,21 @@ fn candidate_parts(
             Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
         })? {
             let (id, template) = row?;
-            let candidate = filter.endpoints.iter().any(|pattern| {
-                glob_matches(pattern, &template) || template_may_match_path(pattern, &template)
-            });
-            if candidate {
+            let matched = filter
+                .endpoints
+                .iter()
+                .any(|pattern| glob_matches(pattern, &template));
+            if matched {
                 template_ids.push(id);
+                continue;
+            }
+            let path_may_match = filter
+                .endpoints
+                .iter()
+                .any(|pattern| template_may_match_path(pattern, &template));
+            if path_may_match {
+                template_ids.push(id);
+                countable = false;
             }
         }
         narrow(parts_with(kind::TEMPLATE, &template_ids)?);
@@ -598,7 +618,10 @@ fn candidate_parts(
         }
         narrow(parts);
     }
-    Ok(result)
+    Ok(Candidates {
+        parts: result,
+        countable,
+    })
 }
 
 /// The 16-byte address ranges a network covers (an IPv4 network also covers its mapped form).
@@ -848,7 +871,10 @@ fn list_sessions_inner(
     let mut last_key = None;
     let mut more = false;
 
-    let candidates = candidate_parts(connection, filter)?;
+    let Candidates {
+        parts: candidates,
+        countable,
+    } = candidate_parts(connection, filter)?;
     let (total, total_exact, flows) = match &candidates {
         None => {
             // Walk parts newest first from the cursor on.
@@ -890,7 +916,7 @@ fn list_sessions_inner(
                 )?);
             }
             let (total, flows) = count_time_window(connection, filter)?;
-            (total, true, flow_counts(&flows, total))
+            (Some(total), true, flow_counts(&flows, total))
         }
         Some(candidates) if candidates.len() <= limits.all => {
             // Few candidates: verify every one, so the total is exact.
@@ -937,7 +963,7 @@ fn list_sessions_inner(
                     position,
                 )?);
             }
-            (total, true, flow_counts(&flow_parts, total))
+            (Some(total), true, flow_counts(&flow_parts, total))
         }
         Some(candidates) => {
             // Many candidates: walk parts newest first and verify only until the page is full;
@@ -948,6 +974,10 @@ fn list_sessions_inner(
             };
             let from = filter.from.unwrap_or(i64::MIN);
             let to = filter.to.unwrap_or(i64::MAX);
+            // Parts verified to match, and their flows in the window: the exact total when the
+            // walk of the first page gets through every candidate.
+            let mut matched = 0u64;
+            let mut matched_flows = [0u64; 7];
             {
                 let mut walk = connection.prepare_cached(
                     "SELECT id FROM parts WHERE (last_ts < ?1 OR (last_ts = ?1 AND id < ?2)) AND last_ts >= ?3
@@ -982,6 +1012,8 @@ fn list_sessions_inner(
                         last_key = Some(key);
                         continue;
                     };
+                    matched += 1;
+                    count_flows(&mut matched_flows, aggregate.flow_mask);
                     if rows.len() == limit {
                         more = true;
                         break;
@@ -1000,8 +1032,14 @@ fn list_sessions_inner(
                     )?);
                 }
             }
-            let (total, flow_parts) = estimate_candidates(connection, filter, candidates)?;
-            (total, false, flow_counts(&flow_parts, total))
+            if after.is_none() && !more {
+                (Some(matched), true, flow_counts(&matched_flows, matched))
+            } else if countable {
+                let (total, flow_parts) = estimate_candidates(connection, filter, candidates)?;
+                (Some(total), false, flow_counts(&flow_parts, total))
+            } else {
+                (None, false, Vec::new())
+            }
         }
     };
     Ok(SessionPage {
@@ -1260,7 +1298,9 @@ pub(crate) fn export_requests(
     filter: &SessionFilter,
     sink: &mut dyn FnMut(RequestRow) -> Result<(), StoreError>,
 ) -> Result<u64, StoreError> {
-    let candidates = candidate_parts(connection, filter).map_err(backend_error)?;
+    let candidates = candidate_parts(connection, filter)
+        .map_err(backend_error)?
+        .parts;
     let mut names = Names::new(connection);
     let mut matcher = Matcher::new(filter);
     // Part id → session and day text, so rows do not format the day each time.
@@ -1418,12 +1458,17 @@ pub(crate) fn usage(connection: &Connection) -> Result<StoreUsage, StoreError> {
             connection.query_row("SELECT min(first_ts) FROM blocks", [], |row| row.get(0))?;
         let newest: Option<i64> =
             connection.query_row("SELECT max(last_ts) FROM blocks", [], |row| row.get(0))?;
+        let oldest_storage: Option<i64> =
+            connection.query_row("SELECT min(stored_at) FROM day_storage", [], |row| {
+                row.get(0)
+            })?;
         Ok(StoreUsage {
             bytes: 0,
             exchanges: exchanges.max(0) as u64,
             session_parts: session_parts.max(0) as u64,
             oldest,
             newest,
+            oldest_storage,
         })
     };
     work().map_err(backend_error)

@@ -1,41 +1,37 @@
-//! Retention: removes exchanges older than a cutoff, drops the parts left empty, rebuilds the
-//! aggregates of parts that lost requests, and gives freed pages back to the file system
-//! (the file is created with incremental auto-vacuum).
+//! Retention by time of storage: a UTC day of traffic (every session part of that day, by the
+//! exchanges' own times) is removed once nothing was stored into it since the cutoff, with
+//! everything that hangs off it — blocks, the id index of its hours, presence lists, day
+//! statistics and the stored attack contents of its requests. The dictionary keeps its strings.
+//!
+//! Why days and why storage time: an import of old logs must stay for the retention period
+//! after it arrives, whatever its event times, and a day is the unit the id index (hours), the
+//! day statistics and the scale-out backend's partitions already cut along, so dropping one is
+//! a few range deletes instead of a rewrite of what stays. `day_storage` holds, per day, the
+//! wall-clock time of the last append that accepted an exchange of it (duplicates included, so
+//! re-ingesting a file keeps it for another period). Each day goes in its own transaction,
+//! re-checked inside it, so an append that touches the day meanwhile keeps it, an interrupted
+//! run leaves a consistent store, and writers wait for one day at most. Freed pages go back to
+//! the file system afterwards (the file is created with incremental auto-vacuum).
 
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::{params, Connection, TransactionBehavior};
-use sessionscope_model::{day_of, Micros};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use sessionscope_model::{day_start_micros, Micros, MICROS_PER_DAY};
 
 use crate::{RetentionOutcome, StoreError};
 
 use super::aggregate::{kind, PartAggregate};
 use super::backend_error;
-use super::block::{decode_block, index_of_key, BlockEncoder, BlockEntry};
-use super::ids::remove_before;
-use super::keys::hour_of;
+use super::ids;
+use super::keys::{hours_of_day, MAX_HOUR};
 use super::presence;
-use super::reader::rebuild_aggregate;
-use super::schema::{ALL_EXCHANGES, ALL_PARTS};
-use super::writer::apply_day_deltas;
-
-const MICROS_PER_HOUR: i64 = 3_600_000_000;
-
-struct AffectedPart {
-    id: i64,
-    day: i32,
-    last_ts: i64,
-    requests: i64,
-    flows: u8,
-    counts: Vec<u8>,
-}
 
 pub(crate) fn apply(
     connection: &Connection,
-    cutoff: Micros,
+    stored_before: Micros,
 ) -> Result<RetentionOutcome, StoreError> {
-    let outcome = remove_in_transaction(connection, cutoff).map_err(backend_error)?;
-    if outcome.exchanges_removed > 0 {
+    let outcome = remove_expired_days(connection, stored_before).map_err(backend_error)?;
+    if outcome.exchanges_removed > 0 || outcome.days_removed > 0 {
         // Give the freed pages back and shrink the WAL; failures here only cost disk space.
         let _ = connection.execute_batch("PRAGMA incremental_vacuum;");
         let _ = connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
@@ -43,143 +39,107 @@ pub(crate) fn apply(
     Ok(outcome)
 }
 
-fn remove_in_transaction(
+fn remove_expired_days(
     connection: &Connection,
-    cutoff: Micros,
+    stored_before: Micros,
 ) -> rusqlite::Result<RetentionOutcome> {
+    let expired: Vec<i64> = {
+        let mut statement = connection
+            .prepare_cached("SELECT day FROM day_storage WHERE stored_at < ?1 ORDER BY day")?;
+        let rows = statement.query_map(params![stored_before], |row| row.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let mut outcome = RetentionOutcome::default();
+    for day in expired {
+        remove_day(connection, day, stored_before, &mut outcome)?;
+    }
+    Ok(outcome)
+}
+
+/// Removes one day in one transaction, unless it was stored into since `stored_before`.
+fn remove_day(
+    connection: &Connection,
+    day: i64,
+    stored_before: Micros,
+    outcome: &mut RetentionOutcome,
+) -> rusqlite::Result<()> {
     let transaction =
         rusqlite::Transaction::new_unchecked(connection, TransactionBehavior::Immediate)?;
-    let mut outcome = RetentionOutcome::default();
-    // Contents are keyed by exchange id alone, so they go by their own time, whatever the parts.
-    transaction.execute("DELETE FROM attack_contents WHERE ts < ?1", params![cutoff])?;
-    let affected: Vec<AffectedPart> = {
-        let mut statement = transaction.prepare_cached(
-            "SELECT id, day, last_ts, requests, flows, counts FROM parts WHERE day <= ?1 AND first_ts < ?2",
-        )?;
-        let rows = statement.query_map(params![day_of(cutoff), cutoff], |row| {
-            Ok(AffectedPart {
-                id: row.get(0)?,
-                day: row.get(1)?,
-                last_ts: row.get(2)?,
-                requests: row.get(3)?,
-                flows: row.get::<_, i64>(4)? as u8,
-                counts: row.get(5)?,
-            })
-        })?;
-        rows.collect::<Result<_, _>>()?
-    };
-    if affected.is_empty() {
-        transaction.commit()?;
-        return Ok(outcome);
+    let stored_at: Option<i64> = transaction
+        .prepare_cached("SELECT stored_at FROM day_storage WHERE day = ?1")?
+        .query_row(params![day], |row| row.get(0))
+        .optional()?;
+    if stored_at.is_none_or(|stored_at| stored_at >= stored_before) {
+        return transaction.commit();
     }
-    // Ids: whole hours before the cutoff's hour go at once; inside that hour, the removed
-    // exchanges' keys are taken out of its chunks.
-    let cutoff_hour = hour_of(cutoff);
-    let mut removed_in_cutoff_hour = HashSet::new();
-    let hour_start = cutoff_hour.saturating_mul(MICROS_PER_HOUR);
-    // Blocks with exchanges of the cutoff's hour before the cutoff: their slots, and the blocks
-    // that keep some exchanges, which are rewritten without the removed ones.
-    let edge_blocks: Vec<(i64, i64, Vec<u8>)> = {
-        let mut statement = transaction.prepare(
-            "SELECT id, part_id, data FROM blocks WHERE last_ts >= ?1 AND first_ts < ?2",
-        )?;
-        let rows = statement.query_map(params![hour_start.min(cutoff), cutoff], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-        })?;
-        rows.collect::<Result<_, _>>()?
-    };
-    for (block_id, part_id, data) in edge_blocks {
-        let entries = decode_block(block_id, part_id, &data)?;
-        let kept_from = entries.partition_point(|exchange| exchange.ts < cutoff);
-        for exchange in &entries[..kept_from] {
-            if hour_of(exchange.ts) == cutoff_hour {
-                removed_in_cutoff_hour.insert(exchange.seq);
-            }
-        }
-        let Some(first_kept) = entries.get(kept_from) else {
-            continue;
-        };
-        // Kept entries keep their keys: the block records the index of its first entry.
-        let mut encoder = BlockEncoder::new(index_of_key(first_kept.seq));
-        for exchange in &entries[kept_from..] {
-            encoder.push(&BlockEntry::of_stored(exchange));
-        }
-        transaction
-            .prepare_cached(
-                "UPDATE blocks SET first_ts = ?2, last_ts = ?3, count = ?4, data = ?5 WHERE id = ?1",
-            )?
-            .execute(params![
-                block_id,
-                encoder.first_ts(),
-                encoder.last_ts(),
-                encoder.len() as i64,
-                encoder.bytes()
-            ])?;
-        outcome.exchanges_removed += kept_from as u64;
-    }
-    let whole_blocks: i64 = transaction.query_row(
-        "SELECT coalesce(sum(count), 0) FROM blocks WHERE last_ts < ?1",
-        params![cutoff],
-        |row| row.get(0),
-    )?;
-    transaction.execute("DELETE FROM blocks WHERE last_ts < ?1", params![cutoff])?;
-    remove_before(&transaction, cutoff_hour, &removed_in_cutoff_hour)?;
-    outcome.exchanges_removed += whole_blocks.max(0) as u64;
-
-    let mut day_deltas: HashMap<(i32, i64), i64> = HashMap::new();
-    // (kind, value) → parts that no longer have it; each value's rows are rewritten once.
+    let mut exchanges = 0u64;
+    let mut part_ids: HashSet<i64> = HashSet::new();
+    // (kind, value) → the day's parts that have it; each value's rows are rewritten once.
     let mut lost_presence: HashMap<(u8, i64), HashSet<i64>> = HashMap::new();
-    for part in affected {
-        let old_counts = PartAggregate::decode_counts(&part.counts);
-        let remaining = if part.last_ts < cutoff {
-            PartAggregate::default()
-        } else {
-            rebuild_aggregate(&transaction, part.id)?
-        };
-        let lost_requests = part.requests - remaining.requests as i64;
-        *day_deltas.entry((part.day, ALL_EXCHANGES)).or_insert(0) -= lost_requests;
-        let lost_flows = part.flows & !remaining.flow_mask;
-        for flow_index in 0..7i64 {
-            if lost_flows & (1 << flow_index) != 0 {
-                *day_deltas.entry((part.day, flow_index)).or_insert(0) -= 1;
+    {
+        let mut statement =
+            transaction.prepare_cached("SELECT id, requests, counts FROM parts WHERE day = ?1")?;
+        let mut rows = statement.query(params![day])?;
+        while let Some(row) = rows.next()? {
+            let part_id: i64 = row.get(0)?;
+            exchanges += row.get::<_, i64>(1)?.max(0) as u64;
+            let counts = PartAggregate::decode_counts(row.get_ref(2)?.as_blob()?);
+            for (value_kind, value) in counts.keys() {
+                if *value_kind != kind::ENDPOINT {
+                    lost_presence
+                        .entry((*value_kind, *value))
+                        .or_default()
+                        .insert(part_id);
+                }
             }
+            part_ids.insert(part_id);
         }
-        for (value_kind, value) in old_counts.keys() {
-            if *value_kind != kind::ENDPOINT
-                && !remaining.counts.contains_key(&(*value_kind, *value))
-            {
-                lost_presence
-                    .entry((*value_kind, *value))
-                    .or_default()
-                    .insert(part.id);
-            }
-        }
-        if remaining.requests == 0 {
-            transaction
-                .prepare_cached("DELETE FROM parts WHERE id = ?1")?
-                .execute(params![part.id])?;
-            *day_deltas.entry((part.day, ALL_PARTS)).or_insert(0) -= 1;
-            outcome.parts_removed += 1;
-            continue;
-        }
-        transaction
-            .prepare_cached(
-                "UPDATE parts SET first_ts = ?2, last_ts = ?3, requests = ?4, attacks = ?5, flows = ?6, counts = ?7 WHERE id = ?1",
-            )?
-            .execute(params![
-                part.id,
-                remaining.first_ts,
-                remaining.last_ts,
-                remaining.requests as i64,
-                remaining.attacks as i64,
-                remaining.flow_mask,
-                remaining.encode_counts()
-            ])?;
     }
+    let block_ids: HashSet<i64> = {
+        let mut statement = transaction.prepare_cached(
+            "SELECT blocks.id FROM blocks JOIN parts ON parts.id = blocks.part_id WHERE parts.day = ?1",
+        )?;
+        let rows = statement.query_map(params![day], |row| row.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    // The id index: the day's hours go whole, except the edge buckets, which times outside the
+    // hour range share with other days; there only this day's keys are taken out.
+    let hours = hours_of_day(day);
+    transaction
+        .prepare_cached(
+            "DELETE FROM id_chunks WHERE hour >= ?1 AND hour <= ?2 AND hour <> 0 AND hour <> ?3",
+        )?
+        .execute(params![hours.start(), hours.end(), MAX_HOUR])?;
+    for edge in [0, MAX_HOUR] {
+        if hours.contains(&edge) {
+            ids::remove_keys_of_blocks(&transaction, edge, &block_ids)?;
+        }
+    }
+    // Attack contents are keyed by exchange id with the exchange's time, which lies in its day.
+    let day_start = day_start_micros(day as i32);
+    transaction
+        .prepare_cached("DELETE FROM attack_contents WHERE ts >= ?1 AND ts < ?2")?
+        .execute(params![day_start, day_start.saturating_add(MICROS_PER_DAY)])?;
     for ((value_kind, value), parts) in &lost_presence {
         presence::remove(&transaction, *value_kind, *value, parts)?;
     }
-    apply_day_deltas(&transaction, &day_deltas)?;
+    transaction
+        .prepare_cached(
+            "DELETE FROM blocks WHERE part_id IN (SELECT id FROM parts WHERE day = ?1)",
+        )?
+        .execute(params![day])?;
+    for statement in [
+        "DELETE FROM parts WHERE day = ?1",
+        "DELETE FROM day_stats WHERE day = ?1",
+        "DELETE FROM day_storage WHERE day = ?1",
+    ] {
+        transaction
+            .prepare_cached(statement)?
+            .execute(params![day])?;
+    }
     transaction.commit()?;
-    Ok(outcome)
+    outcome.exchanges_removed += exchanges;
+    outcome.parts_removed += part_ids.len() as u64;
+    outcome.days_removed += 1;
+    Ok(())
 }

@@ -32,6 +32,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     allow_context_text_in_blocks,
     allow_repeated_context_in_blocks,
     add_audit_log_and_token_use,
+    add_day_storage_times,
 ];
 
 pub(crate) fn current_version() -> i64 {
@@ -330,6 +331,21 @@ fn add_audit_log_and_token_use(transaction: &Transaction) -> rusqlite::Result<()
         CREATE INDEX config_changes_by_at ON config_changes (at, id);
         ",
     )
+}
+
+/// Version 9: when each UTC day of traffic was last stored into (wall-clock microseconds), the
+/// time retention counts from (`retention.rs`). Days stored before this version get the time of
+/// the migration, so upgrading removes nothing: their retention period starts now.
+fn add_day_storage_times(transaction: &Transaction) -> rusqlite::Result<()> {
+    transaction.execute_batch(
+        "CREATE TABLE IF NOT EXISTS day_storage (day INTEGER PRIMARY KEY, stored_at INTEGER NOT NULL);",
+    )?;
+    transaction.execute(
+        "INSERT INTO day_storage (day, stored_at) SELECT DISTINCT day, ?1 FROM parts WHERE true
+         ON CONFLICT (day) DO UPDATE SET stored_at = excluded.stored_at",
+        params![chrono::Utc::now().timestamp_micros()],
+    )?;
+    Ok(())
 }
 
 /// The flow number under which `day_stats` keeps the count of all parts of a day.

@@ -726,13 +726,18 @@ impl Writer {
         self.caches = Caches::load(&self.connection).unwrap_or_default();
     }
 
-    /// Appends the chunks' exchanges as one batch.
-    pub fn append(&mut self, chunks: &[&[AnalyzedExchange]]) -> Result<AppendOutcome, StoreError> {
+    /// Appends the chunks' exchanges as one batch; `stored_at` (wall clock) becomes the time of
+    /// storage of every day the batch has an exchange of, new or duplicate.
+    pub fn append(
+        &mut self,
+        chunks: &[&[AnalyzedExchange]],
+        stored_at: Micros,
+    ) -> Result<AppendOutcome, StoreError> {
         let batch: Vec<&AnalyzedExchange> = chunks.iter().flat_map(|chunk| chunk.iter()).collect();
         if batch.is_empty() {
             return Ok(AppendOutcome::default());
         }
-        let result = self.append_in_transaction(&batch);
+        let result = self.append_in_transaction(&batch, stored_at);
         if result.is_err() {
             self.reset_caches();
         }
@@ -742,6 +747,7 @@ impl Writer {
     fn append_in_transaction(
         &mut self,
         batch: &[&AnalyzedExchange],
+        stored_at: Micros,
     ) -> rusqlite::Result<AppendOutcome> {
         let Writer { connection, caches } = self;
         let transaction =
@@ -926,12 +932,32 @@ impl Writer {
         caches.ids.write_added(&transaction)?;
         presence::insert(&transaction, &mut new_presence)?;
         apply_day_deltas(&transaction, &day_deltas)?;
+        // Days repeat across the sessions of `order`; a batch has a handful of distinct ones.
+        let mut days: std::collections::BTreeSet<i32> = std::collections::BTreeSet::new();
+        let mut last_day = None;
+        for &(_, day, _, _) in &order {
+            if last_day != Some(day) {
+                days.insert(day);
+                last_day = Some(day);
+            }
+        }
+        let mut touch = transaction.prepare_cached(
+            "INSERT INTO day_storage (day, stored_at) VALUES (?1, ?2)
+             ON CONFLICT (day) DO UPDATE SET stored_at = max(stored_at, excluded.stored_at)",
+        )?;
+        for day in days {
+            touch.execute(params![day, stored_at])?;
+        }
+        drop(touch);
         transaction.commit()?;
         Ok(outcome)
     }
 
-    pub fn apply_retention(&mut self, cutoff: Micros) -> Result<RetentionOutcome, StoreError> {
-        let result = super::retention::apply(&self.connection, cutoff);
+    pub fn apply_retention(
+        &mut self,
+        stored_before: Micros,
+    ) -> Result<RetentionOutcome, StoreError> {
+        let result = super::retention::apply(&self.connection, stored_before);
         // Parts and dictionary rows may be gone; cached ids must not be reused.
         self.reset_caches();
         result
