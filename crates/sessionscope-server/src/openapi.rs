@@ -160,7 +160,7 @@ pub fn openapi_document() -> Value {
         "/api/v1/rules/reevaluate".into(),
         json!({"post": {
             "operationId": "reevaluateRules",
-            "summary": "Applies the current false-positive and disable rules to stored requests (all, or from `from` on) and fixes the sessions' attack counts; role admin or analyst. Virtual patches are not applied: stored requests keep no raw values",
+            "summary": "Applies the current false-positive and disable rules to stored requests (all, or from `from` on) and fixes the sessions' attack counts; role admin or analyst. It commits piece by piece and answers at the end; an unfinished re-evaluation (see `GET /api/v1/rules`) is continued, or started over to cover both ranges. Virtual patches are not applied: stored requests keep no raw values",
             "requestBody": {"required": false, "content": {"application/json": {"schema": {
                 "type": "object", "additionalProperties": false,
                 "properties": {"from": {"type": "string", "description": "RFC 3339 time or relative (`-7d`, `today`)"}}
@@ -423,8 +423,23 @@ fn rule_schemas() -> Value {
             }
         },
         "RuleList": {
-            "type": "object", "required": ["rules"],
-            "properties": {"rules": {"type": "array", "items": {"$ref": "#/components/schemas/DetectionRule"}}}
+            "type": "object", "required": ["rules", "reevaluation"],
+            "properties": {
+                "rules": {"type": "array", "items": {"$ref": "#/components/schemas/DetectionRule"}},
+                "reevaluation": {"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/ReevaluationStatus"}], "description": "the unfinished re-evaluation of stored requests, null when there is none"}
+            }
+        },
+        "ReevaluationStatus": {
+            "type": "object", "required": ["state", "change_id", "from", "started", "requests_total", "requests_done", "message"],
+            "properties": {
+                "state": {"type": "string", "enum": ["running", "unfinished"], "description": "running in this server, or stopped before its end (continued by the next re-evaluation or server start)"},
+                "change_id": {"type": "integer", "description": "the configuration change whose rules it applies"},
+                "from": {"type": ["string", "null"], "format": "date-time"},
+                "started": {"type": "string", "format": "date-time"},
+                "requests_total": {"type": "integer"},
+                "requests_done": {"type": "integer"},
+                "message": {"type": "string"}
+            }
         },
         "FalsePositiveRequest": {
             "type": "object", "required": ["type", "point"], "additionalProperties": false,
@@ -463,8 +478,10 @@ fn rule_schemas() -> Value {
         },
         "Reevaluation": {
             "type": "object",
-            "required": ["exchanges_checked", "exchanges_changed", "exchanges_cleared", "attacks_removed", "parts_changed", "virtual_patches_not_applied", "message"],
+            "required": ["complete", "continued", "exchanges_checked", "exchanges_changed", "exchanges_cleared", "attacks_removed", "parts_changed", "virtual_patches_not_applied", "message"],
             "properties": {
+                "complete": {"type": "boolean", "description": "false when another re-evaluation under newer settings took over the rest"},
+                "continued": {"type": "boolean", "description": "an unfinished re-evaluation was continued; the counts cover it"},
                 "exchanges_checked": {"type": "integer", "description": "stored requests with attacks looked at"},
                 "exchanges_changed": {"type": "integer", "description": "requests that lost an attack"},
                 "exchanges_cleared": {"type": "integer", "description": "requests left without attacks"},

@@ -19,7 +19,10 @@ use sessionscope_analyze::{
     false_positive_rule, AnalysisSettings, Breadth, DetectionRule, ScopeChoice, FALSE_POSITIVE,
 };
 use sessionscope_model::{parse_time_spec, Micros, Role};
-use sessionscope_store::{ConfigChange, ReevaluateOutcome, Store, StoreError};
+use sessionscope_store::{
+    ConfigChange, ReevaluationEnd, ReevaluationJob, ReevaluationRequest, ReevaluationScope, Store,
+    StoreError,
+};
 
 use crate::auth::{Caller, SessionReader};
 use crate::error::{shorten, ApiError};
@@ -94,6 +97,11 @@ pub struct RemovedRule {
 /// The answer to a re-evaluation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reevaluation {
+    /// False when it did not get to the end: another re-evaluation, under newer settings,
+    /// took the unfinished job over and goes on with it.
+    pub complete: bool,
+    /// An unfinished re-evaluation was continued (or started over to cover this one too).
+    pub continued: bool,
     pub exchanges_checked: u64,
     pub exchanges_changed: u64,
     pub exchanges_cleared: u64,
@@ -102,6 +110,71 @@ pub struct Reevaluation {
     /// Virtual patches that exist but were not applied: stored data holds no raw values.
     pub virtual_patches_not_applied: usize,
     pub message: String,
+}
+
+/// An unfinished re-evaluation of stored requests, as `GET /api/v1/rules` and `sessionscope
+/// rules list` show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReevaluationStatus {
+    /// `running` while this process works on it, else `unfinished` (stopped or interrupted;
+    /// the next re-evaluation or `serve` start continues it).
+    pub state: &'static str,
+    /// The configuration change whose rules it applies.
+    pub change_id: i64,
+    /// RFC 3339; absent: all stored requests.
+    pub from: Option<String>,
+    pub started: String,
+    pub requests_total: u64,
+    pub requests_done: u64,
+    pub message: String,
+}
+
+/// Re-evaluations running in this process.
+static REEVALUATIONS_RUNNING: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(0);
+
+struct RunningReevaluation;
+
+impl RunningReevaluation {
+    fn start() -> RunningReevaluation {
+        REEVALUATIONS_RUNNING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        RunningReevaluation
+    }
+}
+
+impl Drop for RunningReevaluation {
+    fn drop(&mut self) {
+        REEVALUATIONS_RUNNING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// The unfinished re-evaluation, if there is one.
+pub fn reevaluation_status(store: &dyn Store) -> Result<Option<ReevaluationStatus>, RuleError> {
+    let Some(job) = store.reevaluation_job()? else {
+        return Ok(None);
+    };
+    let running = REEVALUATIONS_RUNNING.load(std::sync::atomic::Ordering::SeqCst) > 0;
+    let done = job.requests_done.min(job.requests_total);
+    let message = format!(
+        "a re-evaluation of stored requests is {}: {} of {} requests in session parts with attacks done; {}",
+        if running { "running" } else { "unfinished" },
+        done,
+        job.requests_total,
+        if running {
+            "it commits piece by piece, so what is done is visible already"
+        } else {
+            "the next `sessionscope rules reevaluate`, `POST /api/v1/rules/reevaluate` or `sessionscope serve` start continues it"
+        }
+    );
+    Ok(Some(ReevaluationStatus {
+        state: if running { "running" } else { "unfinished" },
+        change_id: job.settings_version,
+        from: job.from.map(sessionscope_model::format_rfc3339),
+        started: sessionscope_model::format_rfc3339(job.started),
+        requests_total: job.requests_total,
+        requests_done: done,
+        message,
+    }))
 }
 
 /// The stored analysis settings, or the defaults when none were saved yet.
@@ -366,8 +439,48 @@ pub fn remove_rule(
     })
 }
 
-pub fn reevaluate(store: &dyn Store, from: Option<Micros>) -> Result<Reevaluation, RuleError> {
-    let settings = stored_settings(store)?;
+/// The analysis settings with the configuration change they are the result of (0 before any
+/// change): the newest change's `after` is the stored settings, read with its id at once.
+fn settings_and_version(store: &dyn Store) -> Result<(AnalysisSettings, i64), RuleError> {
+    match store.config_changes(1)?.into_iter().next() {
+        Some(change) => {
+            let settings = serde_json::from_str(&change.after)
+                .map_err(|error| RuleError::UnreadableSettings(error.to_string()))?;
+            Ok((settings, change.id))
+        }
+        None => Ok((stored_settings(store)?, 0)),
+    }
+}
+
+/// Applies the current rules to stored requests at or after `from` (all when `None`), as a
+/// stored job that commits piece by piece; an unfinished one is continued, or started over
+/// to cover both (see `ReevaluationScope`). `progress` sees the job after every piece.
+pub fn reevaluate(
+    store: &dyn Store,
+    from: Option<Micros>,
+    progress: &mut dyn FnMut(&ReevaluationJob),
+) -> Result<Reevaluation, RuleError> {
+    run_reevaluation(store, ReevaluationScope::From(from), progress)?.ok_or_else(|| {
+        RuleError::Store(StoreError::Backend(
+            "the re-evaluation did not start".to_string(),
+        ))
+    })
+}
+
+/// Continues the unfinished re-evaluation, if there is one (`serve` does at start).
+pub fn resume_reevaluation(
+    store: &dyn Store,
+    progress: &mut dyn FnMut(&ReevaluationJob),
+) -> Result<Option<Reevaluation>, RuleError> {
+    run_reevaluation(store, ReevaluationScope::Unfinished, progress)
+}
+
+fn run_reevaluation(
+    store: &dyn Store,
+    scope: ReevaluationScope,
+    progress: &mut dyn FnMut(&ReevaluationJob),
+) -> Result<Option<Reevaluation>, RuleError> {
+    let (settings, settings_version) = settings_and_version(store)?;
     let config = settings.validate().map_err(|problems| {
         let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
         RuleError::Invalid(format!(
@@ -376,13 +489,37 @@ pub fn reevaluate(store: &dyn Store, from: Option<Micros>) -> Result<Reevaluatio
         ))
     })?;
     let rules = config.rules();
-    let outcome = if rules.has_suppressions() {
-        store.reevaluate_attacks(from, &|context, attack| {
-            !rules.suppresses(context.host, context.endpoint, attack)
-        })?
+    let has_suppressions = rules.has_suppressions();
+    let nothing_to_do = !has_suppressions
+        && scope != ReevaluationScope::Unfinished
+        && store.reevaluation_job()?.is_none();
+    let _running = RunningReevaluation::start();
+    let run = if nothing_to_do {
+        // No rule can remove a finding: no need to read stored requests.
+        sessionscope_store::ReevaluationRun {
+            end: ReevaluationEnd::Finished,
+            job: ReevaluationJob::default(),
+            continued: false,
+        }
     } else {
-        ReevaluateOutcome::default()
+        store.run_reevaluation(
+            &ReevaluationRequest {
+                settings_version,
+                scope,
+            },
+            &|context, attack| {
+                !has_suppressions || !rules.suppresses(context.host, context.endpoint, attack)
+            },
+            &mut |job| {
+                progress(job);
+                std::ops::ControlFlow::Continue(())
+            },
+        )?
     };
+    if scope == ReevaluationScope::Unfinished && !run.continued {
+        return Ok(None);
+    }
+    let outcome = run.job.outcome;
     let patches = rules.virtual_patch_count();
     let mut message = format!(
         "removed {} attack{} from {} stored request{}",
@@ -399,13 +536,23 @@ pub fn reevaluate(store: &dyn Store, from: Option<Micros>) -> Result<Reevaluatio
             "s"
         },
     );
+    if run.continued {
+        message.push_str(" (counted over the unfinished re-evaluation it continued)");
+    }
+    let complete = run.end == ReevaluationEnd::Finished;
+    if !complete {
+        message
+            .push_str("; stopped: another re-evaluation under newer settings took over the rest");
+    }
     if patches > 0 {
         message.push_str(&format!(
             "; {patches} virtual patch{} not applied: stored requests keep no raw values to match, so patches apply to traffic ingested from now on",
             if patches == 1 { " was" } else { "es were" }
         ));
     }
-    Ok(Reevaluation {
+    Ok(Some(Reevaluation {
+        complete,
+        continued: run.continued,
         exchanges_checked: outcome.exchanges_checked,
         exchanges_changed: outcome.exchanges_changed,
         exchanges_cleared: outcome.exchanges_cleared,
@@ -413,7 +560,7 @@ pub fn reevaluate(store: &dyn Store, from: Option<Micros>) -> Result<Reevaluatio
         parts_changed: outcome.parts_changed,
         virtual_patches_not_applied: patches,
         message,
-    })
+    }))
 }
 
 fn require_rule_editor(caller: &Caller) -> Result<(), ApiError> {
@@ -441,14 +588,24 @@ fn path_text(path: Result<Path<String>, PathRejection>) -> Result<String, ApiErr
 #[derive(Serialize)]
 pub struct RuleList {
     pub rules: Vec<DetectionRule>,
+    /// The unfinished re-evaluation, if any.
+    pub reevaluation: Option<ReevaluationStatus>,
 }
 
 pub(crate) async fn list_rules(
     State(state): State<AppState>,
     _reader: SessionReader,
 ) -> Result<Json<RuleList>, ApiError> {
-    let rules = run_blocking(&state, |store| Ok(stored_rules(store))).await??;
-    Ok(Json(RuleList { rules }))
+    let list = run_blocking(&state, |store| {
+        Ok(stored_rules(store).and_then(|rules| {
+            Ok(RuleList {
+                rules,
+                reevaluation: reevaluation_status(store)?,
+            })
+        }))
+    })
+    .await??;
+    Ok(Json(list))
 }
 
 pub(crate) async fn add_rule_route(
@@ -529,7 +686,10 @@ pub(crate) async fn reevaluate_route(
             ApiError::bad_request(format!("invalid value for `from`: {message}"))
         })?),
     };
-    let answer = run_blocking(&state, move |store| Ok(reevaluate(store, from))).await??;
+    let answer = run_blocking(&state, move |store| {
+        Ok(reevaluate(store, from, &mut |_| {}))
+    })
+    .await??;
     Ok(Json(answer))
 }
 

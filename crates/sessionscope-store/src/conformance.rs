@@ -92,6 +92,10 @@ pub fn run_all(make: &dyn Fn() -> Arc<dyn Store>) {
             "reevaluation covers every stored write",
             reevaluation_covers_every_stored_write,
         ),
+        (
+            "an interrupted reevaluation is consistent and continues",
+            an_interrupted_reevaluation_is_consistent_and_continues,
+        ),
     ];
     for (name, check) in checks {
         let store = make();
@@ -1852,5 +1856,136 @@ fn reevaluation_covers_every_stored_write(store: &dyn Store) {
     assert_eq!(
         (session_row.requests, session_row.attacks),
         (writes as u64, 0)
+    );
+}
+
+/// Attacked requests as the session list, the statistics, the `attack_type` filter and the
+/// export each count them: after any piece of a re-evaluation all four agree.
+fn attacked_counts_agree(store: &dyn Store) -> u64 {
+    let mut exported = std::collections::HashMap::<SessionId, u64>::new();
+    store
+        .export_requests(&SessionFilter::default(), &mut |row| {
+            if !row.attacks.is_empty() {
+                *exported.entry(row.session_id).or_default() += 1;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let mut total = 0;
+    for row in all_rows(store, &SessionFilter::default()) {
+        let stats = store
+            .session_stats(row.session_id, None, &SessionFilter::default())
+            .unwrap();
+        let from_export = exported.get(&row.session_id).copied().unwrap_or(0);
+        assert_eq!(row.attacks, from_export, "list vs export");
+        assert_eq!(
+            count_of(&stats.attack_types, "sqli"),
+            from_export,
+            "stats vs export"
+        );
+        total += from_export;
+    }
+    let filtered: u64 = listed_with_attack_type(store, "sqli").len() as u64;
+    let attacked_sessions = exported.values().filter(|count| **count > 0).count() as u64;
+    assert_eq!(filtered, attacked_sessions, "attack_type filter vs export");
+    total
+}
+
+fn an_interrupted_reevaluation_is_consistent_and_continues(store: &dyn Store) {
+    use std::ops::ControlFlow;
+    let t = base_time();
+    let writes = 700u64;
+    // One block per write, in two sessions: three pieces of at most 256 blocks.
+    for index in 0..writes {
+        append(
+            store,
+            &[with(
+                exchange(
+                    &format!("i-{index}"),
+                    3 + (index % 2) as u8,
+                    t + seconds(index as i64),
+                ),
+                |e| e.attacks = vec![sqli()],
+            )],
+        );
+    }
+    assert_eq!(attacked_counts_agree(store), writes);
+    let drop_everything = |_: &crate::AttackContext<'_>, _: &Attack| false;
+    let request = crate::ReevaluationRequest {
+        settings_version: 4,
+        scope: crate::ReevaluationScope::From(None),
+    };
+    // Stopped after its first piece, as Ctrl-C or a crash between pieces leaves it.
+    let stopped = store
+        .run_reevaluation(&request, &drop_everything, &mut |_| ControlFlow::Break(()))
+        .unwrap();
+    assert_eq!(stopped.end, crate::ReevaluationEnd::Stopped);
+    assert!(!stopped.continued);
+    let removed_first = stopped.job.outcome.attacks_removed;
+    assert!(removed_first > 0 && removed_first < writes, "{stopped:?}");
+    let job = store.reevaluation_job().unwrap().expect("the job is kept");
+    assert_eq!((job.settings_version, job.from), (4, None));
+    assert_eq!(
+        (job.requests_total, job.requests_done),
+        (writes, removed_first)
+    );
+    assert_eq!(job.outcome, stopped.job.outcome);
+    assert_eq!(attacked_counts_agree(store), writes - removed_first);
+    // A failure inside the next piece undoes that piece alone.
+    let calls = std::cell::Cell::new(0u32);
+    let failing = |_: &crate::AttackContext<'_>, _: &Attack| {
+        calls.set(calls.get() + 1);
+        assert!(
+            calls.get() < 10,
+            "injected failure in the middle of a piece"
+        );
+        false
+    };
+    let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        store.run_reevaluation(&request, &failing, &mut |_| ControlFlow::Continue(()))
+    }));
+    assert!(failed.is_err());
+    assert_eq!(store.reevaluation_job().unwrap(), Some(job));
+    assert_eq!(attacked_counts_agree(store), writes - removed_first);
+    // Continuing it (as the next `rules reevaluate` or `serve` start does) finishes the rest.
+    let mut pieces = 0;
+    let finished = store
+        .run_reevaluation(
+            &crate::ReevaluationRequest {
+                settings_version: 4,
+                scope: crate::ReevaluationScope::Unfinished,
+            },
+            &drop_everything,
+            &mut |_| {
+                pieces += 1;
+                ControlFlow::Continue(())
+            },
+        )
+        .unwrap();
+    assert_eq!(finished.end, crate::ReevaluationEnd::Finished);
+    assert!(finished.continued);
+    assert_eq!(pieces, 2);
+    assert_eq!(finished.job.outcome.attacks_removed, writes);
+    assert_eq!(finished.job.outcome.exchanges_cleared, writes);
+    assert_eq!(
+        finished.job.outcome.parts_changed, 2,
+        "each part counted once"
+    );
+    assert!(store.reevaluation_job().unwrap().is_none());
+    assert_eq!(attacked_counts_agree(store), 0);
+    // With no job left, continuing does nothing.
+    let nothing = store
+        .run_reevaluation(
+            &crate::ReevaluationRequest {
+                settings_version: 4,
+                scope: crate::ReevaluationScope::Unfinished,
+            },
+            &drop_everything,
+            &mut |_| ControlFlow::Continue(()),
+        )
+        .unwrap();
+    assert_eq!(
+        (nothing.end, nothing.continued, nothing.job.outcome),
+        (crate::ReevaluationEnd::Finished, false, Default::default())
     );
 }

@@ -14,6 +14,7 @@ pub use access::{hash_password, new_token, token_hash, verify_password};
 pub use sqlite::SqliteStore;
 pub use store::{
     system_clock, AttackContext, AuditEvent, Clock, ConfigChange, ReevaluateOutcome,
+    ReevaluationEnd, ReevaluationJob, ReevaluationRequest, ReevaluationRun, ReevaluationScope,
     RetentionOutcome, Store, StoreError, StoreUsage, TokenRecord, UserRecord,
     ANALYSIS_SETTINGS_KEY, AUDIT_EVENTS_KEPT,
 };

@@ -146,6 +146,62 @@ pub struct ReevaluateOutcome {
     pub parts_changed: u64,
 }
 
+/// Which re-evaluation to run (see `Store::run_reevaluation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReevaluationRequest {
+    /// The configuration change (id of the newest change-log entry, 0 before any) whose rules
+    /// `keep` applies; an unfinished job of another version starts over under this one.
+    pub settings_version: i64,
+    pub scope: ReevaluationScope,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReevaluationScope {
+    /// Requests at or after this time (all when `None`). An unfinished job that already
+    /// covers them under the same settings is continued; otherwise it starts over, covering
+    /// its own range and this one.
+    From(Option<Micros>),
+    /// Only continue the unfinished job, if there is one.
+    Unfinished,
+}
+
+/// A re-evaluation that was started and has not finished: it is stored with the store and
+/// goes on piece by piece, each piece one transaction, so a stop (or a crash) between pieces
+/// leaves a consistent store and the job to continue.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReevaluationJob {
+    pub settings_version: i64,
+    pub from: Option<Micros>,
+    /// Wall-clock time the job (last) started over.
+    pub started: Micros,
+    /// Stored requests in parts with attacks when it started, and how many it has gone
+    /// through (a part left without attacks is skipped, so it may finish below the total).
+    pub requests_total: u64,
+    pub requests_done: u64,
+    /// What it changed so far (`parts_changed` counts parts once over all pieces).
+    pub outcome: ReevaluateOutcome,
+}
+
+/// How a call of `run_reevaluation` ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReevaluationEnd {
+    /// Every piece is done; the job is gone. Also when there was nothing to continue.
+    Finished,
+    /// `progress` asked to stop; the job stays, to be continued.
+    Stopped,
+    /// Another caller started the job over under other settings and goes on with it.
+    Superseded,
+}
+
+/// The answer of `run_reevaluation`: the job's totals and how the call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReevaluationRun {
+    pub end: ReevaluationEnd,
+    pub job: ReevaluationJob,
+    /// The job was there before this call (it was continued or started over).
+    pub continued: bool,
+}
+
 /// Everything sessionscope asks of a store. Methods take `&self`: a backend serialises its writes
 /// internally and serves reads concurrently.
 pub trait Store: Send + Sync {
@@ -296,15 +352,36 @@ pub trait Store: Send + Sync {
     /// The stored content of one request, `None` when it has none (no attack, or removed by retention).
     fn attack_content(&self, exchange_id: &str) -> Result<Option<String>, StoreError>;
 
-    /// Re-evaluates the stored attacks of requests at or after `from` (all when `None`): every
-    /// attack for which `keep` answers false is removed, and what is derived from attacks — the
-    /// request's attack types, the part's attack count and attack-type counts, the presence the
+    /// Re-evaluates stored attacks (PRODUCT.md A3) as a stored job, in pieces: every attack for
+    /// which `keep` answers false is removed, and what is derived from attacks — the request's
+    /// attack types, the part's attack count and attack-type counts, the presence the
     /// `attack_type` filter uses, the stored content of a request left without attacks — is
-    /// updated in the same transaction. Attacks are only ever removed: stored data holds no raw
-    /// values to find new ones in.
+    /// updated in the same piece's transaction. Between pieces other writes go on, and
+    /// `progress` sees the job; `ControlFlow::Break` stops with the job kept, as an interruption
+    /// does, and a later call continues it. Attacks are only ever removed: stored data holds no
+    /// raw values to find new ones in, so running a piece again changes nothing.
+    fn run_reevaluation(
+        &self,
+        request: &ReevaluationRequest,
+        keep: &dyn Fn(&AttackContext<'_>, &Attack) -> bool,
+        progress: &mut dyn FnMut(&ReevaluationJob) -> std::ops::ControlFlow<()>,
+    ) -> Result<ReevaluationRun, StoreError>;
+
+    /// The unfinished re-evaluation, if any.
+    fn reevaluation_job(&self) -> Result<Option<ReevaluationJob>, StoreError>;
+
+    /// `run_reevaluation` from `from` to the end, under settings version 0; for tests.
     fn reevaluate_attacks(
         &self,
         from: Option<Micros>,
         keep: &dyn Fn(&AttackContext<'_>, &Attack) -> bool,
-    ) -> Result<ReevaluateOutcome, StoreError>;
+    ) -> Result<ReevaluateOutcome, StoreError> {
+        let request = ReevaluationRequest {
+            settings_version: 0,
+            scope: ReevaluationScope::From(from),
+        };
+        let run =
+            self.run_reevaluation(&request, keep, &mut |_| std::ops::ControlFlow::Continue(()))?;
+        Ok(run.job.outcome)
+    }
 }

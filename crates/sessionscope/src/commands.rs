@@ -1033,6 +1033,28 @@ fn serve(
                 }
             }
         });
+        // A re-evaluation stopped by an earlier process goes on in the background; every piece
+        // it commits is visible at once, and `GET /api/v1/rules` shows its progress.
+        let reevaluation_store = Arc::clone(&store);
+        tokio::task::spawn_blocking(move || {
+            let resumed = sessionscope_server::rules::resume_reevaluation(
+                reevaluation_store.as_ref(),
+                &mut |job| {
+                    tracing::debug!(
+                        requests_done = job.requests_done,
+                        requests_total = job.requests_total,
+                        "re-evaluation progress"
+                    );
+                },
+            );
+            match resumed {
+                Ok(Some(answer)) => {
+                    tracing::info!(message = %answer.message, "unfinished re-evaluation continued")
+                }
+                Ok(None) => {}
+                Err(error) => tracing::warn!(error = %error, "unfinished re-evaluation failed"),
+            }
+        });
         let state = sessionscope_server::AppState::new(store);
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;

@@ -35,6 +35,9 @@ pub fn run(store: &dyn Store, command: RulesCommand, now: Micros) -> anyhow::Res
                 };
                 println!("{id}\t{}", rule.describe());
             }
+            if let Some(status) = server_rules::reevaluation_status(store)? {
+                println!("{}", status.message);
+            }
         }
         RulesCommand::FalsePositive {
             request_id,
@@ -88,7 +91,21 @@ pub fn run(store: &dyn Store, command: RulesCommand, now: Micros) -> anyhow::Res
                         .map_err(|message| anyhow::anyhow!("invalid --from: {message}"))?,
                 ),
             };
-            let outcome = server_rules::reevaluate(store, from)?;
+            if let Some(status) = server_rules::reevaluation_status(store)? {
+                eprintln!("continuing: {}", status.message);
+            }
+            let mut last_report = std::time::Instant::now();
+            let outcome = server_rules::reevaluate(store, from, &mut |job| {
+                // A line every few seconds on a long pass; each line's work is committed.
+                if last_report.elapsed() >= std::time::Duration::from_secs(2) {
+                    last_report = std::time::Instant::now();
+                    eprintln!(
+                        "re-evaluating: {} of {} requests in session parts with attacks done",
+                        job.requests_done.min(job.requests_total),
+                        job.requests_total
+                    );
+                }
+            })?;
             println!("{}", outcome.message);
             println!(
                 "requests checked: {}, changed: {}, left without attacks: {}, session parts updated: {}",
@@ -97,6 +114,9 @@ pub fn run(store: &dyn Store, command: RulesCommand, now: Micros) -> anyhow::Res
                 outcome.exchanges_cleared,
                 outcome.parts_changed
             );
+            if !outcome.complete {
+                return Ok(ExitCode::FAILURE);
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -898,25 +898,61 @@ impl Store for SqliteStore {
         })
     }
 
-    fn reevaluate_attacks(
+    fn run_reevaluation(
         &self,
-        from: Option<Micros>,
+        request: &crate::ReevaluationRequest,
         keep: &dyn Fn(&crate::AttackContext<'_>, &sessionscope_model::Attack) -> bool,
-    ) -> Result<crate::ReevaluateOutcome, StoreError> {
-        // Listed once, then rewritten a few hundred blocks per transaction, taking the writer
-        // for each: a long pass does not hold up ingestion. Blocks appended meanwhile were
-        // analysed under the rules already.
-        let blocks = reevaluate::candidate_blocks(self.writer()?.connection(), from)?;
-        let mut outcome = crate::ReevaluateOutcome::default();
-        let mut parts = std::collections::HashSet::new();
-        for batch in blocks.chunks(reevaluate::BLOCKS_PER_TRANSACTION) {
-            let rebuilt = self
+        progress: &mut dyn FnMut(&crate::ReevaluationJob) -> std::ops::ControlFlow<()>,
+    ) -> Result<crate::ReevaluationRun, StoreError> {
+        use crate::{ReevaluationEnd, ReevaluationRun};
+        use reevaluate::Piece;
+        let now = (self.clock)();
+        let Some((stored, continued)) = self.writer()?.start_reevaluation(request, now)? else {
+            return Ok(ReevaluationRun {
+                end: ReevaluationEnd::Finished,
+                job: crate::ReevaluationJob::default(),
+                continued: false,
+            });
+        };
+        let mut job = stored.job;
+        // The writer is taken for one piece at a time: a long pass does not hold up ingestion.
+        loop {
+            let piece = self
                 .writer()?
-                .reevaluate_blocks(batch, from, keep, &mut outcome)?;
-            parts.extend(rebuilt);
+                .reevaluation_piece(request.settings_version, keep)?;
+            let end = match piece {
+                Piece::Done(done) => {
+                    job = done;
+                    if progress(&job).is_break() {
+                        ReevaluationEnd::Stopped
+                    } else {
+                        continue;
+                    }
+                }
+                Piece::Finished(finished) => {
+                    job = finished;
+                    ReevaluationEnd::Finished
+                }
+                Piece::Gone => ReevaluationEnd::Finished,
+                Piece::Superseded(other) => {
+                    job = other;
+                    ReevaluationEnd::Superseded
+                }
+            };
+            return Ok(ReevaluationRun {
+                end,
+                job,
+                continued,
+            });
         }
-        outcome.parts_changed = parts.len() as u64;
-        Ok(outcome)
+    }
+
+    fn reevaluation_job(&self) -> Result<Option<crate::ReevaluationJob>, StoreError> {
+        self.read(|connection| {
+            reevaluate::load_job(connection)
+                .map(|stored| stored.map(|stored| stored.job))
+                .map_err(backend_error)
+        })
     }
 }
 

@@ -33,6 +33,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     allow_repeated_context_in_blocks,
     add_audit_log_and_token_use,
     add_day_storage_times,
+    add_reevaluation_job,
 ];
 
 pub(crate) fn current_version() -> i64 {
@@ -346,6 +347,32 @@ fn add_day_storage_times(transaction: &Transaction) -> rusqlite::Result<()> {
         params![chrono::Utc::now().timestamp_micros()],
     )?;
     Ok(())
+}
+
+/// Version 10: the unfinished re-evaluation (`reevaluate.rs`), at most one row, and the parts it
+/// has rebuilt so far (so they are counted once however many pieces touch them).
+fn add_reevaluation_job(transaction: &Transaction) -> rusqlite::Result<()> {
+    transaction.execute_batch(
+        "
+        CREATE TABLE reevaluation_job (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            settings_version INTEGER NOT NULL,
+            from_ts INTEGER,
+            started INTEGER NOT NULL,
+            -- Blocks up to `last_block` (the newest when it started) with ids after `cursor`
+            -- are still to do; later ones were analysed under the rules already.
+            last_block INTEGER NOT NULL,
+            cursor INTEGER NOT NULL,
+            requests_total INTEGER NOT NULL,
+            requests_done INTEGER NOT NULL,
+            exchanges_checked INTEGER NOT NULL,
+            exchanges_changed INTEGER NOT NULL,
+            exchanges_cleared INTEGER NOT NULL,
+            attacks_removed INTEGER NOT NULL
+        );
+        CREATE TABLE reevaluation_parts (part_id INTEGER PRIMARY KEY);
+        ",
+    )
 }
 
 /// The flow number under which `day_stats` keeps the count of all parts of a day.

@@ -963,15 +963,40 @@ impl Writer {
         result
     }
 
-    /// One transaction of re-evaluation (see `reevaluate::apply`).
-    pub fn reevaluate_blocks(
+    /// Starts, continues or starts over the stored re-evaluation job (`reevaluate::start`).
+    pub fn start_reevaluation(
         &mut self,
-        blocks: &[(i64, i64)],
-        from: Option<Micros>,
+        request: &crate::ReevaluationRequest,
+        now: Micros,
+    ) -> Result<Option<(super::reevaluate::StoredJob, bool)>, StoreError> {
+        let work = || -> rusqlite::Result<_> {
+            let transaction = rusqlite::Transaction::new_unchecked(
+                &self.connection,
+                TransactionBehavior::Immediate,
+            )?;
+            let started = super::reevaluate::start(&transaction, request, now)?;
+            transaction.commit()?;
+            Ok(started)
+        };
+        work().map_err(backend_error)
+    }
+
+    /// One piece of the re-evaluation job, in one transaction (`reevaluate::piece`).
+    pub fn reevaluation_piece(
+        &mut self,
+        settings_version: i64,
         keep: &dyn Fn(&crate::AttackContext<'_>, &sessionscope_model::Attack) -> bool,
-        outcome: &mut crate::ReevaluateOutcome,
-    ) -> Result<Vec<i64>, StoreError> {
-        let result = super::reevaluate::apply(&self.connection, blocks, from, keep, outcome);
+    ) -> Result<super::reevaluate::Piece, StoreError> {
+        let work = || -> rusqlite::Result<_> {
+            let transaction = rusqlite::Transaction::new_unchecked(
+                &self.connection,
+                TransactionBehavior::Immediate,
+            )?;
+            let piece = super::reevaluate::piece(&transaction, settings_version, keep)?;
+            transaction.commit()?;
+            Ok(piece)
+        };
+        let result = work().map_err(backend_error);
         // New attack sets may have been added to the dictionary behind the writer's back.
         self.reset_caches();
         result
