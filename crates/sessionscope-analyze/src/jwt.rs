@@ -92,6 +92,11 @@ pub(crate) fn decode_checked_claims(token: &str) -> Option<Value> {
     }
 }
 
+/// Claims as a JWT payload: base64url of their JSON, without padding.
+pub(crate) fn encode_claims(claims: &Value) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims.to_string())
+}
+
 /// Tokens a thread decoded lately. A client sends the same token with every request of a
 /// session, so most exchanges find their claims here instead of decoding base64 and JSON again.
 const CACHED_TOKENS: usize = 4_096;

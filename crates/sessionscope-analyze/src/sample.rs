@@ -6,7 +6,9 @@
 //! - credentials (the `Authorization`, `Cookie`, `Set-Cookie`, API-key headers, any cookie, any
 //!   header, query, form or JSON name that looks like a token or session) become
 //!   `hmac-<stored hash>`, the keyed hash the analyzer stores for them;
-//! - a JWT keeps its header and claims, so claim points still preview, but its signature is
+//! - a JWT keeps its header and the names and types of its claims, but only the claims that a
+//!   clear context parameter reads keep their values (the `sid` claim, a claim a session key or
+//!   a hashed parameter reads, and every other claim become `***` or `0`); its signature is
 //!   replaced by `hmac-<stored hash of the whole token>`;
 //! - passwords, secrets, card fields and values that look like card numbers become `***`, and so
 //!   do the other sensitive query parameters (`key`, `sig`, `code`, ...);
@@ -26,7 +28,7 @@ use crate::analyzer::Analyzer;
 use crate::extract::extract_first;
 use crate::jwt;
 use crate::names;
-use crate::point::Point;
+use crate::point::{PathStep, Point};
 use crate::secrets::{looks_like_card_number, MASK};
 use crate::view::{contains_ignore_case, decode_component, split_url, ExchangeView};
 
@@ -118,15 +120,50 @@ impl Analyzer {
         format!("{SAMPLE_HASH_PREFIX}{}", self.stored_hash(credential))
     }
 
-    /// A JWS keeps header and claims; the signature becomes the stored hash of the whole token.
-    /// An encrypted token (five parts) has nothing readable and becomes the hash alone.
+    /// A JWS keeps its header and the names and types of its claims; the value of a claim is
+    /// kept only when a clear context parameter reads it (and no session key or hashed
+    /// parameter does), else it becomes `***` (a string) or `0` (a number). The signature
+    /// becomes the stored hash of the whole token. A token whose claims cannot be read, and an
+    /// encrypted token (five parts), become the hash alone: nothing of a key value (the `sid`
+    /// claim, or any claim a key reads) stays readable, not even as base64.
     fn token_without_signature(&self, token: &str) -> String {
         let mut parts = token.split('.');
         match (parts.next(), parts.next(), parts.next(), parts.next()) {
-            (Some(header), Some(claims), Some(_signature), None) => {
-                format!("{header}.{claims}.{}", self.hash_marker(token))
+            (Some(header), Some(_claims), Some(_signature), None) => {
+                let Some(mut claims) = jwt::decode_checked_claims(token) else {
+                    return self.hash_marker(token);
+                };
+                let mut path = Vec::new();
+                self.mask_claims(&mut claims, &mut path, false);
+                let encoded = jwt::encode_claims(&claims);
+                format!("{header}.{encoded}.{}", self.hash_marker(token))
             }
             _ => self.hash_marker(token),
+        }
+    }
+
+    /// Replaces every claim value no clear context parameter reads. `kept` is true under a
+    /// claim path that one reads (its scalars, or the scalars of its array, are kept).
+    fn mask_claims(&self, value: &mut Value, path: &mut Vec<PathStep>, kept: bool) {
+        match value {
+            Value::Object(object) => {
+                for (name, child) in object.iter_mut() {
+                    path.push(PathStep::Key(name.clone()));
+                    let child_kept = self.config().is_clear_claim(path);
+                    self.mask_claims(child, path, child_kept);
+                    path.pop();
+                }
+            }
+            Value::Array(items) => {
+                for item in items {
+                    // A kept array keeps its scalars, not objects inside it.
+                    let item_kept = kept && !matches!(item, Value::Object(_) | Value::Array(_));
+                    self.mask_claims(item, path, item_kept);
+                }
+            }
+            Value::String(text) if !kept => *text = MASK.to_string(),
+            Value::Number(_) if !kept => *value = Value::from(0),
+            _ => {}
         }
     }
 
@@ -625,7 +662,19 @@ mod tests {
             &[("X-Session-Token", "issued-1")],
             Some(r#"{"data":{"token":"opaque-1","name":"Ann"}}"#),
         );
-        let analyzer = analyzer();
+        // Claims keep their values in a sample when a clear context parameter reads them.
+        let analyzer = analyzer_with(
+            r#"
+[[context]]
+name = "user"
+point = "request.header.authorization.jwt.sub"
+
+[[context]]
+name = "roles"
+point = "request.header.authorization.jwt.realm.roles"
+type = "role"
+"#,
+        );
         let sample = analyzer.sanitize_sample(&original);
         let cases = [
             ("request.header.authorization", StoredAs::Hashed),
@@ -668,6 +717,108 @@ mod tests {
         assert_eq!(
             analyzer.preview_sample(&point("request.header.x-missing"), &sample),
             None
+        );
+    }
+
+    fn analyzer_with(settings: &str) -> Analyzer {
+        let settings: crate::settings::AnalysisSettings = toml::from_str(settings).unwrap();
+        Analyzer::new(settings.validate().unwrap(), [7u8; 32])
+    }
+
+    /// Every base64 (standard and url-safe, unpadded) form of `value` at the three alignments
+    /// it can have inside a longer base64 text, as searched for in the sample.
+    fn base64_forms(value: &str) -> Vec<String> {
+        use base64::Engine;
+        let mut forms = Vec::new();
+        for offset in 0..3 {
+            let padded = format!("{}{value}", "a".repeat(offset));
+            for engine in [
+                base64::engine::general_purpose::STANDARD_NO_PAD,
+                base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            ] {
+                let encoded = engine.encode(padded.as_bytes());
+                // Drop the characters that also depend on the bytes before and after.
+                let skip = if offset == 0 {
+                    0
+                } else {
+                    (offset * 8).div_ceil(6)
+                };
+                let keep_bytes = (offset + value.len()) * 8 / 6;
+                if keep_bytes > skip + 4 {
+                    forms.push(encoded[skip..keep_bytes].to_string());
+                }
+            }
+        }
+        forms
+    }
+
+    #[test]
+    fn the_session_claim_of_a_jwt_is_not_readable_in_a_sample_even_as_base64() {
+        let analyzer = analyzer_with(
+            r#"
+[[session_keys]]
+points = ["request.header.x-token.jwt.tenant"]
+
+[[context]]
+name = "user"
+point = "request.header.authorization.jwt.sub"
+type = "user"
+
+[[context]]
+name = "email"
+point = "request.header.authorization.jwt.email"
+hashed = true
+"#,
+        );
+        let token = token_with_claims(
+            r#"{"sub":"u-visible-1","sid":"sid-secret-4711","tenant":"tenant-secret-93","email":"ann-secret@example.com","exp":1795341600,"admin":true}"#,
+        );
+        let authorization = format!("Bearer {token}");
+        let original = exchange(
+            &format!("/v1/items?next={token}"),
+            &[
+                ("Authorization", authorization.as_str()),
+                ("X-Token", token.as_str()),
+            ],
+            Some(&format!(r#"{{"note":"see {token} here"}}"#)),
+            &[],
+            None,
+        );
+        let sample = analyzer.sanitize_sample(&original);
+        let text = all_text(&sample);
+        for secret in [
+            "sid-secret-4711",
+            "tenant-secret-93",
+            "ann-secret@example.com",
+        ] {
+            assert!(
+                !text.contains(secret),
+                "`{secret}` is in the sample: {text}"
+            );
+            for form in base64_forms(secret) {
+                assert!(
+                    !text.contains(&form),
+                    "`{secret}` is in the sample as base64 `{form}`: {text}"
+                );
+            }
+        }
+        // Claim names and types stay, and the clear context claim keeps its value.
+        let claims = |point_text: &str| analyzer.preview_sample(&point(point_text), &sample);
+        assert_eq!(
+            claims("request.header.authorization.jwt.sub"),
+            Some(("u-visible-1".to_string(), StoredAs::Clear))
+        );
+        assert_eq!(
+            claims("request.header.authorization.jwt.sid").map(|(_, kind)| kind),
+            Some(StoredAs::Masked)
+        );
+        assert_eq!(
+            claims("request.header.authorization.jwt.exp"),
+            Some(("0".to_string(), StoredAs::Clear))
+        );
+        assert_eq!(
+            claims("request.header.authorization.jwt.admin"),
+            Some(("true".to_string(), StoredAs::Clear))
         );
     }
 

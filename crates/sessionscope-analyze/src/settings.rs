@@ -9,7 +9,7 @@ use std::sync::{Mutex, PoisonError};
 use serde::{Deserialize, Serialize};
 use sessionscope_model::{CompactString, ParamKind};
 
-use crate::point::{Point, PointStorage};
+use crate::point::{PathStep, Point, PointStorage};
 use crate::rules::{validate_rules, DetectionRule, RuleSet};
 
 /// At most this many context parameters (PRODUCT.md C1).
@@ -204,6 +204,27 @@ impl AnalysisConfig {
     /// `group_by` context parameters).
     pub fn session_key_labels(&self) -> impl Iterator<Item = &str> {
         self.keys.iter().map(|key| key.label.as_str())
+    }
+
+    /// True when a clear context parameter reads the JWT claim at `path` and no session key
+    /// or hashed parameter reads it: only such claims keep their values in the samples and
+    /// attack contents. The `sid` claim (the built-in key's value) never does.
+    pub(crate) fn is_clear_claim(&self, path: &[PathStep]) -> bool {
+        if matches!(path, [PathStep::Key(name)] if name == "sid") {
+            return false;
+        }
+        let reads = |point: &Point| point.claim().is_some_and(|claim| claim.0 == path);
+        let read_by_key = self
+            .keys
+            .iter()
+            .any(|key| key.points.iter().any(|point| reads(point)));
+        let read_hashed = self.context.iter().any(|item| {
+            reads(&item.point) && (item.hashed || item.storage != PointStorage::AsConfigured)
+        });
+        let read_clear = self.context.iter().any(|item| {
+            reads(&item.point) && !item.hashed && item.storage == PointStorage::AsConfigured
+        });
+        read_clear && !read_by_key && !read_hashed
     }
 
     /// `(name, point, kind)` of each context parameter, in configured order.
