@@ -304,7 +304,12 @@ impl Analyzer {
             .url
             .query
             .map(|query| {
-                let stored = mask_query(query);
+                let mut stored = mask_query(query);
+                let secret_points = &self.config.secret_points;
+                if secret_points.has_queries() {
+                    stored =
+                        mask_query_by_rules(&stored, |name| secret_points.is_secret_query(name));
+                }
                 if masks_apply {
                     mask_query_by_rules(&stored, |name| {
                         rules.masks_point(&host, &endpoint, &format!("request.query.{name}"))

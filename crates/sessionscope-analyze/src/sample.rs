@@ -28,7 +28,7 @@ use crate::analyzer::Analyzer;
 use crate::extract::extract_first;
 use crate::jwt;
 use crate::names;
-use crate::point::{PathStep, Point};
+use crate::point::{JsonPath, PathStep, Point};
 use crate::secrets::{looks_like_card_number, MASK};
 use crate::view::{contains_ignore_case, decode_component, split_url, ExchangeView};
 
@@ -60,7 +60,8 @@ impl Analyzer {
     pub fn sanitize_sample(&self, exchange: &Exchange) -> Exchange {
         let request = &exchange.request;
         let content_type = request.headers.get("content-type").unwrap_or("");
-        let (body, body_truncated) = self.sanitize_body(request.body.as_deref(), content_type);
+        let (body, body_truncated) =
+            self.sanitize_body(request.body.as_deref(), content_type, Side::Request);
         Exchange {
             id: exchange.id.clone(),
             ts: exchange.ts,
@@ -71,17 +72,17 @@ impl Analyzer {
                 method: request.method.clone(),
                 url: self.sanitize_url(&request.url),
                 host: request.host.as_deref().map(without_user_information),
-                headers: self.sanitize_headers(&request.headers),
+                headers: self.sanitize_headers(&request.headers, Side::Request),
                 body,
                 body_truncated: body_truncated || request.body_truncated,
             },
             response: exchange.response.as_ref().map(|response| {
                 let content_type = response.headers.get("content-type").unwrap_or("");
                 let (body, body_truncated) =
-                    self.sanitize_body(response.body.as_deref(), content_type);
+                    self.sanitize_body(response.body.as_deref(), content_type, Side::Response);
                 Response {
                     status: response.status,
-                    headers: self.sanitize_headers(&response.headers),
+                    headers: self.sanitize_headers(&response.headers, Side::Response),
                     body,
                     body_truncated: body_truncated || response.body_truncated,
                     duration_ms: response.duration_ms,
@@ -247,7 +248,12 @@ impl Analyzer {
         Cow::Owned(out)
     }
 
-    fn sanitize_headers(&self, headers: &Headers) -> Headers {
+    fn sanitize_headers(&self, headers: &Headers, side: Side) -> Headers {
+        let secret_points = &self.config().secret_points;
+        let secret_names = match side {
+            Side::Request => &secret_points.request_headers,
+            Side::Response => &secret_points.response_headers,
+        };
         let mut sanitized = Headers::default();
         for (name, value) in headers {
             // Names usually arrive in lowercase already: no copy then.
@@ -262,7 +268,9 @@ impl Analyzer {
                 self.sanitize_set_cookie(value)
             } else if names::is_masked_name(&lowercase) {
                 MASK.to_string()
-            } else if names::is_credential_header(&lowercase) {
+            } else if names::is_credential_header(&lowercase)
+                || secret_names.iter().any(|secret| *secret == lowercase)
+            {
                 self.sanitize_credential(value)
             } else {
                 self.sanitize_clear_value(value)
@@ -374,8 +382,27 @@ impl Analyzer {
                 decoded_value.trim_start().as_bytes().first(),
                 Some(b'{' | b'[')
             );
+            let secret_points = &self.config().secret_points;
+            let is_secret_point = if is_query {
+                secret_points
+                    .queries
+                    .iter()
+                    .any(|secret| *secret == decoded_name)
+            } else {
+                secret_points
+                    .forms
+                    .iter()
+                    .any(|secret| *secret == decoded_name)
+            };
+            if is_secret_point {
+                out.push_str(&encode_component(&self.sanitize_credential(&decoded_value)));
+                continue;
+            }
             let kept = match serde_json::from_str::<Value>(&decoded_value) {
                 Ok(mut json) if looks_like_json => {
+                    if is_query && decoded_name == "variables" {
+                        self.hide_secret_paths(&mut json, &secret_points.graphql);
+                    }
                     // The JSON-encoded `variables` of a GraphQL GET.
                     self.sanitize_json(&mut json, &decoded_name);
                     json.to_string()
@@ -389,6 +416,64 @@ impl Analyzer {
             }
         }
         out
+    }
+
+    /// Replaces the values that a session key or hashed parameter reads from a JSON body (and,
+    /// in a request, from its GraphQL `variables`) by their stored hashes.
+    fn hide_secret_json_points(&self, json: &mut Value, side: Side) {
+        let secret_points = &self.config().secret_points;
+        match side {
+            Side::Response => self.hide_secret_paths(json, &secret_points.response_json),
+            Side::Request => {
+                self.hide_secret_paths(json, &secret_points.request_json);
+                if secret_points.graphql.is_empty() {
+                    return;
+                }
+                let operations: Vec<&mut Value> = match json {
+                    Value::Array(operations) => operations.iter_mut().collect(),
+                    other => vec![other],
+                };
+                for operation in operations {
+                    let Some(variables) = operation.get_mut("variables") else {
+                        continue;
+                    };
+                    if let Value::String(text) = variables {
+                        if let Ok(mut inner) = serde_json::from_str::<Value>(text) {
+                            self.hide_secret_paths(&mut inner, &secret_points.graphql);
+                            *text = inner.to_string();
+                        }
+                        continue;
+                    }
+                    self.hide_secret_paths(variables, &secret_points.graphql);
+                }
+            }
+        }
+    }
+
+    fn hide_secret_paths(&self, json: &mut Value, paths: &[JsonPath]) {
+        for path in paths {
+            let Some(node) = resolve_mut(json, path) else {
+                continue;
+            };
+            match node {
+                Value::Array(items) => {
+                    for item in items {
+                        self.hide_scalar(item);
+                    }
+                }
+                other => self.hide_scalar(other),
+            }
+        }
+    }
+
+    fn hide_scalar(&self, value: &mut Value) {
+        let text = match value {
+            Value::String(text) => text.clone(),
+            Value::Number(number) => number.to_string(),
+            Value::Bool(flag) => flag.to_string(),
+            Value::Null | Value::Array(_) | Value::Object(_) => return,
+        };
+        *value = Value::String(self.sanitize_credential(&text));
     }
 
     fn sanitize_json(&self, value: &mut Value, name: &str) {
@@ -434,7 +519,12 @@ impl Analyzer {
 
     /// A body as kept: JSON and url-encoded forms rewritten, everything else dropped. Returns
     /// the body and whether it was cut.
-    fn sanitize_body(&self, body: Option<&[u8]>, content_type: &str) -> (Option<Vec<u8>>, bool) {
+    fn sanitize_body(
+        &self,
+        body: Option<&[u8]>,
+        content_type: &str,
+        side: Side,
+    ) -> (Option<Vec<u8>>, bool) {
         let Some(body) = body.filter(|body| !body.is_empty()) else {
             return (None, false);
         };
@@ -454,6 +544,7 @@ impl Analyzer {
                 // A cut or broken document cannot be rewritten field by field: drop it.
                 return (None, true);
             };
+            self.hide_secret_json_points(&mut json, side);
             self.sanitize_json(&mut json, "");
             json.to_string()
         } else if is_form {
@@ -470,6 +561,24 @@ impl Analyzer {
         }
         (Some(sanitized.as_bytes()[..cut].to_vec()), true)
     }
+}
+
+/// Which side of the exchange a header or body is on.
+#[derive(Clone, Copy)]
+enum Side {
+    Request,
+    Response,
+}
+
+fn resolve_mut<'v>(root: &'v mut Value, path: &JsonPath) -> Option<&'v mut Value> {
+    let mut node = root;
+    for step in &path.0 {
+        node = match step {
+            PathStep::Key(key) => node.as_object_mut()?.get_mut(key)?,
+            PathStep::Index(index) => node.as_array_mut()?.get_mut(*index)?,
+        };
+    }
+    Some(node)
 }
 
 /// The 32 hex characters of a `hmac-<hash>` marker.

@@ -9,7 +9,7 @@ use std::sync::{Mutex, PoisonError};
 use serde::{Deserialize, Serialize};
 use sessionscope_model::{CompactString, ParamKind};
 
-use crate::point::{PathStep, Point, PointStorage};
+use crate::point::{JsonPath, PathStep, Point, PointStorage};
 use crate::rules::{validate_rules, DetectionRule, RuleSet};
 
 /// At most this many context parameters (PRODUCT.md C1).
@@ -141,6 +141,61 @@ pub(crate) struct AppRule {
     pub path_glob: Option<String>,
 }
 
+/// The places whose values a session key or a hashed context parameter reads, by kind: wherever
+/// the text of an exchange is kept (samples, attack contents, the stored query), their values are
+/// replaced by a stored hash or `***`, whatever their names. Points that read a JWT claim are
+/// not listed: a token's claims are masked wherever the token is kept.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct SecretPoints {
+    /// Lowercase names.
+    pub request_headers: Vec<String>,
+    pub response_headers: Vec<String>,
+    pub queries: Vec<String>,
+    pub forms: Vec<String>,
+    pub request_json: Vec<JsonPath>,
+    pub graphql: Vec<JsonPath>,
+    pub response_json: Vec<JsonPath>,
+}
+
+impl SecretPoints {
+    fn add(&mut self, point: &Point) {
+        if point.claim().is_some() {
+            return;
+        }
+        let push_name = |list: &mut Vec<String>, name: &str| {
+            if !list.iter().any(|known| known == name) {
+                list.push(name.to_string());
+            }
+        };
+        let push_path = |list: &mut Vec<JsonPath>, path: &JsonPath| {
+            if !list.contains(path) {
+                list.push(path.clone());
+            }
+        };
+        match point {
+            Point::RequestHeader { name, .. } => push_name(&mut self.request_headers, name),
+            Point::ResponseHeader { name, .. } => push_name(&mut self.response_headers, name),
+            Point::RequestQuery { name, .. } => push_name(&mut self.queries, name),
+            Point::RequestForm { name, .. } => push_name(&mut self.forms, name),
+            Point::RequestJson { path, .. } => push_path(&mut self.request_json, path),
+            Point::RequestGraphql { path, .. } => push_path(&mut self.graphql, path),
+            Point::ResponseJson { path, .. } => push_path(&mut self.response_json, path),
+            // Every cookie is a credential already; the address is not a secret.
+            Point::RequestCookie { .. } | Point::ResponseCookie { .. } | Point::RequestIp => {}
+        }
+    }
+
+    /// True for a query parameter (decoded name) whose value must not be stored.
+    pub fn is_secret_query(&self, name: &str) -> bool {
+        self.queries.iter().any(|known| known == name)
+            || (!self.graphql.is_empty() && name == "variables")
+    }
+
+    pub fn has_queries(&self) -> bool {
+        !self.queries.is_empty() || !self.graphql.is_empty()
+    }
+}
+
 /// Validated analysis configuration. It holds no secret, so its `Debug` form is safe to log.
 #[derive(Clone, PartialEq)]
 pub struct AnalysisConfig {
@@ -149,6 +204,7 @@ pub struct AnalysisConfig {
     pub(crate) context: Vec<ContextItem>,
     pub(crate) apps: Vec<AppRule>,
     pub(crate) rules: RuleSet,
+    pub(crate) secret_points: SecretPoints,
 }
 
 impl Default for AnalysisConfig {
@@ -160,6 +216,7 @@ impl Default for AnalysisConfig {
             context: Vec::new(),
             apps: Vec::new(),
             rules: RuleSet::default(),
+            secret_points: SecretPoints::default(),
         }
     }
 }
@@ -391,6 +448,26 @@ impl AnalysisSettings {
             });
         }
         keys.extend(grouping_context);
+        // A context parameter that reads what a session key reads, or the `sid` claim (the
+        // built-in key's value), is stored hashed: the raw value of a key never reaches the store.
+        let is_session_claim = |point: &Point| matches!(point.claim().map(|claim| claim.0.as_slice()), Some([PathStep::Key(name)]) if name == "sid");
+        for item in &mut context {
+            let read_by_key = keys.iter().any(|key| key.points.contains(&item.point));
+            if read_by_key || is_session_claim(&item.point) {
+                item.hashed = true;
+            }
+        }
+        let mut secret_points = SecretPoints::default();
+        for key in &keys {
+            for point in &key.points {
+                secret_points.add(point);
+            }
+        }
+        for item in &context {
+            if item.hashed || item.storage != PointStorage::AsConfigured {
+                secret_points.add(&item.point);
+            }
+        }
 
         let mut apps = Vec::new();
         for (index, app) in self.apps.iter().enumerate() {
@@ -438,6 +515,7 @@ impl AnalysisSettings {
             context,
             apps,
             rules,
+            secret_points,
         })
     }
 }
