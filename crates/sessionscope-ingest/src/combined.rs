@@ -14,6 +14,7 @@ use std::borrow::Cow;
 use sessionscope_model::{Exchange, Headers, Micros, Request, Response};
 
 use crate::ids::OccurrenceCounter;
+use crate::ndjson::shorten;
 use crate::text::{parse_client_ip, parse_common_log_time, split_request_line, unescape_log_text};
 
 /// The fields of one access log line, borrowed from it where possible.
@@ -54,7 +55,10 @@ pub(crate) fn parse_access_line(line: &str) -> Result<AccessLine<'_>, String> {
         .ok_or_else(|| "not an access log line: `[time]` is not closed".to_string())?;
     let time_text = &after_open[..close];
     let time = parse_common_log_time(time_text).ok_or_else(|| {
-        format!("invalid time `{time_text}`: expected e.g. `10/Oct/2000:13:55:36 -0700`")
+        format!(
+            "invalid time `{}`: expected e.g. `10/Oct/2000:13:55:36 -0700`",
+            shorten(time_text)
+        )
     })?;
 
     let rest = after_open[close + 1..].trim_start();
@@ -75,7 +79,10 @@ pub(crate) fn parse_access_line(line: &str) -> Result<AccessLine<'_>, String> {
     let size = match size_text {
         "-" => Some(0),
         _ => Some(size_text.parse::<u64>().map_err(|_| {
-            format!("invalid response size `{size_text}`: expected a number or `-`")
+            format!(
+                "invalid response size `{}`: expected a number or `-`",
+                shorten(size_text)
+            )
         })?),
     };
 
@@ -133,7 +140,10 @@ fn parse_status(text: &str) -> Result<u16, String> {
     match text.parse::<u16>() {
         Ok(0) => Ok(0),
         Ok(status) if (100..=599).contains(&status) => Ok(status),
-        _ => Err(format!("invalid status `{text}`: expected 100–599")),
+        _ => Err(format!(
+            "invalid status `{}`: expected 100–599",
+            shorten(text)
+        )),
     }
 }
 
@@ -245,6 +255,20 @@ mod tests {
             (200, Some(2326), None)
         );
         assert!(exchange.id.starts_with('h') && exchange.id.len() == 32);
+    }
+
+    #[test]
+    fn a_huge_bad_field_is_quoted_short_in_its_rejection() {
+        let long = "9".repeat(5_000);
+        for line in [
+            format!(r#"1.2.3.4 - - [{long}] "GET / HTTP/1.1" 200 5"#),
+            format!(r#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" {long} 5"#),
+            format!(r#"1.2.3.4 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 {long}x"#),
+        ] {
+            if let Err(reason) = convert(&line) {
+                assert!(reason.len() < 200, "a reason of {} bytes", reason.len());
+            }
+        }
     }
 
     #[test]

@@ -20,7 +20,7 @@ use serde_json::Value;
 use sessionscope_model::{Exchange, Headers, Request, Response};
 
 use crate::ids::OccurrenceCounter;
-use crate::ndjson::decode_base64;
+use crate::ndjson::{decode_base64, shorten};
 use crate::text::{form_encode, parse_iso8601_lenient};
 use crate::{Record, Rejection};
 
@@ -168,8 +168,12 @@ fn convert_entry(entry: &Value, id: String) -> Result<Exchange, String> {
         return Err(format!("must be an object, got {}", type_name(entry)));
     }
     let started = required_text(entry, &["startedDateTime"])?;
-    let ts = parse_iso8601_lenient(started)
-        .ok_or_else(|| format!("`startedDateTime` must be ISO 8601, got `{started}`"))?;
+    let ts = parse_iso8601_lenient(started).ok_or_else(|| {
+        format!(
+            "`startedDateTime` must be ISO 8601, got `{}`",
+            shorten(started)
+        )
+    })?;
 
     let request = object_at(entry, "request")?.ok_or_else(|| "missing `request`".to_string())?;
     let method =
@@ -413,7 +417,8 @@ fn name_value(pair: &Value) -> Result<(&str, &str), String> {
         None | Some(Value::Null) => "",
         Some(other) => {
             return Err(format!(
-                "the value of `{name}` must be a string, got {}",
+                "the value of `{}` must be a string, got {}",
+                shorten(name),
                 type_name(other)
             ))
         }
@@ -602,6 +607,26 @@ mod tests {
             );
         }
         assert_eq!(exchanges(&records).len(), 2);
+    }
+
+    #[test]
+    fn a_huge_bad_field_is_quoted_short_in_its_rejection() {
+        let long = "9".repeat(5_000);
+        let document = format!(
+            r#"{{"log":{{"entries":[{{"startedDateTime":"{long}","request":{{"method":"GET","url":"/"}}}},{{"startedDateTime":"2026-11-22T10:00:00Z","request":{{"method":"GET","url":"/","headers":[{{"name":"{long}","value":1}}]}}}}]}}}}"#
+        );
+        let records = parse_har(document.as_bytes()).unwrap();
+        assert_eq!(records.len(), 2);
+        for record in records {
+            let Record::Rejected(rejection) = record else {
+                panic!("accepted a bad entry");
+            };
+            assert!(
+                rejection.reason.len() < 200,
+                "a reason of {} bytes",
+                rejection.reason.len()
+            );
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@ use sessionscope_model::{Exchange, Headers, Micros, Request, Response};
 
 use crate::ids::OccurrenceCounter;
 use crate::json::{describe_json_error, FlatObject, Loose};
+use crate::ndjson::shorten;
 use crate::text::{
     epoch_seconds_to_micros, parse_client_ip, parse_common_log_time, parse_epoch_text,
     parse_iso8601_lenient, split_request_line, UNKNOWN_METHOD,
@@ -93,7 +94,12 @@ pub(crate) fn convert_nginx_line(
         Some(status) => match status.trim().parse::<u16>() {
             Ok(0) => 0,
             Ok(status) if (100..=599).contains(&status) => status,
-            _ => return Err(format!("invalid `status` `{status}`: expected 100–599")),
+            _ => {
+                return Err(format!(
+                    "invalid `status` `{}`: expected 100–599",
+                    shorten(&status)
+                ))
+            }
         },
     };
     let size = match text("body_bytes_sent").or_else(|| text("bytes_sent")) {
@@ -101,7 +107,7 @@ pub(crate) fn convert_nginx_line(
         Some(size) => Some(
             size.trim()
                 .parse::<u64>()
-                .map_err(|_| format!("invalid `body_bytes_sent` `{size}`"))?,
+                .map_err(|_| format!("invalid `body_bytes_sent` `{}`", shorten(&size)))?,
         ),
     };
     let duration_ms = match text("request_time") {
@@ -163,11 +169,11 @@ fn record_time(record: &FlatObject) -> Result<Micros, String> {
     }
     if let Some(value) = record.get("time_iso8601").and_then(present_text) {
         return parse_iso8601_lenient(&value)
-            .ok_or_else(|| format!("invalid `time_iso8601` `{value}`"));
+            .ok_or_else(|| format!("invalid `time_iso8601` `{}`", shorten(&value)));
     }
     if let Some(value) = record.get("time_local").and_then(present_text) {
         return parse_common_log_time(&value)
-            .ok_or_else(|| format!("invalid `time_local` `{value}`"));
+            .ok_or_else(|| format!("invalid `time_local` `{}`", shorten(&value)));
     }
     Err("missing time: expected `msec`, `time_iso8601` or `time_local`".to_string())
 }
@@ -248,6 +254,20 @@ mod tests {
         assert_eq!(format_rfc3339(local.ts), "2026-11-22T10:00:00.000Z");
         assert_eq!(local.request.url, "/p?q=1");
         assert_eq!(local.response, None);
+    }
+
+    #[test]
+    fn a_huge_bad_field_is_quoted_short_in_its_rejection() {
+        let long = "9".repeat(5_000);
+        for line in [
+            format!(r#"{{"time_iso8601":"{long}","request_uri":"/"}}"#),
+            format!(r#"{{"time_local":"{long}","request_uri":"/"}}"#),
+            format!(r#"{{"msec":"1.5","request_uri":"/","status":"{long}"}}"#),
+            format!(r#"{{"msec":"1.5","request_uri":"/","body_bytes_sent":"{long}x"}}"#),
+        ] {
+            let reason = convert(&line).unwrap_err();
+            assert!(reason.len() < 200, "a reason of {} bytes", reason.len());
+        }
     }
 
     #[test]

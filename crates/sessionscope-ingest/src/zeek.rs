@@ -18,6 +18,7 @@ use sessionscope_model::{Exchange, Headers, Micros, Request, Response};
 
 use crate::ids::OccurrenceCounter;
 use crate::json::{describe_json_error, FlatObject, Loose};
+use crate::ndjson::shorten;
 use crate::text::{
     epoch_seconds_to_micros, parse_client_ip, parse_epoch_text, parse_iso8601_lenient,
     unescape_log_text, UNKNOWN_METHOD,
@@ -99,8 +100,12 @@ impl ZeekParser {
             Some(unescape_log_text(raw))
         };
         let ts_text = value("ts").ok_or_else(|| "missing `ts`".to_string())?;
-        let ts = parse_epoch_text(&ts_text)
-            .ok_or_else(|| format!("invalid `ts` `{ts_text}`: expected epoch seconds"))?;
+        let ts = parse_epoch_text(&ts_text).ok_or_else(|| {
+            format!(
+                "invalid `ts` `{}`: expected epoch seconds",
+                shorten(&ts_text)
+            )
+        })?;
         let row = Row {
             ts,
             uid: value("uid"),
@@ -177,14 +182,19 @@ fn build_exchange(
         Some(text) => match text.parse::<u16>() {
             Ok(0) => 0,
             Ok(status) if (100..=599).contains(&status) => status,
-            _ => return Err(format!("invalid `status_code` `{text}`: expected 100–599")),
+            _ => {
+                return Err(format!(
+                    "invalid `status_code` `{}`: expected 100–599",
+                    shorten(text)
+                ))
+            }
         },
     };
     let size = match row.response_body_len.as_deref() {
         None | Some("") => None,
         Some(text) => Some(
             text.parse::<u64>()
-                .map_err(|_| format!("invalid `response_body_len` `{text}`"))?,
+                .map_err(|_| format!("invalid `response_body_len` `{}`", shorten(text)))?,
         ),
     };
 
@@ -240,6 +250,20 @@ mod tests {
         text.lines()
             .filter_map(|line| parser.parse_line(line))
             .collect()
+    }
+
+    #[test]
+    fn a_huge_bad_field_is_quoted_short_in_its_rejection() {
+        let long = "9".repeat(5_000);
+        let rows = parse_all(&format!(
+            "#fields\tts\tuid\tstatus_code\tresponse_body_len\n{long}x\tC1\t200\t0\n1.5\tC2\t{long}\t0\n1.5\tC3\t200\t{long}x\n"
+        ));
+        assert_eq!(rows.len(), 3);
+        for row in rows {
+            let reason = row.unwrap_err();
+            assert!(reason.len() < 200, "a reason of {} bytes", reason.len());
+            assert!(reason.contains("..."), "{reason}");
+        }
     }
 
     #[test]
