@@ -691,6 +691,19 @@ mod tests {
     }
 
     #[test]
+    fn a_duration_of_seventeen_digits_reads_back_exactly() {
+        // 0.10519 s in milliseconds, as an nginx log's `request_time` becomes; its shortest
+        // form has 17 digits, too many for the one-pass reader.
+        let duration: f64 = 0.10519 * 1000.0;
+        let line = format!(
+            r#"{{"ts":1,"request":{{"method":"GET","url":"/"}},"response":{{"status":200,"duration_ms":{duration}}}}}"#
+        );
+        assert!(line.contains("105.19000000000001"), "{line}");
+        let read = parse(&line).unwrap().response.unwrap().duration_ms.unwrap();
+        assert_eq!(read.to_bits(), duration.to_bits(), "{read} for {duration}");
+    }
+
+    #[test]
     fn bad_lines_are_rejected_with_a_reason_naming_the_problem() {
         let cases = [
             (
