@@ -20,6 +20,7 @@ use serde_json::Value;
 use sessionscope_model::{Exchange, Headers, Request, Response};
 
 use crate::ids::OccurrenceCounter;
+use crate::json::json_error_message;
 use crate::ndjson::{decode_base64, shorten};
 use crate::text::{form_encode, parse_iso8601_lenient};
 use crate::{Record, Rejection};
@@ -37,12 +38,25 @@ pub(crate) fn parse_har(document: &[u8]) -> Result<Vec<Record>, String> {
         collector: &mut collector,
     }
     .deserialize(&mut deserializer)
-    .map_err(|error| error.to_string())?;
-    deserializer.end().map_err(|error| error.to_string())?;
+    .map_err(|error| document_error(&error))?;
+    deserializer.end().map_err(|error| document_error(&error))?;
     if !collector.saw_entries {
         return Err("no `log.entries` array".to_string());
     }
     Ok(collector.records)
+}
+
+/// A document's JSON error with its place, quoting at most a short part of the value.
+fn document_error(error: &serde_json::Error) -> String {
+    let message = json_error_message(error);
+    if error.line() == 0 {
+        return message;
+    }
+    format!(
+        "{message} at line {} column {}",
+        error.line(),
+        error.column()
+    )
 }
 
 struct EntryCollector {
@@ -627,6 +641,14 @@ mod tests {
                 rejection.reason.len()
             );
         }
+    }
+
+    #[test]
+    fn a_document_that_is_one_huge_string_is_refused_in_a_short_message() {
+        let document = format!("\"{}\"", "R".repeat(5_000));
+        let reason = parse_har(document.as_bytes()).unwrap_err();
+        assert!(reason.len() < 250, "a reason of {} bytes", reason.len());
+        assert!(reason.contains("line 1 column"), "{reason}");
     }
 
     #[test]

@@ -545,20 +545,47 @@ impl<'de: 'a, 'a> Deserialize<'de> for FlatObject<'a> {
 /// serde_json's message without its "at line 1 column N" suffix, with the column kept: every line
 /// format parses one line at a time, so the line number inside the record is always 1.
 pub(crate) fn describe_json_error(error: &serde_json::Error) -> String {
+    let message = json_error_message(error);
+    if error.column() == 0 {
+        return message;
+    }
+    format!("{message} at column {}", error.column())
+}
+
+/// serde_json's message without its position, cut to `MAX_JSON_MESSAGE_CHARS`: it quotes the
+/// value it did not expect, which may be a whole record.
+pub(crate) fn json_error_message(error: &serde_json::Error) -> String {
     let text = error.to_string();
     let message = match text.rfind(" at line ") {
         Some(position) => &text[..position],
         None => text.as_str(),
     };
-    if error.column() == 0 {
+    if message.chars().count() <= MAX_JSON_MESSAGE_CHARS {
         return message.to_string();
     }
-    format!("{message} at column {}", error.column())
+    let mut short: String = message.chars().take(MAX_JSON_MESSAGE_CHARS - 3).collect();
+    short.push_str("...");
+    short
 }
+
+const MAX_JSON_MESSAGE_CHARS: usize = 160;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_json_error_quoting_a_huge_value_is_cut_short() {
+        let document = format!("\"{}\"", "R".repeat(5_000));
+        let error = serde_json::from_str::<Vec<u8>>(&document).unwrap_err();
+        let described = describe_json_error(&error);
+        assert!(
+            described.len() < 200,
+            "a message of {} bytes",
+            described.len()
+        );
+        assert!(described.contains("at column"), "{described}");
+    }
 
     #[test]
     fn headers_accept_pairs_objects_and_arrays_of_values() {

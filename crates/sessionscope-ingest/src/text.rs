@@ -72,12 +72,20 @@ pub(crate) fn parse_iso8601_lenient(text: &str) -> Option<Micros> {
         "%Y-%m-%dT%H:%M:%S%.f%z",
         "%Y-%m-%d %H:%M:%S%.f%z",
     ] {
-        if pattern.ends_with("%z") {
-            if let Ok(time) = DateTime::parse_from_str(text, pattern) {
-                return Some(time.timestamp_micros());
-            }
-        } else if let Ok(time) = NaiveDateTime::parse_from_str(text, pattern) {
-            return Some(time.and_utc().timestamp_micros());
+        let micros = if pattern.ends_with("%z") {
+            DateTime::parse_from_str(text, pattern)
+                .ok()
+                .map(|time| time.timestamp_micros())
+        } else {
+            NaiveDateTime::parse_from_str(text, pattern)
+                .ok()
+                .map(|time| time.and_utc().timestamp_micros())
+        };
+        if let Some(micros) = micros {
+            // The range every other time notation is held to.
+            return (0..=LATEST_EPOCH_SECONDS * MICROS_PER_SECOND)
+                .contains(&micros)
+                .then_some(micros);
         }
     }
     None
@@ -300,6 +308,21 @@ mod tests {
         ] {
             assert_eq!(parse_common_log_time(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn lenient_iso_times_outside_1970_to_9999_are_refused_like_strict_ones() {
+        for text in [
+            "1724-11-22T00:16:05.806",
+            "0226-11-22 00:44:04",
+            "1969-12-31T23:59:59+0000",
+        ] {
+            assert_eq!(parse_iso8601_lenient(text), None, "{text}");
+        }
+        assert_eq!(
+            parse_iso8601_lenient("1970-01-01T00:00:01"),
+            Some(MICROS_PER_SECOND)
+        );
     }
 
     #[test]
