@@ -363,6 +363,11 @@ impl Analyzer {
             .into_iter()
             .map(Attack::from)
             .collect();
+        for attack in &mut attacks {
+            if attack.payload != MASK && self.config.secret_points.hides_finding_at(&attack.point) {
+                attack.payload = MASK.to_string();
+            }
+        }
         let rules = &self.config.rules;
         if rules.is_empty() {
             return attacks;
@@ -381,7 +386,12 @@ impl Analyzer {
             let Some(value) = values.iter().find(|value| patch.pattern.is_match(value)) else {
                 continue;
             };
-            let payload = if patch.point.is_masked() {
+            let payload = if patch.point.is_masked()
+                || self
+                    .config
+                    .secret_points
+                    .hides_finding_at(&patch.point_text)
+            {
                 MASK.to_string()
             } else {
                 truncate_chars(value, MAX_PAYLOAD_CHARS)

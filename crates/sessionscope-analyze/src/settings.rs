@@ -143,8 +143,9 @@ pub(crate) struct AppRule {
 
 /// The places whose values a session key or a hashed context parameter reads, by kind: wherever
 /// the text of an exchange is kept (samples, attack contents, the stored query), their values are
-/// replaced by a stored hash or `***`, whatever their names. Points that read a JWT claim are
-/// not listed: a token's claims are masked wherever the token is kept.
+/// replaced by a stored hash or `***`, whatever their names, and so are the payloads of findings
+/// there. Points that read a JWT claim are listed only in `texts`: a token's claims are masked
+/// wherever the token is kept.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct SecretPoints {
     /// Lowercase names.
@@ -155,10 +156,16 @@ pub(crate) struct SecretPoints {
     pub request_json: Vec<JsonPath>,
     pub graphql: Vec<JsonPath>,
     pub response_json: Vec<JsonPath>,
+    /// Every such point as written (claim points included), for `hides_finding_at`.
+    pub texts: Vec<String>,
 }
 
 impl SecretPoints {
     fn add(&mut self, point: &Point) {
+        let text = point.to_string();
+        if !self.texts.contains(&text) {
+            self.texts.push(text);
+        }
         if point.claim().is_some() {
             return;
         }
@@ -189,6 +196,21 @@ impl SecretPoints {
     pub fn is_secret_query(&self, name: &str) -> bool {
         self.queries.iter().any(|known| known == name)
             || (!self.graphql.is_empty() && name == "variables")
+    }
+
+    /// True when a finding at `point` would show (part of) a value one of these points reads:
+    /// the point itself, a value inside it (a key on `request.json.user.id`, a finding at
+    /// `request.json.user`), or one it is inside of (a key on `request.header.x-token.jwt.sid`,
+    /// a finding at `request.header.x-token`). Its payload is then masked.
+    pub fn hides_finding_at(&self, point: &str) -> bool {
+        let nested = |outer: &str, inner: &str| {
+            inner
+                .strip_prefix(outer)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+        };
+        self.texts
+            .iter()
+            .any(|text| nested(text, point) || nested(point, text))
     }
 
     pub fn has_queries(&self) -> bool {

@@ -873,6 +873,70 @@ fn attack_payloads_at_secret_points_are_masked_but_still_found() {
 }
 
 #[test]
+fn attack_payloads_at_key_and_hashed_points_are_masked_but_still_found() {
+    let payload = "1' union select password from users--";
+    let request = || {
+        with_body(
+            exchange(
+                "POST",
+                &format!("/v1/items?ref={}", payload.replace(' ', "%20")),
+                &[("X-Tenant-Ref", payload)],
+            ),
+            "application/json",
+            &format!(r#"{{"account":{{"id":"{payload}"}}}}"#),
+        )
+    };
+    let payloads = |analyzer: &Analyzer| -> Vec<(String, String)> {
+        analyzer
+            .analyze(&request())
+            .attacks
+            .into_iter()
+            .map(|attack| (attack.point, attack.payload))
+            .collect()
+    };
+    // Benign look-alike: the same names, read by nothing, keep their payloads.
+    let clear = payloads(&builtin_only());
+    for point in [
+        "request.header.x-tenant-ref",
+        "request.query.ref",
+        "request.json.account.id",
+    ] {
+        assert!(
+            clear
+                .iter()
+                .any(|(at, shown)| at == point && shown != "***"),
+            "{point} in {clear:?}"
+        );
+    }
+    // A key on the header, a hashed parameter on the query, a key inside the JSON object.
+    let mut settings = keys(&[
+        &["request.header.x-tenant-ref"],
+        &["request.json.account.id.x"],
+    ]);
+    settings.context.push(ContextSetting {
+        hashed: true,
+        ..context_item("ref", "request.query.ref", "none")
+    });
+    let hidden = payloads(&analyzer(settings));
+    for point in [
+        "request.header.x-tenant-ref",
+        "request.query.ref",
+        "request.json.account.id",
+    ] {
+        assert!(
+            hidden
+                .iter()
+                .any(|(at, shown)| at == point && shown == "***"),
+            "{point} is found, its payload masked: {hidden:?}"
+        );
+    }
+    assert!(
+        hidden.iter().all(|(_, shown)| !shown.contains("union")),
+        "{hidden:?}"
+    );
+}
+
+#[test]
 fn detection_can_be_switched_off() {
     let attack = exchange("GET", "/search?q=%3Cscript%3Ealert(1)%3C/script%3E", &[]);
     assert!(!builtin_only().analyze(&attack).attacks.is_empty());

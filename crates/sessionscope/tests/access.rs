@@ -5,54 +5,18 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 
-use common::{binary, path_str, run, run_ok, text};
+use common::{binary, path_str, run, run_ok, text, Server};
 
-/// A `sessionscope serve` over a store, stopped when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(database: &Path) -> Server {
-        let mut child = binary()
-            .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-            .arg(database)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let base = loop {
-            let line = lines.next().expect("serve prints its address").unwrap();
-            if let Some(address) = line.trim().strip_prefix("serving on ") {
-                break address.trim().to_owned();
-            }
-        };
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Server { child, base }
-    }
-
-    fn get(&self, path: &str, token: &str) -> reqwest::blocking::Response {
-        reqwest::blocking::Client::new()
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .send()
-            .unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn get(server: &Server, path: &str, token: &str) -> reqwest::blocking::Response {
+    reqwest::blocking::Client::new()
+        .get(format!("{}{path}", server.base))
+        .bearer_auth(token)
+        .send()
+        .unwrap()
 }
 
 fn store_in(directory: &tempfile::TempDir) -> PathBuf {
@@ -156,11 +120,11 @@ fn a_revoked_token_is_refused_by_a_running_server_at_once() {
     let directory = tempfile::tempdir().unwrap();
     let database = store_in(&directory);
     let db = path_str(&database);
-    let server = Server::start(&database);
+    let server = Server::start(&["--db", path_str(&database)]);
     let token = created_token(&run_ok(&["token", "create", "--role", "admin", "--db", db]));
     // Used a few times first, so any cache in the server would hold it.
     for _ in 0..3 {
-        assert_eq!(server.get("/api/v1/me", &token).status(), 200);
+        assert_eq!(get(&server, "/api/v1/me", &token).status(), 200);
     }
     // The server records when the token was last used (written beside the answer, so wait for it).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -181,7 +145,7 @@ fn a_revoked_token_is_refused_by_a_running_server_at_once() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     run_ok(&["token", "revoke", "admin-1", "--db", db]);
-    let refused = server.get("/api/v1/me", &token);
+    let refused = get(&server, "/api/v1/me", &token);
     assert_eq!(refused.status(), 401, "revoked in another process");
 
     let again = run(&["token", "revoke", "admin-1", "--db", db]);
@@ -287,8 +251,8 @@ fn every_access_change_is_in_the_audit_log_without_secrets() {
     }
 
     // The same log through the API, for admins only.
-    let server = Server::start(&database);
-    let answer = server.get("/api/v1/audit?limit=3", &token);
+    let server = Server::start(&["--db", path_str(&database)]);
+    let answer = get(&server, "/api/v1/audit?limit=3", &token);
     assert_eq!(answer.status(), 200);
     let body: serde_json::Value = answer.json().unwrap();
     let events = body["events"].as_array().unwrap();
@@ -302,5 +266,5 @@ fn every_access_change_is_in_the_audit_log_without_secrets() {
     let analyst = created_token(&run_as_os_user(&[
         "token", "create", "--role", "analyst", "--db", db,
     ]));
-    assert_eq!(server.get("/api/v1/audit", &analyst).status(), 403);
+    assert_eq!(get(&server, "/api/v1/audit", &analyst).status(), 403);
 }

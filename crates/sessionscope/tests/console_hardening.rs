@@ -13,13 +13,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::browser::Driver;
-use common::{binary, path_str, run_ok};
+use common::{binary, path_str, run_ok, Server};
 use fantoccini::{Client, Locator};
 use serde_json::json;
 
@@ -105,42 +105,6 @@ name = "tenant"
 point = "request.header.x-tenant"
 "#;
 
-/// `sessionscope serve` over the prepared store, stopped when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(database: &Path, config: &Path) -> Server {
-        let mut child = binary()
-            .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-            .arg(database)
-            .arg("--config")
-            .arg(config)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let base = loop {
-            let line = lines.next().expect("serve prints its address").unwrap();
-            if let Some(address) = line.trim().strip_prefix("serving on ") {
-                break address.trim().to_owned();
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
-        Server { child, base }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// What a page did with the payloads, read in the browser.
 async fn page_report(browser: &Client) -> serde_json::Value {
     browser
@@ -182,11 +146,19 @@ async fn check_page(browser: &Client, url: &str, shown: &[&str]) -> serde_json::
         .for_element(Locator::Css("body"))
         .await
         .unwrap();
-    // Fragments (the point builder preview, an expanded session) load after the page; wait
-    // until the document has been quiet for a moment by asking twice.
-    let _ = page_report(browser).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let report = page_report(browser).await;
+    // Fragments (the point builder preview, an expanded session) load after the page: the
+    // page is ready once every expected piece of text is shown (or 20 s have passed, and the
+    // assertions below say what is missing).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let report = loop {
+        let report = page_report(browser).await;
+        let text = report["text"].as_str().unwrap_or("");
+        let ready = shown.iter().all(|piece| text.contains(piece));
+        if ready || std::time::Instant::now() > deadline {
+            break report;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(
         report["xss"],
         serde_json::Value::Null,
@@ -295,7 +267,7 @@ fn script_and_markup_in_traffic_values_are_rendered_inert_on_every_page() {
     writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
     assert!(child.wait().unwrap().success());
 
-    let server = Server::start(&database, &config);
+    let server = Server::start(&["--db", path_str(&database), "--config", path_str(&config)]);
     let driver = Driver::start();
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

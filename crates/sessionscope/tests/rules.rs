@@ -4,14 +4,12 @@
 //! re-evaluating the first store removes it there too, with the session's attack count following.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Stdio};
 
 use serde_json::{json, Value};
 
 mod common;
-use common::{binary, path_str, run_ok};
+use common::{path_str, run_ok, Server};
 
 fn exported_rows(db: &Path) -> Vec<Value> {
     run_ok(&[
@@ -68,47 +66,6 @@ fn attacked_requests(rows: &[Value], session_id: &str, removed: Option<&FindingK
         .filter(|row| row["session_id"] == session_id)
         .filter(|row| keys_of(row).iter().any(|found| Some(found) != removed))
         .count() as u64
-}
-
-/// `sessionscope serve` on a free port; killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(db: &Path) -> Server {
-        let mut child = binary()
-            .args(["--db", path_str(db), "serve", "--listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("serve starts");
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let (sender, receiver) = std::sync::mpsc::channel();
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = sender.send(line);
-            }
-        });
-        let base = receiver
-            .iter()
-            .find_map(|line| {
-                line.split("serving on ")
-                    .nth(1)
-                    .map(|address| address.trim().to_string())
-            })
-            .expect("serve prints its address");
-        Server { child, base }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn token(db: &Path, role: &str) -> String {
@@ -207,7 +164,7 @@ fn a_false_positive_marked_through_the_api_disappears_on_reingest_and_after_reev
 
     let analyst = token(&first, "analyst");
     let admin = token(&first, "admin");
-    let server = Server::start(&first);
+    let server = Server::start(&["--db", path_str(&first)]);
     let client = reqwest::blocking::Client::new();
     let session_attacks_before = session_attacks(&client, &server, &analyst, &session_id);
     assert_eq!(

@@ -8,12 +8,10 @@
 //! it open), the logs and the exports are searched for each value in clear, percent-encoded,
 //! JSON-escaped and base64 (standard and url-safe, at every alignment).
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 
 mod common;
-use common::{binary, path_str, run_ok, text};
+use common::{binary, path_str, run_ok, text, Server};
 
 const CONFIG: &str = r#"
 [[session_keys]]
@@ -130,56 +128,6 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
         .windows(needle.len())
         .any(|window| window == needle.as_bytes())
-}
-
-/// `sessionscope serve` on a free port with trace logging to a file; killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(db: &Path, config: &Path, log: &Path) -> Server {
-        let mut child = binary()
-            .args([
-                "--db",
-                path_str(db),
-                "--config",
-                path_str(config),
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-            ])
-            .env("SESSIONSCOPE_LOG", "trace")
-            .env("RUST_LOG", "trace")
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(log).unwrap())
-            .spawn()
-            .expect("serve starts");
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = sender.send(line);
-            }
-        });
-        let base = receiver
-            .iter()
-            .find_map(|line| {
-                line.split("serving on ")
-                    .nth(1)
-                    .map(|address| address.trim().to_string())
-            })
-            .expect("serve prints its address");
-        Server { child, base }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 struct Planted {
@@ -361,6 +309,15 @@ fn no_key_value_or_credential_is_recoverable_from_the_store_the_wal_the_logs_or_
     std::fs::write(&input, lines.join("\n") + "\n" + &broken + "\n").unwrap();
 
     let mut places: Vec<(String, Vec<u8>)> = Vec::new();
+    // The store exists before the ingest, and this connection stays open through it: the
+    // ingest's close is then not the last one, so SQLite keeps its WAL (every page the ingest
+    // wrote) instead of checkpointing it away, and the WAL is searched as the ingest left it.
+    run_ok(&["--db", path_str(&db), "user", "list"]);
+    let holder = rusqlite::Connection::open(&db).unwrap();
+    let journal: String = holder
+        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(journal, "wal");
     let ingest = binary()
         .args([
             "--db",
@@ -380,6 +337,23 @@ fn no_key_value_or_credential_is_recoverable_from_the_store_the_wal_the_logs_or_
         "ingest output".into(),
         [ingest.stdout, ingest.stderr].concat(),
     ));
+    let after_ingest = store_files(&db);
+    let wal = after_ingest
+        .iter()
+        .find(|(name, _)| name.ends_with("-wal`"))
+        .map(|(_, bytes)| bytes.as_slice())
+        .unwrap_or_default();
+    assert!(
+        contains(wal, "api.example.com"),
+        "the WAL holds the ingest's pages ({} bytes)",
+        wal.len()
+    );
+    places.extend(
+        after_ingest
+            .into_iter()
+            .map(|(name, bytes)| (format!("{name} after the ingest"), bytes)),
+    );
+    drop(holder);
 
     let token = run_ok(&["--db", path_str(&db), "token", "create", "--role", "admin"])
         .lines()
@@ -387,7 +361,13 @@ fn no_key_value_or_credential_is_recoverable_from_the_store_the_wal_the_logs_or_
         .unwrap()
         .to_string();
     let server_log = dir.path().join("serve.log");
-    let server = Server::start(&db, &config, &server_log);
+    let mut serve = binary();
+    serve
+        .args(["--db", path_str(&db), "--config", path_str(&config)])
+        .env("SESSIONSCOPE_LOG", "trace")
+        .env("RUST_LOG", "trace")
+        .stderr(std::fs::File::create(&server_log).unwrap());
+    let server = Server::spawn(serve);
     let client = reqwest::blocking::Client::new();
     let get = |path: &str| {
         let response = client
@@ -452,13 +432,6 @@ fn no_key_value_or_credential_is_recoverable_from_the_store_the_wal_the_logs_or_
         "server log".into(),
         std::fs::read(&server_log).unwrap_or_default(),
     ));
-    assert!(
-        places
-            .iter()
-            .any(|(name, bytes)| name.ends_with("-wal`") && !bytes.is_empty())
-            || places.iter().all(|(name, _)| !name.ends_with("-wal`")),
-        "the WAL is searched with data in it"
-    );
 
     for (kind, format) in [
         ("requests", "ndjson"),
