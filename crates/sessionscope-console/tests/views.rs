@@ -292,6 +292,25 @@ async fn filters_narrow_the_list_and_become_removable_chips() {
         "the valid filter still applies: {html}"
     );
 
+    // A three-byte value with a multi-byte character is dropped with its notice, no panic.
+    let html = server.page("/sessions?status=%C3%9EC&user=carl").await;
+    assert!(
+        html.contains("invalid value `ÞC` for parameter `status`"),
+        "{html}"
+    );
+    assert!(html.contains(">1 session<"), "{html}");
+    let carl = session('C').to_hex();
+    let html = server
+        .page(&format!(
+            "/sessions?user=carl&open={carl}&in.status=%C3%9EC"
+        ))
+        .await;
+    assert!(
+        html.contains("invalid value `ÞC` for parameter `status`"),
+        "{html}"
+    );
+    assert!(html.contains(r#"id="session-details""#), "{html}");
+
     let html = server.page("/sessions?window=15m&user=ann").await;
     assert!(html.contains(r#"id="no-sessions""#), "{html}");
     assert!(html.contains("Widen to the last week"));

@@ -8,11 +8,7 @@ use std::path::{Path, PathBuf};
 /// Regression inputs of bugs that are known and fixed on another line of work, so they are not
 /// yet fixed here. Each is replayed and must still fail; once the fix is in, this test fails and
 /// asks for the entry to be removed, so a known input is never skipped silently for long.
-const KNOWN_UNFIXED: &[(&str, &str)] = &[(
-    "filters/status-multibyte-char",
-    "a status value of three bytes with a multi-byte character panics on a string slice in \
-     sessionscope-model/src/filter.rs (StatusFilter::parse)",
-)];
+const KNOWN_UNFIXED: &[(&str, &str)] = &[];
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz")

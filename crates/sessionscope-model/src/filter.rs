@@ -20,15 +20,21 @@ pub enum StatusFilter {
 
 impl StatusFilter {
     pub fn parse(text: &str) -> Option<StatusFilter> {
-        let text = text.trim();
-        if text.len() == 3 && text[1..].eq_ignore_ascii_case("xx") {
-            let class = text.as_bytes()[0];
-            if (b'1'..=b'5').contains(&class) {
-                return Some(StatusFilter::Class(class - b'0'));
+        // Compared byte by byte, never sliced: a value may hold any characters, and a slice
+        // inside a multi-byte one would panic.
+        let bytes = text.trim().as_bytes();
+        if let [class, x1, x2] = *bytes {
+            if x1.eq_ignore_ascii_case(&b'x') && x2.eq_ignore_ascii_case(&b'x') {
+                return (b'1'..=b'5')
+                    .contains(&class)
+                    .then(|| StatusFilter::Class(class - b'0'));
             }
+        }
+        // Digits only: `u16::from_str` would also take a leading `+`.
+        if bytes.is_empty() || !bytes.iter().all(u8::is_ascii_digit) {
             return None;
         }
-        let code: u16 = text.parse().ok()?;
+        let code: u16 = text.trim().parse().ok()?;
         (100..=599)
             .contains(&code)
             .then_some(StatusFilter::Code(code))
@@ -207,5 +213,34 @@ mod tests {
         assert_eq!(StatusFilter::parse("700"), None);
         assert_eq!(StatusFilter::parse("9xx"), None);
         assert_eq!(StatusFilter::Class(4).range(), (400, 499));
+    }
+
+    #[test]
+    fn status_filters_refuse_any_other_text_without_panicking() {
+        for text in [
+            "ÞC",
+            "4Þ",
+            "xÞ",
+            "Þxx",
+            "4xÞ",
+            "4ẋx",
+            "",
+            " ",
+            "+404",
+            "-404",
+            "4 4",
+            "04xx",
+            "4x",
+            "4xxx",
+            "\u{0}xx",
+            "65936",
+            "99999999999999999999",
+            "😀",
+            "é4",
+        ] {
+            assert_eq!(StatusFilter::parse(text), None, "{text:?}");
+        }
+        assert_eq!(StatusFilter::parse(" 404 "), Some(StatusFilter::Code(404)));
+        assert_eq!(StatusFilter::parse("0404"), Some(StatusFilter::Code(404)));
     }
 }

@@ -99,14 +99,21 @@ pub fn parse_time_spec(text: &str, now: Micros) -> Result<Micros, String> {
             "w" => 7 * MICROS_PER_DAY,
             _ => {
                 return Err(format!(
-                    "invalid time unit in `{text}`; use s, m, h, d or w"
+                    "invalid time unit in `{}`; use s, m, h, d or w",
+                    quoted(text)
                 ))
             }
         };
-        return Ok(now - amount.saturating_mul(unit_micros));
+        return amount
+            .checked_mul(unit_micros)
+            .and_then(|back| now.checked_sub(back))
+            .ok_or_else(|| format!("relative time `{}` reaches too far back", quoted(text)));
     }
     parse_rfc3339(text).ok_or_else(|| {
-        format!("invalid time `{text}`; expected RFC 3339 (2026-11-22T10:00:00Z) or relative (-1h)")
+        format!(
+            "invalid time `{}`; expected RFC 3339 (2026-11-22T10:00:00Z) or relative (-1h)",
+            quoted(text)
+        )
     })
 }
 
@@ -135,5 +142,16 @@ mod time_spec_tests {
         );
         assert!(parse_time_spec("-1y", now).unwrap_err().contains("unit"));
         assert!(parse_time_spec("tomorrow", now).is_err());
+        assert!(parse_time_spec("-9223372036854775807w", now)
+            .unwrap_err()
+            .contains("too far back"));
+    }
+}
+
+/// A time text as quoted in an error: at most 40 characters, so a huge value makes a short message.
+fn quoted(text: &str) -> String {
+    match text.char_indices().nth(40) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
     }
 }

@@ -600,6 +600,127 @@ mod tests {
         }
     }
 
+    /// Values of every odd shape: multi-byte characters at every byte position of a short
+    /// value, empty and blank, control characters, huge, separators only.
+    fn odd_values() -> Vec<String> {
+        let mut values: Vec<String> = [
+            "ÞC",
+            "CÞ",
+            "Þ",
+            "4Þ",
+            "Þxx",
+            "4xÞ",
+            "x\u{301}x",
+            "😀",
+            "5😀",
+            "é4x",
+            "日本",
+            "\u{0}",
+            "\u{0}xx",
+            "\t",
+            "\r\n",
+            "\u{7f}",
+            "\u{feff}404",
+            "\u{202e}4xx",
+            "",
+            " ",
+            ",",
+            ",,,",
+            "-",
+            "--",
+            "-Þ",
+            "-1Þ",
+            "-1hÞ",
+            "now-",
+            "now-Þ",
+            "Þ-1h",
+            "2026-11-22TÞ",
+            "+404",
+            "%",
+            "%C3",
+            "'; drop table sessions; --",
+            "<script>",
+            "*",
+            "?",
+            "**Þ*",
+            "/",
+            "0",
+            "-0",
+            "99999999999999999999999999",
+            "-99999999999999999999999999m",
+            "-9223372036854775807w",
+            "-9223372036854775808s",
+            "1.2.3.4/Þ",
+            "Þ/24",
+            "a/b/c",
+            "10.0.0.0/-1",
+        ]
+        .iter()
+        .map(|value| value.to_string())
+        .collect();
+        values.push("Þ".repeat(10_000));
+        values.push("4".repeat(100_000));
+        values.push(format!("{}Þ", "a".repeat(127)));
+        values.push(format!("{}Þ", "a".repeat(1023)));
+        values.push(format!("{}Þ", "a".repeat(63)));
+        values.push(format!("{}Þ", "A".repeat(31)));
+        values.push(format!("{}Þ", "0".repeat(31)));
+        values
+    }
+
+    /// The parameters whose syntax is closed: none of the odd values is one of theirs.
+    const CLOSED_SYNTAX: &[&str] = &[
+        "from",
+        "to",
+        "window",
+        "flow",
+        "client_ip",
+        "status",
+        "session_id",
+    ];
+
+    #[test]
+    fn no_value_of_any_parameter_panics_and_bad_ones_are_named() {
+        let route_parameters = ["limit", "cursor", "sort", "part", "format"];
+        for value in odd_values() {
+            let shown: String = value.chars().take(40).collect();
+            for (parameter, _) in FILTER_PARAMETERS {
+                let query = pairs(&[(parameter, &value)]);
+                let outcome = std::panic::catch_unwind(|| parse_filter(&query, now()))
+                    .unwrap_or_else(|_| panic!("`{parameter}={shown}` panicked the filter parser"));
+                match outcome {
+                    Ok(_) => assert!(
+                        value.trim().trim_matches(',').trim().is_empty()
+                            || !CLOSED_SYNTAX.contains(parameter),
+                        "`{parameter}={shown}` was accepted"
+                    ),
+                    Err(error) => {
+                        let message = error.to_string();
+                        assert!(message.contains(&format!("`{parameter}`")), "{message}");
+                        assert!(message.chars().count() < 400, "{message}");
+                    }
+                }
+            }
+            for parameter in route_parameters {
+                let query = pairs(&[(parameter, &value)]);
+                let parsed = std::panic::catch_unwind(|| {
+                    let split = split_parameters(&query, &route_parameters)?;
+                    parse_limit(split.value("limit"))?;
+                    parse_sort(split.value("sort"))?;
+                    parse_part(split.value("part"))?;
+                    parse_filter_allowing(&split.filter_pairs, now(), &route_parameters)
+                });
+                assert!(parsed.is_ok(), "`{parameter}={shown}` panicked");
+            }
+            let unknown = pairs(&[(&value, "1")]);
+            assert!(
+                std::panic::catch_unwind(|| parse_filter(&unknown, now())).is_ok(),
+                "the parameter name `{shown}` panicked"
+            );
+            assert!(std::panic::catch_unwind(|| window_bounds(&value, now())).is_ok());
+        }
+    }
+
     #[test]
     fn unknown_parameters_are_refused_and_listed() {
         let message = parse(&[("usr", "ann")]).unwrap_err().to_string();

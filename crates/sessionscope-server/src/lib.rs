@@ -92,18 +92,34 @@ pub async fn serve(
 
 /// Serves any router built on `AppState` (the API merged with the console) until `shutdown`
 /// completes, with the peer address available to handlers (`ConnectInfo`), which the console's
-/// sign-in limiter uses.
+/// sign-in limiter uses. A panic in any handler becomes a 500 answer (`answer_panic`).
 pub async fn serve_router(
     listener: tokio::net::TcpListener,
     router: axum::Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let router = router.layer(tower_http::catch_panic::CatchPanicLayer::custom(
+        answer_panic,
+    ));
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await
+}
+
+/// A handler that panicked answers a JSON 500 instead of closing the connection without an
+/// answer; the panic message goes to the log only.
+fn answer_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic without a message");
+    axum::response::IntoResponse::into_response(ApiError::internal(format!(
+        "a handler panicked: {detail}"
+    )))
 }
 
 /// Runs a blocking store call on tokio's blocking pool.

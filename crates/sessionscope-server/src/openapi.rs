@@ -59,7 +59,7 @@ pub fn openapi_document() -> Value {
             "operationId": "getSessionStats",
             "summary": "Statistics of the session's requests that match the filters (PRODUCT.md E5)",
             "parameters": parameters(&["id", "part"], true),
-            "responses": with_errors(json!({"200": json_response("Counts and shares", "SessionStats")}), &["400", "401", "403"])
+            "responses": with_errors(json!({"200": json_response("Counts and shares; zeros when the filters exclude every request of the session", "SessionStats")}), &["400", "401", "403", "404"])
         }}),
     );
     paths.insert(

@@ -267,10 +267,31 @@ async fn session_stats(
     let query = RouteQuery::parse(&state, &pairs, &["part"])?;
     let part = parse_part(query.value("part"))?;
     let filter = query.filter;
-    let stats = run_blocking(&state, move |store| {
-        store.session_stats(session_id, part, &filter)
+    let (stats, parts) = run_blocking(&state, move |store| {
+        let stats = store.session_stats(session_id, part, &filter)?;
+        // Statistics of nothing are a real answer for a filter that excludes every request;
+        // for a session (or part) that is not stored at all they would hide the mistake.
+        let parts = if stats.requests == 0 {
+            Some(store.session_parts(session_id, &SessionFilter::default())?)
+        } else {
+            None
+        };
+        Ok((stats, parts))
     })
     .await?;
+    if let Some(parts) = parts {
+        if parts.is_empty() {
+            return Err(ApiError::not_found(format!("no session `{session_id}`")));
+        }
+        if let Some(day) = part {
+            let day_text = sessionscope_model::format_day(day);
+            if !parts.iter().any(|stored| stored.part == day_text) {
+                return Err(ApiError::not_found(format!(
+                    "session `{session_id}` has no part `{day_text}`"
+                )));
+            }
+        }
+    }
     Ok(Json(stats).into_response())
 }
 

@@ -20,7 +20,8 @@ use sessionscope_model::{
     ParamKind, RequestRow, Role, SessionId, StoredAs,
 };
 use sessionscope_server::export::{REQUEST_CSV_COLUMNS, SESSION_CSV_COLUMNS};
-use sessionscope_server::{routed_paths, serve, AppState};
+use sessionscope_server::filters::FILTER_PARAMETERS;
+use sessionscope_server::{routed_paths, serve, serve_router, AppState};
 use sessionscope_store::{token_hash, SqliteStore, Store};
 use tokio::sync::oneshot;
 
@@ -892,6 +893,32 @@ async fn session_details_and_statistics() {
         .json(&format!("/api/v1/sessions/{}", "0".repeat(32)))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Statistics of an unknown session, or of a part the session does not have: 404, not zeros.
+    let unknown = "0".repeat(32);
+    let (status, body) = server
+        .json(&format!("/api/v1/sessions/{unknown}/stats"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["code"], "not_found");
+    assert!(
+        body["message"].as_str().unwrap().contains(&unknown),
+        "{body}"
+    );
+    let (status, body) = server
+        .json(&format!("/api/v1/sessions/{b}/stats?part=2026-11-01"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("2026-11-01"),
+        "{body}"
+    );
+    // A known session whose requests the filter excludes has statistics of nothing.
+    let (status, stats) = server
+        .json(&format!("/api/v1/sessions/{b}/stats?user=ann"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{stats}");
+    assert_eq!(stats["requests"], 0);
     server.stop().await;
 }
 
@@ -1263,6 +1290,138 @@ async fn bad_parameters_are_answered_with_400_naming_them() {
         }
     }
     server.stop().await;
+}
+
+/// Query values of every odd shape: multi-byte characters at each byte position of a
+/// three-byte value (a status like `4xx`), control characters, blanks, huge values.
+fn odd_query_values() -> Vec<String> {
+    let mut values: Vec<String> = [
+        "ÞC",
+        "CÞ",
+        "4Þ",
+        "Þxx",
+        "4xÞ",
+        "😀",
+        "-1Þ",
+        "now-Þ",
+        "\u{0}",
+        "\u{0}xx",
+        "\t\r\n",
+        "\u{7f}",
+        "\u{202e}4xx",
+        "",
+        ",,",
+        "+404",
+        "-9223372036854775807w",
+    ]
+    .iter()
+    .map(|value| value.to_string())
+    .collect();
+    values.push("Þ".repeat(5_000));
+    values.push(format!("{}Þ", "a".repeat(127)));
+    values
+}
+
+#[tokio::test]
+async fn no_filter_value_panics_a_handler_and_bad_ones_are_400() {
+    let server = TestServer::start().await;
+    let a = session('A').to_hex();
+    let routes = [
+        "/api/v1/sessions".to_string(),
+        format!("/api/v1/sessions/{a}"),
+        format!("/api/v1/sessions/{a}/stats"),
+        format!("/api/v1/sessions/{a}/requests"),
+        format!("/api/v1/sessions/{a}/export"),
+        "/api/v1/export/requests".to_string(),
+        "/api/v1/export/sessions".to_string(),
+    ];
+    let own_parameters = ["limit", "cursor", "sort", "part", "format"];
+    let parameters = FILTER_PARAMETERS
+        .iter()
+        .map(|(name, _)| *name)
+        .chain(own_parameters);
+    let values = odd_query_values();
+    for parameter in parameters {
+        for value in &values {
+            for route in &routes {
+                let url = format!("{route}?{parameter}={}", urlencode(value));
+                let shown: String = value.chars().take(20).collect();
+                let response = server
+                    .client
+                    .get(format!("{}{url}", server.base))
+                    .bearer_auth(ADMIN_TOKEN)
+                    .send()
+                    .await
+                    .unwrap_or_else(|error| panic!("{parameter}={shown:?} on {route}: {error}"));
+                let status = response.status();
+                assert!(
+                    [
+                        StatusCode::OK,
+                        StatusCode::BAD_REQUEST,
+                        StatusCode::NOT_FOUND
+                    ]
+                    .contains(&status),
+                    "{parameter}={shown:?} on {route}: {status}"
+                );
+                if status == StatusCode::BAD_REQUEST {
+                    let body: Value = response.json().await.unwrap();
+                    let message = body["message"].as_str().unwrap();
+                    assert!(
+                        message.contains(&format!("`{parameter}`")),
+                        "{parameter}={shown:?} on {route}: {message}"
+                    );
+                }
+            }
+        }
+    }
+    // A status value with a multi-byte character (three bytes, as `4xx`) is refused by name.
+    for route in &routes {
+        let (status, body) = server.json(&format!("{route}?status=%C3%9EC")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{route}: {body}");
+        let message = body["message"].as_str().unwrap();
+        assert!(
+            message.contains("`status`") && message.contains("`ÞC`"),
+            "{message}"
+        );
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_panicking_handler_answers_500_instead_of_closing_the_connection() {
+    let router = axum::Router::new().route(
+        "/boom",
+        axum::routing::get(|| async {
+            let text = String::from("ÞC");
+            // A slice inside a character: the kind of bug the layer must contain.
+            let cut = text
+                .get(1..)
+                .map(str::len)
+                .unwrap_or_else(|| panic!("no slice"));
+            cut.to_string()
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (shutdown, shutdown_signal) = oneshot::channel::<()>();
+    let task = tokio::spawn(serve_router(listener, router, async move {
+        let _ = shutdown_signal.await;
+    }));
+    let response = reqwest::get(format!("http://{address}/boom"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "internal");
+    assert!(!body["message"].as_str().unwrap().contains("no slice"));
+    // The server goes on answering.
+    let again = reqwest::get(format!("http://{address}/boom"))
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let _ = shutdown.send(());
+    task.await.unwrap().unwrap();
 }
 
 #[tokio::test]

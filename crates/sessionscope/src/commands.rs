@@ -401,15 +401,28 @@ fn write_generated(
     Ok(written)
 }
 
+/// A command line the program cannot use (a bad filter value): the process exits with status 2,
+/// as for the options the argument parser refuses itself.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
 fn parse_filter(filter: &FilterArgs) -> anyhow::Result<SessionFilter> {
     sessionscope_server::filters::parse_filter(&filter.pairs(), now_micros())
-        .map_err(|error| anyhow::anyhow!("invalid filter: {error}"))
+        .map_err(|error| UsageError(format!("invalid filter: {error}")).into())
 }
 
 fn sessions(global: &GlobalArgs, args: SessionsArgs) -> anyhow::Result<ExitCode> {
+    let filter = parse_filter(&args.filter)?;
     let config = load_config(global, None)?;
     let store = open_store(&config)?;
-    let filter = parse_filter(&args.filter)?;
     let page = store.list_sessions(
         &filter,
         &PageRequest {
@@ -463,10 +476,10 @@ fn parse_sort(text: &str) -> anyhow::Result<RequestSort> {
 }
 
 fn session(global: &GlobalArgs, args: SessionArgs) -> anyhow::Result<ExitCode> {
+    let filter = parse_filter(&args.filter)?;
     let config = load_config(global, None)?;
     let store = open_store(&config)?;
     let session_id: SessionId = args.id.parse()?;
-    let filter = parse_filter(&args.filter)?;
     let sort = parse_sort(&args.sort)?;
     let parts = store.session_parts(session_id, &filter)?;
     if parts.is_empty() {
@@ -584,9 +597,9 @@ fn session(global: &GlobalArgs, args: SessionArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn export(global: &GlobalArgs, args: ExportArgs) -> anyhow::Result<ExitCode> {
+    let filter = parse_filter(&args.filter)?;
     let config = load_config(global, None)?;
     let store = open_store(&config)?;
-    let filter = parse_filter(&args.filter)?;
     let out: Box<dyn Write> = match &args.out {
         Some(path) => Box::new(
             File::create(path).with_context(|| format!("failed to create `{}`", path.display()))?,

@@ -833,3 +833,30 @@ fn stored_analysis_settings_win_until_a_file_is_imported() {
     assert!(log[0].1.contains("second.toml"), "{log:?}");
     assert!(log[1].1.starts_with("first version"), "{log:?}");
 }
+
+#[test]
+fn a_bad_filter_value_is_a_usage_error_with_its_name_whatever_its_characters() {
+    let directory = tempfile::tempdir().unwrap();
+    let database = directory.path().join("s.db");
+    let db = path_str(&database);
+    for (command, flag, value) in [
+        ("sessions", "--status", "ÞC"),
+        ("sessions", "--status", "4Þ"),
+        ("sessions", "--to", "now-Þ"),
+        ("export", "--status", "ÞC"),
+    ] {
+        let args: Vec<&str> = if command == "export" {
+            vec!["export", "requests", flag, value, "--db", db]
+        } else {
+            vec![command, flag, value, "--db", db]
+        };
+        let output = run(&args);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("`{}`", &flag[2..])) && stderr.contains(&format!("`{value}`")),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
