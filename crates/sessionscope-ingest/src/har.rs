@@ -1,6 +1,7 @@
 //! HAR 1.2 (`log.entries[]`), as exported by browsers, mitmproxy, Charles, Insomnia and Postman.
-//! The file is one JSON document, so it is parsed whole; entries are taken one at a time from the
-//! document stream and converted, so only one entry's tree is held at once besides the results.
+//! The file is one JSON document, read as a stream: entries are taken one at a time and handed on
+//! as each ends, so only one entry's tree is held at once, and an entry is read only up to the
+//! record limit (`MAX_RECORD_BYTES`); the size of the file does not matter.
 //!
 //! Mapping: `startedDateTime` → ts; request method, url, headers, cookies (as a `Cookie` header when
 //! the headers have none) and `postData` (`text`, or `params` form-encoded); response status,
@@ -13,7 +14,10 @@
 //! Ids: `h` + SHA-256 of the entry's canonical JSON (keys sorted), with `-2`, `-3` for identical
 //! entries, which Safari writes for requests made twice in the same millisecond.
 
+use std::cell::Cell;
 use std::fmt;
+use std::io::Read;
+use std::rc::Rc;
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
@@ -21,29 +25,96 @@ use sessionscope_model::{Exchange, Headers, Request, Response};
 
 use crate::ids::OccurrenceCounter;
 use crate::json::json_error_message;
+use crate::limits::apply_field_limits;
 use crate::ndjson::{decode_base64, shorten};
 use crate::text::{form_encode, parse_iso8601_lenient};
 use crate::{Record, Rejection};
 
-/// Parses a whole HAR document into records, one per entry. An error means the document itself is
-/// not HAR (not JSON, no `log.entries`); a bad entry is a rejection among the records.
-pub(crate) fn parse_har(document: &[u8]) -> Result<Vec<Record>, String> {
+/// Why a HAR document could not be read to its end. The entries before the failure were handed
+/// to the sink already.
+#[derive(Debug)]
+pub(crate) enum HarFailure {
+    /// The bytes could not be read (a truncated gzip file, a disk error).
+    Read(std::io::Error),
+    /// The document is not HAR, or breaks off (not JSON, no `log.entries`, cut in the middle).
+    Invalid(String),
+    /// An entry is longer than the record limit; nothing after its start is read.
+    EntryTooLong { entry: u64, limit: usize },
+    /// The sink refused a record (its reader is gone).
+    Stopped,
+}
+
+/// Reads a HAR document from a stream and hands its records to `sink`, one per entry, in order,
+/// as each entry ends: only one entry's tree is in memory at a time, and an entry is read only up
+/// to `max_entry_bytes`. `sink` returns false to stop. The number of entries read comes with
+/// the failure in `Err`.
+pub(crate) fn stream_har(
+    input: impl Read,
+    max_entry_bytes: usize,
+    sink: &mut dyn FnMut(Record) -> bool,
+) -> Result<u64, (u64, HarFailure)> {
+    let budget = Rc::new(EntryBudget {
+        consumed: Cell::new(0),
+        entry_start: Cell::new(None),
+        exceeded: Cell::new(false),
+        limit: max_entry_bytes as u64,
+    });
     let mut collector = EntryCollector {
-        records: Vec::new(),
+        sink,
+        entries: 0,
         occurrences: OccurrenceCounter::new(),
         saw_entries: false,
+        budget: Rc::clone(&budget),
+        stopped: false,
     };
-    let mut deserializer = serde_json::Deserializer::from_slice(document);
-    DocumentSeed {
+    let reader = BudgetedReader {
+        inner: input,
+        budget: Rc::clone(&budget),
+    };
+    let mut deserializer = serde_json::Deserializer::from_reader(reader);
+    let outcome = DocumentSeed {
         collector: &mut collector,
     }
     .deserialize(&mut deserializer)
-    .map_err(|error| document_error(&error))?;
-    deserializer.end().map_err(|error| document_error(&error))?;
-    if !collector.saw_entries {
-        return Err("no `log.entries` array".to_string());
+    .and_then(|()| deserializer.end());
+    let entries = collector.entries;
+    if let Err(error) = outcome {
+        let failure = if collector.stopped {
+            HarFailure::Stopped
+        } else if budget.exceeded.get() {
+            HarFailure::EntryTooLong {
+                entry: entries + 1,
+                limit: max_entry_bytes,
+            }
+        } else if error.is_io() {
+            HarFailure::Read(std::io::Error::from(error))
+        } else {
+            HarFailure::Invalid(document_error(&error))
+        };
+        return Err((entries, failure));
     }
-    Ok(collector.records)
+    if !collector.saw_entries {
+        return Err((
+            entries,
+            HarFailure::Invalid("no `log.entries` array".to_string()),
+        ));
+    }
+    Ok(entries)
+}
+
+/// Parses a whole HAR document held in memory (tests).
+#[cfg(test)]
+pub(crate) fn parse_har(document: &[u8]) -> Result<Vec<Record>, String> {
+    let mut records = Vec::new();
+    let mut sink = |record| {
+        records.push(record);
+        true
+    };
+    match stream_har(document, crate::MAX_RECORD_BYTES, &mut sink) {
+        Ok(_) => Ok(records),
+        Err((_, HarFailure::Invalid(reason))) => Err(reason),
+        Err((_, failure)) => Err(format!("{failure:?}")),
+    }
 }
 
 /// A document's JSON error with its place, quoting at most a short part of the value.
@@ -59,35 +130,83 @@ fn document_error(error: &serde_json::Error) -> String {
     )
 }
 
-struct EntryCollector {
-    records: Vec<Record>,
-    occurrences: OccurrenceCounter,
-    saw_entries: bool,
+/// Shared by the byte source and the entries visitor: how far the document has been read, and
+/// where the entry being read began.
+struct EntryBudget {
+    consumed: Cell<u64>,
+    entry_start: Cell<Option<u64>>,
+    exceeded: Cell<bool>,
+    limit: u64,
 }
 
-impl EntryCollector {
-    fn push_entry(&mut self, entry: Value) {
-        let index = self.records.len() as u64 + 1;
+/// Fails the read once the entry being read is longer than its budget, so an entry of gigabytes
+/// is never held whole (serde_json cannot skip a value and resume, so the document ends there).
+struct BudgetedReader<R> {
+    inner: R,
+    budget: Rc<EntryBudget>,
+}
+
+impl<R: Read> Read for BudgetedReader<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let budget = &self.budget;
+        let mut room = buffer.len();
+        if let Some(start) = budget.entry_start.get() {
+            let used = budget.consumed.get() - start;
+            if used >= budget.limit {
+                budget.exceeded.set(true);
+                return Err(std::io::Error::other(
+                    "a HAR entry is longer than the record limit",
+                ));
+            }
+            room = room.min((budget.limit - used) as usize);
+        }
+        let count = self.inner.read(&mut buffer[..room])?;
+        budget.consumed.set(budget.consumed.get() + count as u64);
+        Ok(count)
+    }
+}
+
+struct EntryCollector<'s> {
+    sink: &'s mut dyn FnMut(Record) -> bool,
+    entries: u64,
+    occurrences: OccurrenceCounter,
+    saw_entries: bool,
+    budget: Rc<EntryBudget>,
+    stopped: bool,
+}
+
+impl EntryCollector<'_> {
+    /// False when the sink wants no more records.
+    fn push_entry(&mut self, entry: Value) -> bool {
+        self.entries += 1;
+        let index = self.entries;
         // serde_json's map keeps keys sorted, so this serialization is the same for the same
         // entry whatever whitespace or key order the file used.
         let canonical = serde_json::to_vec(&entry).unwrap_or_default();
         let id = self.occurrences.id_for(&canonical);
         let record = match convert_entry(&entry, id) {
-            Ok(exchange) => Record::Exchange(exchange),
+            Ok(mut exchange) => {
+                apply_field_limits(&mut exchange);
+                Record::Exchange(exchange)
+            }
             Err(reason) => Record::Rejected(Rejection {
                 line: index,
                 reason: format!("HAR entry {index}: {reason}"),
             }),
         };
-        self.records.push(record);
+        if !(self.sink)(record) {
+            self.stopped = true;
+            return false;
+        }
+        true
     }
 }
 
-struct DocumentSeed<'c> {
-    collector: &'c mut EntryCollector,
+struct DocumentSeed<'c, 's> {
+    collector: &'c mut EntryCollector<'s>,
 }
 
-impl<'de> DeserializeSeed<'de> for DocumentSeed<'_> {
+impl<'de> DeserializeSeed<'de> for DocumentSeed<'_, '_> {
     type Value = ();
 
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -95,7 +214,7 @@ impl<'de> DeserializeSeed<'de> for DocumentSeed<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for DocumentSeed<'_> {
+impl<'de> Visitor<'de> for DocumentSeed<'_, '_> {
     type Value = ();
 
     fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
@@ -116,11 +235,11 @@ impl<'de> Visitor<'de> for DocumentSeed<'_> {
     }
 }
 
-struct LogSeed<'c> {
-    collector: &'c mut EntryCollector,
+struct LogSeed<'c, 's> {
+    collector: &'c mut EntryCollector<'s>,
 }
 
-impl<'de> DeserializeSeed<'de> for LogSeed<'_> {
+impl<'de> DeserializeSeed<'de> for LogSeed<'_, '_> {
     type Value = ();
 
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -128,7 +247,7 @@ impl<'de> DeserializeSeed<'de> for LogSeed<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for LogSeed<'_> {
+impl<'de> Visitor<'de> for LogSeed<'_, '_> {
     type Value = ();
 
     fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
@@ -149,11 +268,11 @@ impl<'de> Visitor<'de> for LogSeed<'_> {
     }
 }
 
-struct EntriesSeed<'c> {
-    collector: &'c mut EntryCollector,
+struct EntriesSeed<'c, 's> {
+    collector: &'c mut EntryCollector<'s>,
 }
 
-impl<'de> DeserializeSeed<'de> for EntriesSeed<'_> {
+impl<'de> DeserializeSeed<'de> for EntriesSeed<'_, '_> {
     type Value = ();
 
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -161,7 +280,7 @@ impl<'de> DeserializeSeed<'de> for EntriesSeed<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for EntriesSeed<'_> {
+impl<'de> Visitor<'de> for EntriesSeed<'_, '_> {
     type Value = ();
 
     fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
@@ -170,10 +289,18 @@ impl<'de> Visitor<'de> for EntriesSeed<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut sequence: A) -> Result<(), A::Error> {
         self.collector.saw_entries = true;
-        while let Some(entry) = sequence.next_element::<Value>()? {
-            self.collector.push_entry(entry);
+        let budget = Rc::clone(&self.collector.budget);
+        loop {
+            budget.entry_start.set(Some(budget.consumed.get()));
+            let entry = sequence.next_element::<Value>()?;
+            budget.entry_start.set(None);
+            let Some(entry) = entry else {
+                return Ok(());
+            };
+            if !self.collector.push_entry(entry) {
+                return Err(de::Error::custom("the reader of the records is gone"));
+            }
         }
-        Ok(())
     }
 }
 

@@ -13,6 +13,7 @@ mod detect;
 mod har;
 mod ids;
 mod json;
+mod limits;
 mod ndjson;
 mod nginx;
 mod reader;
@@ -25,8 +26,9 @@ use std::str::FromStr;
 use sessionscope_model::Exchange;
 
 pub use detect::detect_format;
+pub use limits::{MAX_BODY_BYTES, MAX_HEADER_BYTES, MAX_RECORD_BYTES, MAX_URL_BYTES};
 pub use ndjson::{parse_exchange_line, ExchangeBuffers};
-pub use reader::{open_file, open_reader, LineBatch, RecordReader, MAX_LINE_BYTES};
+pub use reader::{open_file, open_reader, LineBatch, RecordReader};
 
 /// The input formats sessionscope reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -16,6 +16,7 @@ use sessionscope_model::{Exchange, Headers, Micros, Request, Response};
 use crate::cursor::Cursor;
 use crate::ids::derived_id;
 use crate::json::{describe_json_error, Loose, Nested, WireHeaders};
+use crate::limits::{apply_field_limits, prefix_within, MAX_URL_BYTES};
 use crate::text::{epoch_seconds_to_micros, parse_rfc3339_strict};
 use crate::Rejection;
 
@@ -100,10 +101,12 @@ impl ExchangeBuffers {
     /// As `parse_exchange_line`, in recycled buffers where there are some.
     pub fn parse(&mut self, line: &[u8], line_number: u64) -> Result<Exchange, Rejection> {
         let line = trim_line(line);
-        convert_line(line, self).map_err(|reason| Rejection {
+        let mut exchange = convert_line(line, self).map_err(|reason| Rejection {
             line: line_number,
             reason,
-        })
+        })?;
+        apply_field_limits(&mut exchange);
+        Ok(exchange)
     }
 
     /// Keeps the buffers of an exchange that is no longer needed for the next `parse`.
@@ -373,7 +376,12 @@ fn convert_request(wire: WireRequest, buffers: &mut ExchangeBuffers) -> Result<R
     let url = match optional_text(wire.url, "request.url")? {
         None => return Err("missing `request.url`".to_string()),
         Some(url) if url.is_empty() => return Err("`request.url` is empty".to_string()),
-        Some(url) => reuse(url, &mut buffers.url),
+        // Cut before the copy: a URL of megabytes is never copied whole.
+        Some(Cow::Borrowed(url)) => reuse(
+            Cow::Borrowed(prefix_within(url, MAX_URL_BYTES)),
+            &mut buffers.url,
+        ),
+        Some(Cow::Owned(url)) => url,
     };
     let host = optional_nonempty_text(wire.host, "request.host")?.map(Cow::into_owned);
     let headers = convert_headers(wire.headers, "request.headers")?;

@@ -1,29 +1,37 @@
 //! Opening an input: gzip recognised by its magic bytes and decompressed on the fly, a UTF-8 BOM
 //! skipped, the format detected from the first bytes unless given, then records read one line at a
-//! time (HAR: one document) with their line numbers. Memory stays bounded by the longest line
-//! (at most `MAX_LINE_BYTES`) for every line format.
+//! time (HAR: one entry at a time, on a thread of its own) with their line numbers. Memory stays
+//! bounded by the record limit (`MAX_RECORD_BYTES`) whatever the input: a longer line is read
+//! past, not buffered, and no format is ever read whole.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::ops::Range;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 
 use flate2::read::MultiGzDecoder;
 
 use crate::combined::convert_access_line;
 use crate::detect::detect_format;
-use crate::har::parse_har;
+use crate::har::{stream_har, HarFailure};
 use crate::ids::OccurrenceCounter;
+use crate::limits::{apply_field_limits, MAX_RECORD_BYTES};
 use crate::ndjson::parse_exchange_line;
 use crate::nginx::convert_nginx_line;
 use crate::zeek::ZeekParser;
 use crate::{Format, IngestError, Record, Rejection};
 
-/// A longer line is rejected (and skipped) instead of being buffered: 64 MiB holds any sensible
-/// exchange with its bodies, and the limit keeps one runaway line from exhausting memory.
-pub const MAX_LINE_BYTES: usize = 64 << 20;
+/// A line batch is closed once it holds this many bytes, so a batch of long lines holds a few of
+/// them, not `max_lines`; a batch grown past `MAX_KEPT_BATCH_BYTES` is not reused.
+const MAX_BATCH_BYTES: usize = 4 << 20;
+const MAX_KEPT_BATCH_BYTES: usize = 8 << 20;
+/// The line buffer is given back after a line longer than this.
+const MAX_KEPT_LINE_BYTES: usize = 1 << 20;
+/// HAR records converted ahead of the reader.
+const HAR_RECORDS_AHEAD: usize = 16;
 
 /// How much of the decompressed start of an input detection looks at; extended up to
 /// `DETECTION_MAX_BYTES` while no line has ended yet.
@@ -91,7 +99,7 @@ pub fn open_reader(
     ));
 
     let source = match format {
-        Format::Har => Source::Document(read_har(input, name)?.into_iter()),
+        Format::Har => Source::Har(HarSource::start(input, name)?),
         Format::Ndjson => Source::Lines(LineSource::new(input, LineParser::Ndjson)),
         Format::Combined => Source::Lines(LineSource::new(
             input,
@@ -108,6 +116,7 @@ pub fn open_reader(
     };
     Ok(RecordReader {
         format,
+        is_gzip,
         name: name.to_string(),
         bytes_read,
         source,
@@ -115,18 +124,69 @@ pub fn open_reader(
     })
 }
 
-fn read_har(mut input: Box<dyn BufRead + Send>, name: &str) -> Result<Vec<Record>, IngestError> {
-    let mut document = Vec::new();
-    input
-        .read_to_end(&mut document)
-        .map_err(|source| IngestError::Read {
-            name: name.to_string(),
-            source,
-        })?;
-    parse_har(&document).map_err(|reason| IngestError::InvalidHar {
-        name: name.to_string(),
-        reason,
-    })
+/// What the HAR thread sends: a record, or the failure that ended the document early.
+/// Records go by value: boxing each would cost an allocation per entry for nothing.
+#[allow(clippy::large_enum_variant)]
+enum HarMessage {
+    Record(Record),
+    Failed { entries: u64, failure: HarFailure },
+}
+
+/// A HAR document read on a thread of its own (serde_json reads a document in one call; the
+/// thread turns that into records the iterator can pull), a few records ahead.
+struct HarSource {
+    receiver: Receiver<HarMessage>,
+    first: Option<Record>,
+    finished: bool,
+}
+
+impl HarSource {
+    /// Starts the thread and waits for its first message, so a file that is not HAR at all is
+    /// refused here, as every other unreadable input is.
+    fn start(input: Box<dyn BufRead + Send>, name: &str) -> Result<HarSource, IngestError> {
+        let (sender, receiver) = sync_channel(HAR_RECORDS_AHEAD);
+        let spawned = std::thread::Builder::new()
+            .name("har-reader".into())
+            .spawn(move || {
+                let mut sink = |record| sender.send(HarMessage::Record(record)).is_ok();
+                if let Err((entries, failure)) = stream_har(input, MAX_RECORD_BYTES, &mut sink) {
+                    let _ = sender.send(HarMessage::Failed { entries, failure });
+                }
+            });
+        if let Err(source) = spawned {
+            return Err(IngestError::Read {
+                name: name.to_string(),
+                source,
+            });
+        }
+        let first = match receiver.recv() {
+            Ok(HarMessage::Record(record)) => Some(record),
+            Ok(HarMessage::Failed { failure, .. }) => return Err(har_failure(failure, name)),
+            Err(_) => None,
+        };
+        Ok(HarSource {
+            receiver,
+            first,
+            finished: false,
+        })
+    }
+}
+
+/// The error for a HAR document that failed (before or after its first entry).
+fn har_failure(failure: HarFailure, name: &str) -> IngestError {
+    let name = name.to_string();
+    match failure {
+        HarFailure::Read(source) => IngestError::Read { name, source },
+        HarFailure::Invalid(reason) => IngestError::InvalidHar { name, reason },
+        HarFailure::EntryTooLong { entry, limit } => IngestError::InvalidHar {
+            name,
+            reason: format!("entry {entry} is longer than the record limit of {limit} bytes"),
+        },
+        HarFailure::Stopped => IngestError::InvalidHar {
+            name,
+            reason: "reading stopped".to_string(),
+        },
+    }
 }
 
 /// Reads at least `wanted` bytes (fewer only at the end of the input), and past that up to `limit`
@@ -167,15 +227,18 @@ impl Read for CountingReader {
 /// Records of one input, in file order; see `open_file`.
 pub struct RecordReader {
     format: Format,
+    is_gzip: bool,
     name: String,
     bytes_read: Arc<AtomicU64>,
     source: Source,
     read_error: Option<IngestError>,
 }
 
+/// One per file read, so the size of the variants does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Source {
     Lines(LineSource),
-    Document(std::vec::IntoIter<Record>),
+    Har(HarSource),
 }
 
 struct LineSource {
@@ -242,6 +305,9 @@ impl LineSource {
     /// Reads the next line into `self.line` without its terminator, BOM removed on line 1.
     fn read_line(&mut self) -> io::Result<LineRead> {
         self.line.clear();
+        if self.line.capacity() > MAX_KEPT_LINE_BYTES {
+            self.line = Vec::with_capacity(4096);
+        }
         let mut total: u64 = 0;
         let mut too_long = false;
         loop {
@@ -262,7 +328,7 @@ impl LineSource {
             };
             total += taken as u64;
             if !too_long {
-                if self.line.len() + taken > MAX_LINE_BYTES {
+                if self.line.len() + taken > MAX_RECORD_BYTES {
                     too_long = true;
                     self.line.clear();
                 } else {
@@ -288,6 +354,14 @@ impl LineSource {
     }
 
     fn parse_current(&mut self) -> Option<Record> {
+        let mut record = self.parse_current_unlimited()?;
+        if let Record::Exchange(exchange) = &mut record {
+            apply_field_limits(exchange);
+        }
+        Some(record)
+    }
+
+    fn parse_current_unlimited(&mut self) -> Option<Record> {
         let line_number = self.line_number;
         let reject = |reason: String| {
             Record::Rejected(Rejection {
@@ -340,10 +414,29 @@ impl RecordReader {
         self.read_error.as_ref()
     }
 
+    /// Why the input ended before its end, in words for a summary ("truncated gzip data
+    /// (unexpected end of file)", "read error: ..."), or None when it was read to its end.
+    pub fn cut_short_reason(&self) -> Option<String> {
+        let error = self.read_error.as_ref()?;
+        let source = match error {
+            IngestError::Read { source, .. } => source,
+            IngestError::InvalidHar { reason, .. } => {
+                return Some(format!("HAR document broken off ({reason})"))
+            }
+            other => return Some(other.to_string()),
+        };
+        Some(match (self.is_gzip, source.kind()) {
+            (true, io::ErrorKind::UnexpectedEof) => format!("truncated gzip data ({source})"),
+            (true, _) => format!("damaged gzip data ({source})"),
+            (false, _) => format!("read error ({source})"),
+        })
+    }
+
     /// Up to `max_lines` raw non-empty lines, for inputs whose lines are independent (NDJSON): the
     /// caller parses them, e.g. with `parse_exchange_line` on several threads. Lines longer than
-    /// `MAX_LINE_BYTES` and read failures are returned in `rejections`. None at the end of input,
-    /// and always for HAR, which has no lines.
+    /// `MAX_RECORD_BYTES` and read failures are returned in `rejections`. A batch holds fewer lines
+    /// when they are long (about `MAX_BATCH_BYTES` at most, plus one line). None at the end of
+    /// input, and always for HAR, which has no lines.
     pub fn next_line_batch(
         &mut self,
         max_lines: usize,
@@ -369,11 +462,14 @@ impl RecordReader {
         let max_lines = max_lines.max(1);
         batch.bytes.clear();
         batch.lines.clear();
+        if batch.bytes.capacity() > MAX_KEPT_BATCH_BYTES {
+            batch.bytes = Vec::new();
+        }
         batch
             .bytes
-            .reserve(source.last_batch_bytes + source.last_batch_bytes / 8);
+            .reserve(source.last_batch_bytes.min(MAX_BATCH_BYTES) * 9 / 8);
         batch.lines.reserve(max_lines);
-        while batch.lines.len() < max_lines {
+        while batch.lines.len() < max_lines && batch.bytes.len() < MAX_BATCH_BYTES {
             match source.read_line() {
                 Ok(LineRead::End) => {
                     source.finished = true;
@@ -418,7 +514,9 @@ impl RecordReader {
 fn too_long_rejection(line: u64, length: u64) -> Rejection {
     Rejection {
         line,
-        reason: format!("line is {length} bytes, longer than the limit of {MAX_LINE_BYTES}"),
+        reason: format!(
+            "line is {length} bytes, longer than the record limit of {MAX_RECORD_BYTES} bytes; skipped"
+        ),
     }
 }
 
@@ -434,7 +532,34 @@ impl Iterator for RecordReader {
 
     fn next(&mut self) -> Option<Record> {
         let source = match &mut self.source {
-            Source::Document(records) => return records.next(),
+            Source::Har(har) => {
+                if let Some(record) = har.first.take() {
+                    return Some(record);
+                }
+                if har.finished {
+                    return None;
+                }
+                return match har.receiver.recv() {
+                    Ok(HarMessage::Record(record)) => Some(record),
+                    Ok(HarMessage::Failed { entries, failure }) => {
+                        har.finished = true;
+                        let error = har_failure(failure, &self.name);
+                        let rejection = Rejection {
+                            line: entries + 1,
+                            reason: format!(
+                                "HAR entry {}: {error}; the rest of the input is lost",
+                                entries + 1
+                            ),
+                        };
+                        self.read_error = Some(error);
+                        Some(Record::Rejected(rejection))
+                    }
+                    Err(_) => {
+                        har.finished = true;
+                        None
+                    }
+                };
+            }
             Source::Lines(source) => source,
         };
         loop {
@@ -738,7 +863,7 @@ mod tests {
         let mut bytes =
             b"{\"ts\":1,\"request\":{\"method\":\"GET\",\"url\":\"/a\"}}\n{\"ts\":1,\"pad\":\""
                 .to_vec();
-        bytes.resize(bytes.len() + MAX_LINE_BYTES, b'x');
+        bytes.resize(bytes.len() + MAX_RECORD_BYTES, b'x');
         bytes.extend_from_slice(
             b"\"}\n{\"ts\":1,\"request\":{\"method\":\"GET\",\"url\":\"/c\"}}\n",
         );
@@ -746,7 +871,8 @@ mod tests {
         let lines = summary(&records);
         assert_eq!(lines[0], "ok GET /a");
         assert!(
-            lines[1].starts_with("line 2: line is") && lines[1].contains("longer than the limit"),
+            lines[1].starts_with("line 2: line is")
+                && lines[1].contains("longer than the record limit"),
             "{}",
             lines[1]
         );

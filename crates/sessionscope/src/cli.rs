@@ -128,6 +128,10 @@ pub enum FormatArg {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Exit status:\n  \
+    0  every file was read to its end (rejected records do not change this)\n  \
+    1  a file could not be opened or recognised, or was cut short (a truncated gzip file, a read \
+    error): the other files, and what was read before the cut, are still stored")]
 pub struct IngestArgs {
     /// Files to ingest; `-` reads standard input
     #[arg(required = true, value_name = "FILE")]

@@ -207,6 +207,14 @@ fn print_summary(summary: &IngestSummary) {
         output::thousands(summary.duplicates)
     );
     println!("rejected  {}", output::thousands(summary.rejected));
+    for cut_short in &summary.cut_short_files {
+        println!(
+            "cut short {}: {} after {} records; the rest of the file was not read",
+            cut_short.file,
+            cut_short.message,
+            output::thousands(cut_short.records)
+        );
+    }
     println!(
         "sessions  {} touched",
         output::thousands(summary.sessions as u64)
@@ -255,7 +263,15 @@ fn ingest(global: &GlobalArgs, args: IngestArgs) -> anyhow::Result<ExitCode> {
         ),
         config.retention_days
     );
-    if !summary.failed_files.is_empty() {
+    for cut_short in &summary.cut_short_files {
+        eprintln!(
+            "error: {}: {} after {} records; what was read before is stored",
+            cut_short.file,
+            cut_short.message,
+            output::thousands(cut_short.records)
+        );
+    }
+    if !summary.failed_files.is_empty() || !summary.cut_short_files.is_empty() {
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)

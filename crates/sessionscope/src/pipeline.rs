@@ -44,6 +44,15 @@ pub struct FailedFile {
     pub message: String,
 }
 
+/// A file whose reading stopped before its end (a truncated gzip file, a disk error): what was
+/// read before is ingested, the rest is lost.
+pub struct CutShortFile {
+    pub file: String,
+    /// Records (exchanges and rejected records) read before the failure.
+    pub records: u64,
+    pub message: String,
+}
+
 #[derive(Default)]
 pub struct IngestSummary {
     pub files: usize,
@@ -54,6 +63,7 @@ pub struct IngestSummary {
     pub sessions: usize,
     pub elapsed: Duration,
     pub failed_files: Vec<FailedFile>,
+    pub cut_short_files: Vec<CutShortFile>,
     pub formats: Vec<(String, Format)>,
     /// Sample exchanges saved for the point builder (sanitised).
     pub samples_saved: usize,
@@ -235,9 +245,13 @@ pub fn ingest_files(
         finished_bytes += std::fs::metadata(path)
             .map(|metadata| metadata.len())
             .unwrap_or(0);
-        if let Err(error) = sent {
-            read_error = Some(error);
-            break;
+        match sent {
+            Ok(FileRead::Complete) => {}
+            Ok(FileRead::CutShort(cut_short)) => summary.cut_short_files.push(cut_short),
+            Err(error) => {
+                read_error = Some(error);
+                break;
+            }
         }
     }
     drop(chunk_sender);
@@ -289,6 +303,12 @@ fn open(path: &Path, format: Option<Format>) -> Result<RecordReader, String> {
     sessionscope_ingest::open_file(path, format).map_err(|error| error.to_string())
 }
 
+/// How the reading of one file ended.
+enum FileRead {
+    Complete,
+    CutShort(CutShortFile),
+}
+
 fn read_file(
     mut reader: RecordReader,
     name: &str,
@@ -297,8 +317,10 @@ fn read_file(
     sequence: &mut u64,
     progress: &ProgressBar,
     finished_bytes: u64,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<FileRead> {
     let file: Arc<str> = Arc::from(name);
+    // Every record the reader yields, the rejection that reports a read failure included.
+    let mut records_read = 0u64;
     if reader.format() == Format::Ndjson {
         loop {
             let mut rejections = Vec::new();
@@ -306,16 +328,20 @@ fn read_file(
             let batch = reader.next_line_batch_into(CHUNK_RECORDS, &mut rejections, spare);
             let finished = batch.is_none();
             let records = Records::Lines(batch.unwrap_or_default());
+            if let Records::Lines(lines) = &records {
+                records_read += (lines.len() + rejections.len()) as u64;
+            }
             send_chunk(sender, sequence, &file, records, rejections)?;
             progress.set_position(finished_bytes + reader.bytes_read());
             if finished {
-                return Ok(());
+                return Ok(file_read(&reader, name, records_read));
             }
         }
     }
     let mut exchanges = Vec::with_capacity(CHUNK_RECORDS);
     let mut rejections = Vec::new();
     while let Some(record) = reader.next() {
+        records_read += 1;
         match record {
             Record::Exchange(exchange) => exchanges.push(exchange),
             Record::Rejected(rejection) => rejections.push(rejection),
@@ -333,7 +359,21 @@ fn read_file(
         &file,
         Records::Parsed(exchanges),
         rejections,
-    )
+    )?;
+    Ok(file_read(&reader, name, records_read))
+}
+
+/// Whether the reader reached the end of its input. After a read failure, the records counted
+/// include the rejection that reported it, which is not one of the file's records.
+fn file_read(reader: &RecordReader, name: &str, records_read: u64) -> FileRead {
+    match reader.cut_short_reason() {
+        None => FileRead::Complete,
+        Some(message) => FileRead::CutShort(CutShortFile {
+            file: name.to_string(),
+            records: records_read.saturating_sub(1),
+            message,
+        }),
+    }
 }
 
 fn send_chunk(

@@ -365,6 +365,61 @@ fn gzip_input_is_accepted() {
     assert_eq!(summary_number(&summary, "accepted"), 10);
 }
 
+#[test]
+fn a_truncated_gzip_file_keeps_what_was_read_and_fails_the_ingest() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let whole = dir.path().join("whole.ndjson.gz");
+    let mut encoder = flate2::write::GzEncoder::new(
+        std::fs::File::create(&whole).unwrap(),
+        flate2::Compression::fast(),
+    );
+    for index in 0..20_000 {
+        writeln!(
+            encoder,
+            "{}",
+            exchange_line(&format!("t{index}"), "2026-11-22T10:00:00Z", "")
+        )
+        .unwrap();
+    }
+    encoder.finish().unwrap();
+    let mut bytes = std::fs::read(&whole).unwrap();
+    bytes.truncate(bytes.len() / 2);
+    let cut = dir.path().join("cut.ndjson.gz");
+    std::fs::write(&cut, &bytes).unwrap();
+
+    let output = run(&["--db", path_str(&db), "ingest", path_str(&cut)]);
+    let stdout = text(&output.stdout);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    let line = stdout
+        .lines()
+        .find(|line| line.starts_with("cut short"))
+        .unwrap_or_else(|| panic!("no `cut short` line in:\n{stdout}"));
+    assert!(
+        line.contains(path_str(&cut)) && line.contains("truncated gzip"),
+        "{line}"
+    );
+    let records = summary_number(line.split(" after ").nth(1).unwrap(), "");
+    let accepted = summary_number(&stdout, "accepted");
+    assert!(accepted > 1_000 && accepted < 20_000, "{stdout}");
+    assert_eq!(records, accepted, "{stdout}");
+    assert!(
+        stderr.contains("error:") && stderr.contains("cut.ndjson.gz"),
+        "{stderr}"
+    );
+    assert_eq!(
+        export_requests(&db).len() as u64,
+        accepted,
+        "everything read before the cut is stored"
+    );
+
+    // The same records from an undamaged file are a success.
+    let output = run(&["--db", path_str(&db), "ingest", path_str(&whole)]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(!text(&output.stdout).contains("cut short"));
+}
+
 /// Every file of the store (database, WAL, shared memory) as bytes.
 fn store_bytes(db: &Path) -> Vec<u8> {
     let mut bytes = Vec::new();
