@@ -293,10 +293,7 @@ impl AnalysisConfig {
             return false;
         }
         let reads = |point: &Point| point.claim().is_some_and(|claim| claim.0 == path);
-        let read_by_key = self
-            .keys
-            .iter()
-            .any(|key| key.points.iter().any(|point| reads(point)));
+        let read_by_key = self.keys.iter().any(|key| key.points.iter().any(&reads));
         let read_hashed = self.context.iter().any(|item| {
             reads(&item.point) && (item.hashed || item.storage != PointStorage::AsConfigured)
         });

@@ -13,6 +13,7 @@ use sessionscope_model::{split_url, Exchange, Headers, Request};
 
 /// A decoder that borrows returns its input unchanged; one that owns returns at most `bound`
 /// bytes.
+#[allow(clippy::ptr_arg)] // the variant (borrowed or owned) is what is checked
 fn check_decoded(name: &str, input: &str, output: &Cow<'_, str>, bound: usize) {
     match output {
         Cow::Borrowed(text) => assert_eq!(*text, input, "{name}: borrowed but changed"),

@@ -17,8 +17,11 @@ pub use exchange::{check_exchange, to_ndjson_line};
 pub use filters::filters;
 pub use ingest::{combined, har, ndjson, nginx_json, reader, zeek};
 
+/// A fuzz target: takes any bytes, panics when an invariant breaks.
+pub type Target = fn(&[u8]);
+
 /// Every target by the name of its corpus directory (`fuzz/corpus/NAME`) and fuzz binary.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("ndjson", ndjson),
     ("har", har),
     ("combined", combined),

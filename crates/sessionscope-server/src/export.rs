@@ -1,7 +1,9 @@
 //! CSV and NDJSON forms of request rows and session parts. The REST API, the console's
 //! "Download CSV" and the CLI's `export` command all write through here, so a CSV file looks
 //! the same whichever way it was made. Columns are documented in API.md; list values are joined
-//! with `;`, absent values are empty cells, times are RFC 3339 UTC.
+//! with `;`, absent values are empty cells, times are RFC 3339 UTC. A text cell that a
+//! spreadsheet would read as a formula (it starts with `=`, `+`, `-`, `@`, a tab or a carriage
+//! return) gets a leading `'`, so traffic values cannot run formulas in whoever opens the file.
 
 use std::io::Write;
 
@@ -64,27 +66,27 @@ pub fn write_request_csv(out: &mut csv::Writer<impl Write>, row: &RequestRow) ->
         }
     }
     let record: [String; 19] = [
-        row.id.clone(),
+        text(&row.id),
         format_rfc3339(row.ts),
         row.session_id.to_hex(),
-        row.session_part.clone(),
-        row.session_key.clone(),
-        row.client_ip.clone().unwrap_or_default(),
-        row.app.clone(),
-        row.host.clone(),
-        row.method.clone(),
-        row.path.clone(),
-        row.endpoint.clone(),
+        text(&row.session_part),
+        text(&row.session_key),
+        text(row.client_ip.as_deref().unwrap_or_default()),
+        text(&row.app),
+        text(&row.host),
+        text(&row.method),
+        text(&row.path),
+        text(&row.endpoint),
         row.status
             .map(|status| status.to_string())
             .unwrap_or_default(),
         row.duration_ms.map(format_number).unwrap_or_default(),
         row.size.map(|size| size.to_string()).unwrap_or_default(),
-        row.user.clone().unwrap_or_default(),
-        row.roles.join(LIST_SEPARATOR),
-        row.flows.join(LIST_SEPARATOR),
-        attack_types.join(LIST_SEPARATOR),
-        row.bots.join(LIST_SEPARATOR),
+        text(row.user.as_deref().unwrap_or_default()),
+        text(&row.roles.join(LIST_SEPARATOR)),
+        text(&row.flows.join(LIST_SEPARATOR)),
+        text(&attack_types.join(LIST_SEPARATOR)),
+        text(&row.bots.join(LIST_SEPARATOR)),
     ];
     out.write_record(&record)
 }
@@ -99,20 +101,20 @@ pub fn write_session_csv(
 ) -> csv::Result<()> {
     let record: [String; 15] = [
         session.session_id.to_hex(),
-        session.part.clone(),
+        text(&session.part),
         session.part_index.to_string(),
         session.part_count.to_string(),
         format_rfc3339(session.start),
         format_rfc3339(session.end),
         session.requests.to_string(),
         session.attacks.to_string(),
-        session.users.join(LIST_SEPARATOR),
-        session.roles.join(LIST_SEPARATOR),
-        join_values(&session.client_ips),
-        join_values(&session.hosts),
-        join_values(&session.apps),
-        join_values(&session.flows),
-        join_values(&session.endpoints),
+        text(&session.users.join(LIST_SEPARATOR)),
+        text(&session.roles.join(LIST_SEPARATOR)),
+        text(&join_values(&session.client_ips)),
+        text(&join_values(&session.hosts)),
+        text(&join_values(&session.apps)),
+        text(&join_values(&session.flows)),
+        text(&join_values(&session.endpoints)),
     ];
     out.write_record(&record)
 }
@@ -127,6 +129,16 @@ pub fn write_request_ndjson(out: &mut impl Write, row: &RequestRow) -> std::io::
 pub fn write_session_ndjson(out: &mut impl Write, session: &SessionSummary) -> std::io::Result<()> {
     serde_json::to_writer(&mut *out, session)?;
     out.write_all(b"\n")
+}
+
+/// A text cell as written: one a spreadsheet would take for a formula is prefixed with `'`.
+/// Numbers and times we format ourselves never start with these characters, so only text
+/// cells go through here.
+fn text(value: &str) -> String {
+    match value.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{value}"),
+        _ => value.to_owned(),
+    }
 }
 
 /// The values of counted lists, most frequent first as the store gives them; counts are left
@@ -223,6 +235,70 @@ mod tests {
         let record = reader.records().next().unwrap().unwrap();
         assert_eq!(record.len(), REQUEST_CSV_COLUMNS.len());
         assert_eq!(&record[9], "/a,b\"c");
+    }
+
+    #[test]
+    fn text_cells_that_a_spreadsheet_would_run_are_neutralised() {
+        let mut row = sample_row();
+        row.id = String::from("=HYPERLINK(\"http://x.example\")");
+        row.user = Some(String::from("+1+cmd|' /C calc'!A0"));
+        row.path = String::from("-2+3");
+        row.host = String::from("@SUM(A1)");
+        row.app = String::from("\tshop");
+        row.session_key = String::from("\rkey");
+        row.roles = vec![String::from("=admin"), String::from("user")];
+        let mut out = csv::Writer::from_writer(Vec::new());
+        write_request_csv(&mut out, &row).unwrap();
+        let bytes = out.into_inner().unwrap();
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(bytes.as_slice());
+        let record = reader.records().next().unwrap().unwrap();
+        assert_eq!(&record[0], "'=HYPERLINK(\"http://x.example\")");
+        assert_eq!(&record[14], "'+1+cmd|' /C calc'!A0");
+        assert_eq!(&record[9], "'-2+3");
+        assert_eq!(&record[7], "'@SUM(A1)");
+        assert_eq!(&record[6], "'\tshop");
+        assert_eq!(&record[4], "'\rkey");
+        assert_eq!(&record[15], "'=admin;user");
+        // Benign look-alikes stay as they are: a sign inside a value, numbers we write.
+        assert_eq!(&record[10], "/v1/search");
+        assert_eq!(&record[11], "200");
+        assert_eq!(&record[12], "41.5");
+
+        let session = SessionSummary {
+            session_id: SessionId([1; 16]),
+            part: String::from("2026-11-22"),
+            part_index: 1,
+            part_count: 1,
+            start: parse_rfc3339("2026-11-22T10:00:00Z").unwrap(),
+            end: parse_rfc3339("2026-11-22T10:00:00Z").unwrap(),
+            requests: 1,
+            attacks: 0,
+            status: String::new(),
+            users: vec![String::from("-x"), String::from("a=b")],
+            roles: vec![],
+            session_keys: vec![],
+            client_ips: vec![],
+            hosts: vec![],
+            apps: vec![],
+            flows: vec![],
+            endpoints: vec![Count {
+                value: String::from("@/v1"),
+                count: 1,
+                share: 1.0,
+            }],
+            endpoints_total: 1,
+        };
+        let mut out = csv::Writer::from_writer(Vec::new());
+        write_session_csv(&mut out, &session).unwrap();
+        let bytes = out.into_inner().unwrap();
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(bytes.as_slice());
+        let record = reader.records().next().unwrap().unwrap();
+        assert_eq!(&record[8], "'-x;a=b");
+        assert_eq!(&record[14], "'@/v1");
     }
 
     #[test]
