@@ -20,6 +20,10 @@ use crate::samples::{self, SampleCollector};
 
 /// Records handed to an analysis worker at a time.
 const CHUNK_RECORDS: usize = 2_048;
+
+/// A chunk of parsed exchanges is also closed once its exchanges hold this many bytes, so a file
+/// of large bodies sends a few of them at a time, not `CHUNK_RECORDS`.
+const CHUNK_BYTES: usize = 8 << 20;
 /// Sessions whose user and roles the writer remembers for inheritance (the most recently active
 /// ones; a session idle past this many others starts over without an inherited user).
 const SESSION_MEMORY: usize = 100_000;
@@ -340,13 +344,18 @@ fn read_file(
     }
     let mut exchanges = Vec::with_capacity(CHUNK_RECORDS);
     let mut rejections = Vec::new();
+    let mut chunk_bytes = 0;
     while let Some(record) = reader.next() {
         records_read += 1;
         match record {
-            Record::Exchange(exchange) => exchanges.push(exchange),
+            Record::Exchange(exchange) => {
+                chunk_bytes += exchange_bytes(&exchange);
+                exchanges.push(exchange);
+            }
             Record::Rejected(rejection) => rejections.push(rejection),
         }
-        if exchanges.len() + rejections.len() >= CHUNK_RECORDS {
+        if exchanges.len() + rejections.len() >= CHUNK_RECORDS || chunk_bytes >= CHUNK_BYTES {
+            chunk_bytes = 0;
             let full = std::mem::replace(&mut exchanges, Vec::with_capacity(CHUNK_RECORDS));
             let found = std::mem::take(&mut rejections);
             send_chunk(sender, sequence, &file, Records::Parsed(full), found)?;
@@ -361,6 +370,23 @@ fn read_file(
         rejections,
     )?;
     Ok(file_read(&reader, name, records_read))
+}
+
+/// About how many bytes an exchange holds: its URL, headers and bodies.
+fn exchange_bytes(exchange: &Exchange) -> usize {
+    let headers = |headers: &sessionscope_model::Headers| {
+        headers
+            .iter()
+            .map(|(name, value)| name.len() + value.len())
+            .sum::<usize>()
+    };
+    let body = |body: &Option<Vec<u8>>| body.as_ref().map_or(0, Vec::len);
+    let request = &exchange.request;
+    let response = exchange
+        .response
+        .as_ref()
+        .map_or(0, |response| headers(&response.headers) + body(&response.body));
+    request.url.len() + headers(&request.headers) + body(&request.body) + response
 }
 
 /// Whether the reader reached the end of its input. After a read failure, the records counted

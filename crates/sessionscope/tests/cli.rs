@@ -420,6 +420,82 @@ fn a_truncated_gzip_file_keeps_what_was_read_and_fails_the_ingest() {
     assert!(!text(&output.stdout).contains("cut short"));
 }
 
+#[test]
+fn long_records_and_fields_stay_within_the_documented_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let input = dir.path().join("long.ndjson");
+    // A first line of 2 MiB (longer than what format detection reads), a line over the 16 MiB
+    // record limit, a URL of 100 KiB, and ordinary lines around them.
+    let body = "b".repeat(2 << 20);
+    let first = format!(
+        r#"{{"id":"big-body","ts":"2026-11-22T10:00:00Z","request":{{"method":"POST","url":"/v1/upload","body":"{body}"}}}}"#
+    );
+    let huge = format!(
+        r#"{{"id":"huge","ts":"2026-11-22T10:00:01Z","request":{{"method":"POST","url":"/v1/upload","body":"{}"}}}}"#,
+        "h".repeat(17 << 20)
+    );
+    let long_path = format!("/v1/items/{}", "p".repeat(100 << 10));
+    let long_url = format!(
+        r#"{{"id":"long-url","ts":"2026-11-22T10:00:02Z","request":{{"method":"GET","url":"{long_path}"}}}}"#
+    );
+    let lines = [
+        first,
+        exchange_line("n1", "2026-11-22T10:00:03Z", ""),
+        huge,
+        long_url,
+        exchange_line("n2", "2026-11-22T10:00:04Z", ""),
+    ];
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let output = run(&["--db", path_str(&db), "ingest", path_str(&input)]);
+    let stdout = text(&output.stdout);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert_eq!(summary_number(&stdout, "accepted"), 4, "{stdout}");
+    assert_eq!(summary_number(&stdout, "rejected"), 1, "{stdout}");
+    assert!(
+        stderr.contains("long.ndjson:3: line is") && stderr.contains("longer than the record limit"),
+        "{stderr}"
+    );
+    let rows = export_requests(&db);
+    let ids: Vec<&str> = rows.iter().map(|row| row["id"].as_str().unwrap()).collect();
+    for id in ["big-body", "n1", "long-url", "n2"] {
+        assert!(ids.contains(&id), "{id} missing from {ids:?}");
+    }
+    let long = rows.iter().find(|row| row["id"] == "long-url").unwrap();
+    let stored = long["path"].as_str().unwrap();
+    assert!(
+        stored.len() <= 16 << 10 && stored.starts_with("/v1/items/ppp"),
+        "a path of {} bytes was stored",
+        stored.len()
+    );
+
+    // A HAR entry over the record limit ends the file: the entries before it are kept and the
+    // file is reported cut short.
+    let entry = |index: usize, text: &str| {
+        format!(
+            r#"{{"startedDateTime":"2026-11-22T10:00:0{index}Z","request":{{"method":"GET","url":"https://api.example.com/h/{index}","headers":[]}},"response":{{"status":200,"headers":[],"content":{{"text":"{text}"}}}}}}"#
+        )
+    };
+    let har = dir.path().join("long.har");
+    let document = format!(
+        r#"{{"log":{{"version":"1.2","entries":[{},{},{}]}}}}"#,
+        entry(1, "ok"),
+        entry(2, &"e".repeat(17 << 20)),
+        entry(3, "ok")
+    );
+    std::fs::write(&har, document).unwrap();
+    let output = run(&["--db", path_str(&db), "ingest", path_str(&har)]);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let line = stdout
+        .lines()
+        .find(|line| line.starts_with("cut short"))
+        .unwrap_or_else(|| panic!("no `cut short` line in:\n{stdout}"));
+    assert!(line.contains("record limit"), "{line}");
+    assert_eq!(summary_number(&stdout, "accepted"), 1, "{stdout}");
+}
+
 /// Every file of the store (database, WAL, shared memory) as bytes.
 fn store_bytes(db: &Path) -> Vec<u8> {
     let mut bytes = Vec::new();
