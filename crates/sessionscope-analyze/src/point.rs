@@ -368,7 +368,15 @@ impl FromStr for Point {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Point, String> {
-        let problem = |detail: String| format!("invalid point `{text}`: {detail}");
+        // The point and the detail (which may quote a part of it) are quoted shortened, so a
+        // huge point text makes a short message.
+        let problem = |detail: String| {
+            format!(
+                "invalid point `{}`: {}",
+                sessionscope_model::shortened(text, 200),
+                sessionscope_model::shortened(&detail, 300)
+            )
+        };
         let (is_request, rest) = if let Some(rest) = text.strip_prefix("request.") {
             (true, rest)
         } else if let Some(rest) = text.strip_prefix("response.") {

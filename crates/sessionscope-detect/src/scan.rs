@@ -138,18 +138,29 @@ pub(crate) fn excerpt(text: &str, start: usize, end: usize) -> String {
     if match_chars + lead > MAX_PAYLOAD_CHARS {
         from = start;
     }
+    // Escapes count with their own length, so the excerpt is never longer than the limit.
     let mut out = String::with_capacity(MAX_PAYLOAD_CHARS);
-    for character in text[from..].chars().take(MAX_PAYLOAD_CHARS) {
+    let mut written = 0;
+    let mut escape = String::new();
+    for character in text[from..].chars() {
+        escape.clear();
         match character {
-            '\r' => out.push_str("\\r"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\0' => out.push_str("\\0"),
+            '\r' => escape.push_str("\\r"),
+            '\n' => escape.push_str("\\n"),
+            '\t' => escape.push_str("\\t"),
+            '\0' => escape.push_str("\\0"),
             other if other.is_control() => {
-                let _ = write!(out, "\\u{{{:x}}}", other as u32);
+                let _ = write!(escape, "\\u{{{:x}}}", other as u32);
             }
-            other => out.push(other),
+            other => escape.push(other),
         }
+        // Every escape is ASCII and a plain character is one, so bytes or one count characters.
+        let length = if escape.is_ascii() { escape.len() } else { 1 };
+        if written + length > MAX_PAYLOAD_CHARS {
+            break;
+        }
+        out.push_str(&escape);
+        written += length;
     }
     out
 }
@@ -397,5 +408,12 @@ mod tests {
         assert!(cut.contains("' or 1=1--"));
         assert_eq!(excerpt("a\r\nSet-Cookie: x", 1, 3), "a\\r\\nSet-Cookie: x");
         assert_eq!(excerpt("été", 0, 2), "été");
+        // Escapes count with their length: controls never stretch an excerpt past the limit.
+        for control in ["\n", "\u{1}", "\u{9f}"] {
+            let text = format!("x{}", control.repeat(300));
+            let cut = excerpt(&text, 0, text.len());
+            assert!(cut.chars().count() <= MAX_PAYLOAD_CHARS, "{cut}");
+            assert!(cut.chars().count() > MAX_PAYLOAD_CHARS - 8, "{cut}");
+        }
     }
 }

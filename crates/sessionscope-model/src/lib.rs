@@ -159,3 +159,12 @@ impl FromStr for Role {
             })
     }
 }
+
+/// `text` as quoted in an error message: at most `max_chars` characters, then `…`, so a huge
+/// value makes a short message.
+pub fn shortened(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
+    }
+}

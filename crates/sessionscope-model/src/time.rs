@@ -150,8 +150,5 @@ mod time_spec_tests {
 
 /// A time text as quoted in an error: at most 40 characters, so a huge value makes a short message.
 fn quoted(text: &str) -> String {
-    match text.char_indices().nth(40) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_string(),
-    }
+    crate::shortened(text, 40)
 }

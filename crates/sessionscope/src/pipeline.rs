@@ -382,10 +382,9 @@ fn exchange_bytes(exchange: &Exchange) -> usize {
     };
     let body = |body: &Option<Vec<u8>>| body.as_ref().map_or(0, Vec::len);
     let request = &exchange.request;
-    let response = exchange
-        .response
-        .as_ref()
-        .map_or(0, |response| headers(&response.headers) + body(&response.body));
+    let response = exchange.response.as_ref().map_or(0, |response| {
+        headers(&response.headers) + body(&response.body)
+    });
     request.url.len() + headers(&request.headers) + body(&request.body) + response
 }
 

@@ -454,7 +454,8 @@ fn long_records_and_fields_stay_within_the_documented_limits() {
     assert_eq!(summary_number(&stdout, "accepted"), 4, "{stdout}");
     assert_eq!(summary_number(&stdout, "rejected"), 1, "{stdout}");
     assert!(
-        stderr.contains("long.ndjson:3: line is") && stderr.contains("longer than the record limit"),
+        stderr.contains("long.ndjson:3: line is")
+            && stderr.contains("longer than the record limit"),
         "{stderr}"
     );
     let rows = export_requests(&db);
