@@ -5,12 +5,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Test-time tools from Debian packages, as "command:package" pairs. Nothing here is needed to
-# build sessionscope itself: the console tests drive a headless Chromium through chromedriver.
-required_tools=(chromium:chromium chromedriver:chromium-driver)
+# build sessionscope itself: the console tests drive a headless Chromium through chromedriver,
+# and the API contract check runs Schemathesis from a Python virtual environment.
+required_tools=(chromium:chromium chromedriver:chromium-driver python3:python3)
 need_apt=()
 for pair in "${required_tools[@]}"; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || need_apt+=("${pair##*:}")
 done
+if ! python3 -c "import venv, ensurepip" >/dev/null 2>&1; then
+    need_apt+=(python3-venv)
+fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
     echo "installing ${need_apt[*]} …"
     if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
@@ -32,3 +36,5 @@ else
 fi
 # Documentation examples are not run by nextest.
 cargo test --workspace --locked --doc
+# The REST API against its own OpenAPI document (Schemathesis, every check).
+scripts/schemathesis.sh

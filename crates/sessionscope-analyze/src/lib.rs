@@ -29,13 +29,14 @@ pub use analyzer::{Analyzer, MAX_CLEAR_VALUE_CHARS};
 pub use flows::flows_for;
 pub use identity::BUILTIN_KEYS;
 pub use names::{is_credential_name, is_masked_name, is_sensitive_query_name};
-pub use point::{JsonPath, PathStep, Point};
+pub use point::{request_point_pattern, JsonPath, PathStep, Point, SPACE_OR_CONTROL_CLASS};
 pub use rules::{
-    false_positive_rule, Breadth, DetectionRule, RuleScope, RuleSet, ScopeChoice,
+    false_positive_rule, present, Breadth, DetectionRule, RuleScope, RuleSet, ScopeChoice,
     DISABLE_DETECTION, FALSE_POSITIVE, MASK_PARAMETER, RULE_KINDS, VIRTUAL_PATCH,
     VIRTUAL_PATCH_RULE_PREFIX,
 };
 pub use sample::{MAX_SAMPLE_BODY_BYTES, SAMPLE_HASH_PREFIX};
+pub use sessionscope_detect::AttackKind;
 pub use settings::{
     AnalysisConfig, AnalysisSettings, AppSetting, ConfigProblem, ContextSetting, SessionKeySetting,
     MAX_CONTEXT_ITEMS, MAX_KEY_POINTS,

@@ -104,7 +104,10 @@ fn parse_path_steps(text: &str) -> Result<Vec<ParsedStep>, String> {
                     let index: usize = inside
                         .parse()
                         .ok()
-                        .filter(|_| inside.bytes().all(|byte| byte.is_ascii_digit()))
+                        .filter(|_| {
+                            inside.len() <= MAX_INDEX_DIGITS
+                                && inside.bytes().all(|byte| byte.is_ascii_digit())
+                        })
                         .ok_or_else(|| format!("`[{inside}]` is not an array index; expected a number like `[0]` or a quoted key like `[\"a.b\"]`"))?;
                     steps.push(ParsedStep {
                         step: PathStep::Index(index),
@@ -186,10 +189,8 @@ fn parse_json_point(text: &str) -> Result<(JsonPath, Option<JsonPath>), String> 
 /// Splits `name.jwt.claim` into the name and the claim; the first `.jwt.` after a non-empty name
 /// starts the claim (so a cookie named `jwt` is read with `request.cookie.jwt.jwt.sub`).
 fn split_name_and_claim(text: &str) -> Result<(&str, Option<JsonPath>), String> {
-    let marker = text
-        .get(1..)
-        .and_then(|after_first| after_first.find(".jwt."))
-        .map(|offset| offset + 1);
+    let first = text.chars().next().map_or(0, char::len_utf8);
+    let marker = text[first..].find(".jwt.").map(|offset| offset + first);
     match marker {
         None => Ok((text, None)),
         Some(position) => Ok((&text[..position], Some(parse_claim(&text[position + 5..])?))),
@@ -333,6 +334,28 @@ impl Point {
             PointStorage::AsConfigured
         }
     }
+}
+
+/// The longest array index of a path, `[9999999999999999999]`.
+const MAX_INDEX_DIGITS: usize = 19;
+
+/// Characters that `char::is_whitespace` or `char::is_control` reports, as a regular-expression
+/// class body: names and keys of the point syntax contain none of them.
+pub const SPACE_OR_CONTROL_CLASS: &str =
+    "\\x00-\\x20\\x7f-\\x9f\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+
+/// The grammar of a request point (`request.…`) as a regular expression, for documents that state
+/// it (the OpenAPI schema of virtual patches); `Point::from_str` accepts exactly these.
+pub fn request_point_pattern() -> String {
+    let space = SPACE_OR_CONTROL_CLASS;
+    let key = format!("[^.\\[\\]\"{space}]+");
+    let bracket = "\\[(?:\"[^\"\\]]*\"|[0-9]{1,19})\\]";
+    let path = format!("(?:{key}|{bracket})(?:\\.{key}|\\.?{bracket})*");
+    let header = "[A-Za-z0-9!#$%&'*+^_`|~-]+";
+    let name = format!("[^{space}](?:(?!\\.jwt\\.)[^{space}])*");
+    format!(
+        "^request\\.(?:ip|header\\.{header}(?:\\.jwt\\.{path})?|(?:cookie|query|form)\\.{name}(?:\\.jwt\\.{path})?|(?:json|graphql)\\.{path})$"
+    )
 }
 
 const REQUEST_KINDS: &str = "ip, header, cookie, query, form, json, graphql";

@@ -56,16 +56,32 @@ pub struct DetectionRule {
     pub kind: String,
     /// Where: a finding's point (`request.query.q`; `*` and `?` are wildcards) for false
     /// positives, disabled detection and masks; a point of the point syntax for virtual patches.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub point: Option<String>,
     /// The attack type a false positive is limited to, or a virtual patch reports.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub attack_type: Option<String>,
     /// The payload excerpt (as stored) a false positive is limited to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub payload: Option<String>,
     /// The regular expression of a virtual patch.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub pattern: Option<String>,
     #[serde(default, skip_serializing_if = "RuleScope::is_everywhere")]
     pub scope: RuleScope,
@@ -74,14 +90,32 @@ pub struct DetectionRule {
     pub comment: String,
 }
 
+/// For optional fields: absent is `None`, and a field that is there holds a value (JSON `null`
+/// is refused, as the OpenAPI schema of rules says).
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
 /// Where a rule applies: everywhere (nothing set), on one host (a glob such as `*.example.com`),
 /// or on one endpoint template of that host (`/api/users/{id}`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleScope {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub host: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub endpoint: Option<String>,
 }
 
@@ -465,7 +499,7 @@ impl RuleChecker<'_> {
     }
 
     fn attack_type(&mut self, attack_type: &str) -> Option<AttackKind> {
-        let found = AttackKind::from_name(attack_type.trim());
+        let found = AttackKind::from_name(attack_type);
         if found.is_none() {
             let known: Vec<&str> = AttackKind::ALL.iter().map(|kind| kind.as_str()).collect();
             self.problem(
@@ -506,7 +540,7 @@ pub(crate) fn validate_rules(
             }
         }
         let scope = checker.scope(&rule.scope);
-        let kind = rule.kind.trim();
+        let kind = rule.kind.as_str();
         match kind {
             FALSE_POSITIVE => {
                 checker.refuse_field("pattern", rule.pattern.is_some(), kind);
@@ -560,7 +594,7 @@ pub(crate) fn validate_rules(
             }
             VIRTUAL_PATCH => {
                 checker.refuse_field("payload", rule.payload.is_some(), kind);
-                let point = match rule.point.as_deref().map(str::trim) {
+                let point = match rule.point.as_deref() {
                     None => {
                         checker.problem("point", "a virtual patch needs a `point`");
                         None

@@ -27,7 +27,8 @@ pub use read::{
 };
 pub use time::{
     day_of, day_start_micros, format_day, format_rfc3339, parse_day, parse_rfc3339,
-    parse_time_spec, Micros, MICROS_PER_DAY, MICROS_PER_SECOND,
+    parse_time_spec, Micros, MAX_RELATIVE_DIGITS, MICROS_PER_DAY, MICROS_PER_SECOND,
+    RELATIVE_TIME_PATTERN,
 };
 pub use url::{split_url, UrlParts};
 

@@ -2,18 +2,19 @@
 //! so one filter means the same thing everywhere.
 //!
 //! Every filter parameter may be repeated and each value may hold comma-separated alternatives;
-//! `user=ann&user=bob` and `user=ann,bob` are the same filter. Empty values are ignored, because
-//! HTML forms send empty fields. Unknown parameters are refused: a typo such as `usr=ann` must
-//! not silently widen a filter to everything.
+//! `user=ann&user=bob` and `user=ann,bob` are the same filter; spaces around an alternative are
+//! ignored. Empty values are ignored, because HTML forms send empty fields. Values are otherwise
+//! taken as they are, so the grammar the OpenAPI document states (`schema_of`) is exactly what is
+//! accepted. Unknown parameters are refused: a typo such as `usr=ann` must not silently widen a
+//! filter to everything.
 
 use std::net::IpAddr;
 use std::str::FromStr;
 
 use ipnet::IpNet;
 use sessionscope_model::{
-    day_of, day_start_micros, format_rfc3339, parse_day, parse_time_spec, Flow, Micros,
-    RequestSort, SessionFilter, SessionId, SortDirection, SortField, StatusFilter, MICROS_PER_DAY,
-    MICROS_PER_SECOND,
+    day_of, day_start_micros, parse_day, parse_time_spec, Flow, Micros, RequestSort, SessionFilter,
+    SessionId, SortDirection, SortField, StatusFilter, MICROS_PER_DAY, MICROS_PER_SECOND,
 };
 
 use crate::error::shorten;
@@ -65,8 +66,6 @@ pub enum FilterError {
     },
     #[error("parameter `{parameter}` may be given only once")]
     Repeated { parameter: String },
-    #[error("parameter `{parameter}` cannot be combined with `{other}`")]
-    Conflict { parameter: String, other: String },
 }
 
 impl FilterError {
@@ -179,8 +178,9 @@ pub fn parse_filter_allowing(
                 }
             }
             "request_id" => {
+                check_lengths(key, raw_value, MAX_REQUEST_ID_CHARS)?;
                 for value in alternatives(raw_value) {
-                    if value.chars().count() > 128 {
+                    if value.chars().count() > MAX_REQUEST_ID_CHARS {
                         return Err(FilterError::invalid(
                             key,
                             value,
@@ -191,8 +191,9 @@ pub fn parse_filter_allowing(
                 }
             }
             "endpoint" => {
+                check_lengths(key, raw_value, MAX_ENDPOINT_CHARS)?;
                 for value in alternatives(raw_value) {
-                    if value.chars().count() > 1024 {
+                    if value.chars().count() > MAX_ENDPOINT_CHARS {
                         return Err(FilterError::invalid(
                             key,
                             value,
@@ -222,43 +223,27 @@ pub fn parse_filter_allowing(
         }
     }
 
+    // Every time bound given applies: `window` with `from` or `to` is their intersection, and a
+    // window that ends before it starts matches nothing (it is not an error, as no single value
+    // is wrong).
     if let Some(window) = window_text {
-        if from_text.is_some() {
-            return Err(FilterError::Conflict {
-                parameter: "window".into(),
-                other: "from".into(),
-            });
-        }
-        if to_text.is_some() {
-            return Err(FilterError::Conflict {
-                parameter: "window".into(),
-                other: "to".into(),
-            });
-        }
         let (from, to) = window_bounds(window, now)?;
         filter.from = Some(from);
         filter.to = to;
     }
     if let Some(text) = from_text {
+        let from = parse_time_spec(text, now)
+            .map_err(|reason| FilterError::invalid("from", text, reason))?;
         filter.from = Some(
-            parse_time_spec(text, now)
-                .map_err(|reason| FilterError::invalid("from", text, reason))?,
+            filter
+                .from
+                .map_or(from, |window_from| window_from.max(from)),
         );
     }
     if let Some(text) = to_text {
-        filter.to = Some(
-            parse_time_spec(text, now)
-                .map_err(|reason| FilterError::invalid("to", text, reason))?,
-        );
-    }
-    if let (Some(from), Some(to)) = (filter.from, filter.to) {
-        if from >= to {
-            return Err(FilterError::invalid(
-                "to",
-                to_text.unwrap_or_default(),
-                format!("must be later than `from` ({})", format_rfc3339(from)),
-            ));
-        }
+        let to = parse_time_spec(text, now)
+            .map_err(|reason| FilterError::invalid("to", text, reason))?;
+        filter.to = Some(filter.to.map_or(to, |window_to| window_to.min(to)));
     }
     dedup_in_order(&mut filter.apps);
     dedup_in_order(&mut filter.hosts);
@@ -279,7 +264,7 @@ pub fn parse_filter_allowing(
 pub fn window_bounds(preset: &str, now: Micros) -> Result<(Micros, Option<Micros>), FilterError> {
     const MINUTE: Micros = 60 * MICROS_PER_SECOND;
     let today_start = day_start_micros(day_of(now));
-    let bounds = match preset.trim() {
+    let bounds = match preset {
         "15m" => (now - 15 * MINUTE, None),
         "30m" => (now - 30 * MINUTE, None),
         "1h" => (now - 60 * MINUTE, None),
@@ -337,8 +322,8 @@ pub fn split_parameters(
                     });
                 }
                 // An empty value means "not given", as for filters.
-                if !value.trim().is_empty() {
-                    *slot = Some(value.trim().to_string());
+                if !value.is_empty() {
+                    *slot = Some(value.clone());
                 }
             }
             None => rest.push((key.clone(), value.clone())),
@@ -355,8 +340,10 @@ pub fn parse_limit(value: Option<&str>) -> Result<u32, FilterError> {
     let Some(text) = value else {
         return Ok(DEFAULT_PAGE_LIMIT);
     };
-    match text.trim().parse::<u32>() {
-        Ok(limit) if (1..=MAX_PAGE_LIMIT).contains(&limit) => Ok(limit),
+    // Digits only: `u32::from_str` would also take a leading `+`.
+    let digits = !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit());
+    match text.parse::<u32>() {
+        Ok(limit) if digits && (1..=MAX_PAGE_LIMIT).contains(&limit) => Ok(limit),
         _ => Err(FilterError::invalid(
             "limit",
             text,
@@ -365,14 +352,62 @@ pub fn parse_limit(value: Option<&str>) -> Result<u32, FilterError> {
     }
 }
 
+/// Which list a cursor pages through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CursorKind {
+    /// The session list: `p<time>.<part>`.
+    Sessions,
+    /// A session's requests: `o<offset>` or the bare offset.
+    Requests,
+}
+
+impl CursorKind {
+    /// The grammar of the cursor, as the OpenAPI document states it.
+    pub fn pattern(self) -> &'static str {
+        match self {
+            CursorKind::Sessions => "^p-?[0-9]{1,18}\\.[0-9]{1,18}$",
+            CursorKind::Requests => "^o?[0-9]{1,18}$",
+        }
+    }
+}
+
+/// `cursor`: the `next_cursor` of an earlier page, checked for its shape here so that every store
+/// answers a malformed one alike.
+pub fn check_cursor(value: Option<&str>, kind: CursorKind) -> Result<(), FilterError> {
+    let Some(text) = value else {
+        return Ok(());
+    };
+    let digits = |part: &str| {
+        (1..=18).contains(&part.len()) && part.bytes().all(|byte| byte.is_ascii_digit())
+    };
+    let well_formed = match kind {
+        CursorKind::Sessions => text
+            .strip_prefix('p')
+            .and_then(|rest| rest.split_once('.'))
+            .is_some_and(|(time, part)| {
+                digits(time.strip_prefix('-').unwrap_or(time)) && digits(part)
+            }),
+        CursorKind::Requests => digits(text.strip_prefix('o').unwrap_or(text)),
+    };
+    if well_formed {
+        Ok(())
+    } else {
+        Err(FilterError::invalid(
+            "cursor",
+            text,
+            "expected the `next_cursor` of an earlier page",
+        ))
+    }
+}
+
 /// `sort`: `time`, `duration` or `size`, with a leading `-` for descending; default `time`.
 pub fn parse_sort(value: Option<&str>) -> Result<RequestSort, FilterError> {
     let Some(text) = value else {
         return Ok(RequestSort::default());
     };
-    let (direction, field_text) = match text.trim().strip_prefix('-') {
+    let (direction, field_text) = match text.strip_prefix('-') {
         Some(rest) => (SortDirection::Desc, rest),
-        None => (SortDirection::Asc, text.trim()),
+        None => (SortDirection::Asc, text),
     };
     let field = match field_text {
         "time" => SortField::Time,
@@ -394,7 +429,7 @@ pub fn parse_part(value: Option<&str>) -> Result<Option<i32>, FilterError> {
     let Some(text) = value else {
         return Ok(None);
     };
-    parse_day(text.trim())
+    parse_day(text)
         .map(Some)
         .ok_or_else(|| FilterError::invalid("part", text, "expected a UTC day as YYYY-MM-DD"))
 }
@@ -404,7 +439,6 @@ fn set_once<'a>(
     parameter: &str,
     value: &'a str,
 ) -> Result<(), FilterError> {
-    let value = value.trim();
     if value.is_empty() {
         return Ok(());
     }
@@ -417,14 +451,42 @@ fn set_once<'a>(
     Ok(())
 }
 
-/// The comma-separated alternatives of one value, trimmed, empty ones dropped.
+/// The comma-separated alternatives of one value, without the spaces around them, empty ones
+/// dropped.
 fn alternatives(raw: &str) -> impl Iterator<Item = &str> {
     raw.split(',')
-        .map(str::trim)
+        .map(|value| value.trim_matches(' '))
         .filter(|value| !value.is_empty())
 }
 
+/// The longest alternative of `request_id` and of `endpoint`, counted with its spaces.
+pub const MAX_REQUEST_ID_CHARS: usize = 128;
+pub const MAX_ENDPOINT_CHARS: usize = 1024;
+
+/// Refuses a value with an alternative longer than `limit` characters, spaces included.
+fn check_lengths(parameter: &str, raw: &str, limit: usize) -> Result<(), FilterError> {
+    match raw.split(',').find(|value| value.chars().count() > limit) {
+        Some(value) => Err(FilterError::invalid(
+            parameter,
+            value,
+            format!("longer than {limit} characters"),
+        )),
+        None => Ok(()),
+    }
+}
+
 fn parse_client_ip(value: &str) -> Result<IpNet, FilterError> {
+    // A prefix length is written without leading zeros (`/24`, not `/024`).
+    let prefix_padded = value
+        .split_once('/')
+        .is_some_and(|(_, prefix)| prefix.len() > 1 && prefix.starts_with('0'));
+    if prefix_padded {
+        return Err(FilterError::invalid(
+            "client_ip",
+            value,
+            "expected a prefix length without leading zeros",
+        ));
+    }
     if let Ok(network) = IpNet::from_str(value) {
         // `10.0.0.7/24` means the network around that address.
         return Ok(network.trunc());
@@ -543,9 +605,45 @@ mod tests {
     }
 
     #[test]
-    fn empty_values_are_ignored() {
-        let filter = parse(&[("user", ""), ("from", " "), ("app", ",,")]).unwrap();
+    fn empty_values_are_ignored_and_others_taken_as_given() {
+        let filter = parse(&[("user", ""), ("from", ""), ("app", ", ,")]).unwrap();
         assert_eq!(filter, SessionFilter::default());
+        // Spaces around alternatives go; any other character is part of the value.
+        let filter = parse(&[("user", " ann , bob")]).unwrap();
+        assert_eq!(filter.users, vec!["ann", "bob"]);
+        assert!(parse(&[("from", " -1h")]).is_err());
+        assert!(parse(&[("status", "\t404")]).is_err());
+        assert!(parse(&[("client_ip", "10.0.0.0/024")]).is_err());
+        assert!(parse(&[("client_ip", "10.0.0.0/24, ::1")]).is_ok());
+        assert!(parse(&[("endpoint", &format!(" {}", "e".repeat(1024)))]).is_err());
+    }
+
+    #[test]
+    fn cursors_have_the_documented_shape() {
+        for good in ["p1700000000000000.12", "p-5.1"] {
+            assert!(
+                check_cursor(Some(good), CursorKind::Sessions).is_ok(),
+                "{good}"
+            );
+        }
+        for bad in ["p+5.1", "p5.", "p5.1.2", "o5", "p1234567890123456789.1"] {
+            assert!(
+                check_cursor(Some(bad), CursorKind::Sessions).is_err(),
+                "{bad}"
+            );
+        }
+        for good in ["o0", "o50", "50"] {
+            assert!(
+                check_cursor(Some(good), CursorKind::Requests).is_ok(),
+                "{good}"
+            );
+        }
+        for bad in ["o", "o-1", "o+1", " 5", "p5.1"] {
+            assert!(
+                check_cursor(Some(bad), CursorKind::Requests).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
@@ -734,15 +832,17 @@ mod tests {
     }
 
     #[test]
-    fn time_window_must_not_be_empty_or_ambiguous() {
-        assert!(matches!(
-            parse(&[("from", "-1h"), ("to", "-2h")]),
-            Err(FilterError::InvalidValue { parameter, .. }) if parameter == "to"
-        ));
-        assert!(matches!(
-            parse(&[("window", "1h"), ("from", "-2h")]),
-            Err(FilterError::Conflict { .. })
-        ));
+    fn time_bounds_intersect_and_each_is_given_once() {
+        // An empty window is no error: it matches nothing.
+        let empty = parse(&[("from", "-1h"), ("to", "-2h")]).unwrap();
+        assert!(empty.from.unwrap() > empty.to.unwrap());
+        // `window` with `from` or `to`: every bound applies.
+        let hour = 3_600 * MICROS_PER_SECOND;
+        let narrowed = parse(&[("window", "6h"), ("from", "-2h")]).unwrap();
+        assert_eq!(narrowed.from, Some(now() - 2 * hour));
+        let wider = parse(&[("window", "1h"), ("from", "-2h"), ("to", "-30m")]).unwrap();
+        assert_eq!(wider.from, Some(now() - hour));
+        assert_eq!(wider.to, Some(now() - hour / 2));
         assert!(matches!(
             parse(&[("from", "-1h"), ("from", "-2h")]),
             Err(FilterError::Repeated { .. })

@@ -4,7 +4,15 @@
 use serde_json::{json, Map, Value};
 
 use crate::export::{REQUEST_CSV_COLUMNS, SESSION_CSV_COLUMNS};
-use crate::filters::{DEFAULT_PAGE_LIMIT, FILTER_PARAMETERS, MAX_PAGE_LIMIT, WINDOW_PRESETS};
+use crate::filters::{
+    CursorKind, DEFAULT_PAGE_LIMIT, FILTER_PARAMETERS, MAX_ENDPOINT_CHARS, MAX_PAGE_LIMIT,
+    MAX_REQUEST_ID_CHARS, WINDOW_PRESETS,
+};
+use sessionscope_analyze::{
+    request_point_pattern, AttackKind, DISABLE_DETECTION, FALSE_POSITIVE, MASK_PARAMETER,
+    SPACE_OR_CONTROL_CLASS, VIRTUAL_PATCH,
+};
+use sessionscope_model::{Flow, RELATIVE_TIME_PATTERN};
 
 /// The whole document.
 pub fn openapi_document() -> Value {
@@ -67,7 +75,7 @@ pub fn openapi_document() -> Value {
         json!({"get": {
             "operationId": "listSessionRequests",
             "summary": "The session's requests that match the filters, sorted and paged (PRODUCT.md E6)",
-            "parameters": parameters(&["id", "part", "sort", "limit", "cursor"], true),
+            "parameters": parameters(&["id", "part", "sort", "limit", "request_cursor"], true),
             "responses": with_errors(json!({"200": json_response("A page of requests", "RequestPage")}), &["400", "401", "403"])
         }}),
     );
@@ -153,7 +161,11 @@ pub fn openapi_document() -> Value {
             "operationId": "addRule",
             "summary": "Adds a rule of any kind at the end (PRODUCT.md A4); role admin. A rule without an id gets one. Applies to traffic ingested from now on",
             "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DetectionRule"}}}},
-            "responses": with_errors(json!({"201": json_response("The rule was added", "AddedRule")}), &["400", "401", "403"])
+            "responses": with_errors(json!({"201": {
+                "description": "The rule was added",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AddedRule"}}},
+                "links": {"RemoveRule": {"operationId": "removeRule", "parameters": {"id": "$response.body#/rule/id"}, "description": "the rule just added, by the id it was given"}}
+            }}), &["400", "401", "403", "409"])
         }}),
     );
     paths.insert(
@@ -163,7 +175,7 @@ pub fn openapi_document() -> Value {
             "summary": "Applies the current false-positive and disable rules to stored requests (all, or from `from` on) and fixes the sessions' attack counts; role admin or analyst. It commits piece by piece and answers at the end; an unfinished re-evaluation (see `GET /api/v1/rules`) is continued, or started over to cover both ranges. Virtual patches are not applied: stored requests keep no raw values",
             "requestBody": {"required": false, "content": {"application/json": {"schema": {
                 "type": "object", "additionalProperties": false,
-                "properties": {"from": {"type": "string", "description": "RFC 3339 time or relative (`-7d`, `today`)"}}
+                "properties": {"from": {"anyOf": [{"type": "null"}, time_schema()], "description": "RFC 3339 time or relative (`-7d`, `today`); null or absent: every stored request"}}
             }}}},
             "responses": with_errors(json!({"200": json_response("What changed", "Reevaluation")}), &["400", "401", "403"])
         }}),
@@ -183,7 +195,7 @@ pub fn openapi_document() -> Value {
         "info": {
             "title": "sessionscope REST API",
             "version": "1",
-            "description": "HTTP API traffic grouped into user sessions. Every route except /healthz and this document needs `Authorization: Bearer <token>`; sessions and requests need the role admin, analyst or read_only. Filter parameters may be repeated and take comma-separated alternatives; unknown parameters are refused with 400. Errors are {\"code\", \"message\"}."
+            "description": "HTTP API traffic grouped into user sessions. Every route except /healthz and this document needs `Authorization: Bearer <token>`; sessions and requests need the role admin, analyst or read_only. Filter parameters may be repeated and take comma-separated alternatives; unknown parameters, and parameters without a value (`user=`), are refused with 400. Errors are {\"code\", \"message\"}."
         },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
@@ -196,6 +208,7 @@ pub fn openapi_document() -> Value {
                 "401": error_response("The bearer token is missing or unknown"),
                 "403": error_response("The token's role may not use this route"),
                 "404": error_response("No such session, request or route"),
+                "409": error_response("Another rule has this id"),
                 "500": error_response("The server failed; the message says nothing internal")
             },
             "schemas": schemas()
@@ -249,31 +262,89 @@ fn parameters(route_parameters: &[&str], with_filters: bool) -> Value {
     Value::Array(list)
 }
 
+/// A comma-separated list of alternatives, each `one` with spaces around it or empty, as
+/// `filters::alternatives` reads it.
+fn list_pattern(one: &str) -> String {
+    format!("^ *(?:{one})? *(?:, *(?:{one})? *)*$")
+}
+
+/// Alternatives of at most `limit` characters each, spaces included.
+fn bounded_list_pattern(limit: usize) -> String {
+    format!("^[^,]{{0,{limit}}}(?:,[^,]{{0,{limit}}})*$")
+}
+
+const IPV4: &str = r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])";
+
+/// An IPv6 address in every text form of RFC 4291 (RFC 3986's grammar), embedded IPv4 included.
+fn ipv6() -> String {
+    let h16 = "[0-9A-Fa-f]{1,4}";
+    let ls32 = format!("(?:{h16}:{h16}|{IPV4})");
+    let forms = [
+        format!("(?:{h16}:){{6}}{ls32}"),
+        format!("::(?:{h16}:){{5}}{ls32}"),
+        format!("(?:{h16})?::(?:{h16}:){{4}}{ls32}"),
+        format!("(?:(?:{h16}:){{0,1}}{h16})?::(?:{h16}:){{3}}{ls32}"),
+        format!("(?:(?:{h16}:){{0,2}}{h16})?::(?:{h16}:){{2}}{ls32}"),
+        format!("(?:(?:{h16}:){{0,3}}{h16})?::{h16}:{ls32}"),
+        format!("(?:(?:{h16}:){{0,4}}{h16})?::{ls32}"),
+        format!("(?:(?:{h16}:){{0,5}}{h16})?::{h16}"),
+        format!("(?:(?:{h16}:){{0,6}}{h16})?::"),
+    ];
+    format!("(?:{})", forms.join("|"))
+}
+
+/// The schema of one value of a filter parameter: what `filters::parse_filter` accepts, exactly.
+/// The API refuses empty values (`QueryPairs`).
+fn filter_value_schema(name: &str) -> Value {
+    let flows: Vec<&str> = Flow::ALL.iter().map(|flow| flow.id()).collect();
+    let pattern = match name {
+        "flow" => list_pattern(&flows.join("|")),
+        "attack_type" => list_pattern("[a-z0-9_]{1,64}"),
+        "method" => list_pattern("[A-Za-z0-9!#$%&'*+.^_`|~-]{1,32}"),
+        "status" => list_pattern("[1-5][0-9]{2}|[1-5][xX]{2}"),
+        "session_id" => list_pattern("[0-9a-fA-F]{32}"),
+        "client_ip" => list_pattern(&format!(
+            "{IPV4}(?:/(?:[12]?[0-9]|3[0-2]))?|{}(?:/(?:1[01][0-9]|12[0-8]|[1-9]?[0-9]))?",
+            ipv6()
+        )),
+        "request_id" => bounded_list_pattern(MAX_REQUEST_ID_CHARS),
+        "endpoint" => bounded_list_pattern(MAX_ENDPOINT_CHARS),
+        "from" | "to" => return time_schema(),
+        "window" => return json!({"type": "string", "enum": WINDOW_PRESETS}),
+        // app, host, user, role: any text.
+        _ => return json!({"type": "string", "minLength": 1}),
+    };
+    json!({"type": "string", "minLength": 1, "pattern": pattern})
+}
+
+/// A time as `parse_time_spec` reads it: RFC 3339 or relative.
+fn time_schema() -> Value {
+    json!({"anyOf": [
+        {"type": "string", "format": "date-time"},
+        {"type": "string", "pattern": RELATIVE_TIME_PATTERN}
+    ]})
+}
+
 fn parameter_components() -> Value {
     let mut components = Map::new();
     for (name, description) in FILTER_PARAMETERS {
         let single = matches!(*name, "from" | "to" | "window");
-        let schema = if *name == "window" {
-            json!({"type": "string", "enum": WINDOW_PRESETS})
-        } else if single {
-            json!({"type": "string"})
+        // A repeated list parameter means the same as one value with the alternatives joined by
+        // commas, so one string describes it exactly (an array would also describe a one-item
+        // list, which is sent exactly like a string).
+        let description = if single {
+            description.to_string()
         } else {
-            json!({"type": "array", "items": {"type": "string"}})
+            format!("{description}; comma-separated alternatives (spaces around them are ignored); may be repeated, which adds alternatives")
         };
-        let mut parameter = json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema});
-        if !single {
-            parameter["style"] = json!("form");
-            parameter["explode"] = json!(true);
-            parameter["description"] = json!(format!(
-                "{description}; repeatable, comma-separated alternatives"
-            ));
-        }
+        let parameter = json!({"name": name, "in": "query", "required": false, "description": description, "schema": filter_value_schema(name)});
         components.insert(name.to_string(), parameter);
     }
     components.insert("id".into(), json!({"name": "id", "in": "path", "required": true, "description": "session id, 32 hex characters", "schema": {"type": "string", "pattern": "^[0-9a-fA-F]{32}$"}}));
     components.insert("limit".into(), json!({"name": "limit", "in": "query", "required": false, "description": "page size", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_LIMIT, "default": DEFAULT_PAGE_LIMIT}}));
-    components.insert("cursor".into(), json!({"name": "cursor", "in": "query", "required": false, "description": "`next_cursor` of the previous page", "schema": {"type": "string"}}));
-    components.insert("part".into(), json!({"name": "part", "in": "query", "required": false, "description": "session part (UTC day); all parts when absent", "schema": {"type": "string", "format": "date"}}));
+    components.insert("cursor".into(), json!({"name": "cursor", "in": "query", "required": false, "description": "`next_cursor` of the previous page of session parts (`p<time>.<part>`)", "schema": {"type": "string", "pattern": CursorKind::Sessions.pattern()}}));
+    components.insert("request_cursor".into(), json!({"name": "cursor", "in": "query", "required": false, "description": "`next_cursor` of the previous page of requests (`o<offset>`)", "schema": {"type": "string", "pattern": CursorKind::Requests.pattern()}}));
+    components.insert("part".into(), json!({"name": "part", "in": "query", "required": false, "description": "session part (UTC day, `YYYY-MM-DD`); all parts when absent", "schema": {"type": "string", "format": "date"}}));
     components.insert("sort".into(), json!({"name": "sort", "in": "query", "required": false, "description": "order of the requests; `-` for descending", "schema": {"type": "string", "enum": ["time", "-time", "duration", "-duration", "size", "-size"], "default": "time"}}));
     components.insert("format".into(), json!({"name": "format", "in": "query", "required": false, "description": "export format", "schema": {"type": "string", "enum": ["ndjson", "csv"], "default": "ndjson"}}));
     Value::Object(components)
@@ -287,7 +358,7 @@ fn schemas() -> Value {
         "Error": {
             "type": "object", "required": ["code", "message"],
             "properties": {
-                "code": {"type": "string", "enum": ["bad_request", "unauthorized", "forbidden", "not_found", "method_not_allowed", "internal"]},
+                "code": {"type": "string", "enum": ["bad_request", "unauthorized", "forbidden", "not_found", "method_not_allowed", "conflict", "internal"]},
                 "message": {"type": "string"}
             }
         },
@@ -402,26 +473,89 @@ fn schemas() -> Value {
     if let (Some(all), Value::Object(rules)) = (all.as_object_mut(), rule_schemas()) {
         all.extend(rules);
     }
+    if let (Some(all), Value::Object(rules)) = (all.as_object_mut(), detection_rule_schemas()) {
+        all.extend(rules);
+    }
     all
+}
+
+/// A detection rule, one schema per kind: exactly what `AnalysisSettings::validate` accepts of a
+/// rule on its own (docs/detection.md). A rule whose id another rule has is refused with 409.
+fn detection_rule_schemas() -> Value {
+    let space = SPACE_OR_CONTROL_CLASS;
+    let word = format!("^[^{space}]+$");
+    let attack_types: Vec<&str> = AttackKind::ALL.iter().map(|kind| kind.as_str()).collect();
+    let finding_point = json!({"type": "string", "pattern": format!("^(?:request\\.|\\*)[^{space}]*$"), "description": "a finding's point: `request.` or `*` first, globs `*` and `?`, no spaces"});
+    let common = |kind: &str, required: &[&str], fields: Value| {
+        let mut properties = json!({
+            "id": {"type": "string", "pattern": format!("^[^{space}]*$"), "description": "a name without spaces (e.g. `fp-3`); given one when absent or empty"},
+            "kind": {"type": "string", "const": kind},
+            "scope": {"$ref": "#/components/schemas/RuleScope"},
+            "comment": {"type": "string"}
+        });
+        if let (Some(all), Value::Object(more)) = (properties.as_object_mut(), fields) {
+            all.extend(more);
+        }
+        let mut required_fields = vec!["kind"];
+        required_fields.extend_from_slice(required);
+        json!({"type": "object", "additionalProperties": false, "required": required_fields, "properties": properties})
+    };
+    let mut false_positive = common(
+        FALSE_POSITIVE,
+        &["point"],
+        json!({
+            "point": finding_point,
+            "attack_type": {"type": "string", "enum": attack_types},
+            "payload": {"type": "string", "description": "payload excerpt as stored; needs `attack_type`"}
+        }),
+    );
+    false_positive["dependentRequired"] = json!({"payload": ["attack_type"]});
+    let virtual_patch = common(
+        VIRTUAL_PATCH,
+        &["point", "attack_type", "pattern"],
+        json!({
+            "point": {"type": "string", "pattern": request_point_pattern(), "description": "a request point of the point syntax (POINTS.md)"},
+            "attack_type": {"type": "string", "enum": attack_types},
+            "pattern": {"type": "string", "minLength": 1, "format": "regex", "description": "regular expression (Rust `regex` syntax: no look-around or back-references)"}
+        }),
+    );
+    let disable_detection = common(DISABLE_DETECTION, &[], json!({"point": finding_point}));
+    let mask_parameter = common(MASK_PARAMETER, &["point"], json!({"point": finding_point}));
+    json!({
+        "DetectionRule": {
+            "description": "A detection rule (docs/detection.md); the fields depend on `kind`",
+            "oneOf": [
+                {"$ref": "#/components/schemas/FalsePositiveRule"},
+                {"$ref": "#/components/schemas/VirtualPatchRule"},
+                {"$ref": "#/components/schemas/DisableDetectionRule"},
+                {"$ref": "#/components/schemas/MaskParameterRule"}
+            ],
+            "discriminator": {"propertyName": "kind", "mapping": {
+                FALSE_POSITIVE: "#/components/schemas/FalsePositiveRule",
+                VIRTUAL_PATCH: "#/components/schemas/VirtualPatchRule",
+                DISABLE_DETECTION: "#/components/schemas/DisableDetectionRule",
+                MASK_PARAMETER: "#/components/schemas/MaskParameterRule"
+            }}
+        },
+        "FalsePositiveRule": false_positive,
+        "VirtualPatchRule": virtual_patch,
+        "DisableDetectionRule": disable_detection,
+        "MaskParameterRule": mask_parameter,
+        "RuleScope": {
+            "type": "object", "additionalProperties": false,
+            "description": "absent or empty: everywhere; `host` (a glob): that host; `host` and `endpoint` (a template): that endpoint of the host",
+            "properties": {
+                "host": {"type": "string", "pattern": word},
+                "endpoint": {"type": "string", "pattern": "^/"}
+            },
+            "dependentRequired": {"endpoint": ["host"]}
+        }
+    })
 }
 
 /// The schemas of the detection-rule routes (kept apart: one `json!` of everything is too deep).
 fn rule_schemas() -> Value {
     json!({
-        "DetectionRule": {
-            "type": "object", "required": ["kind"], "additionalProperties": false,
-            "description": "A detection rule (docs/detection.md). Which fields apply depends on `kind`",
-            "properties": {
-                "id": {"type": "string"},
-                "kind": {"type": "string", "enum": ["false_positive", "virtual_patch", "disable_detection", "mask_parameter"]},
-                "point": {"type": "string", "description": "finding point (globs `*`, `?`), or a point of the point syntax for a virtual patch"},
-                "attack_type": {"type": "string"},
-                "payload": {"type": "string", "description": "payload excerpt as stored (false_positive of breadth payload)"},
-                "pattern": {"type": "string", "description": "regular expression (virtual_patch)"},
-                "scope": {"type": "object", "additionalProperties": false, "description": "absent: everywhere; host (glob); host and endpoint template", "properties": {"host": {"type": "string"}, "endpoint": {"type": "string"}}},
-                "comment": {"type": "string"}
-            }
-        },
         "RuleList": {
             "type": "object", "required": ["rules", "reevaluation"],
             "properties": {

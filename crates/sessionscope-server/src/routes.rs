@@ -15,7 +15,8 @@ use sessionscope_model::{PageRequest, SessionFilter, SessionId, SessionPage, Ses
 use crate::auth::{Caller, SessionReader};
 use crate::error::{shorten, ApiError};
 use crate::filters::{
-    parse_filter_allowing, parse_limit, parse_part, parse_sort, split_parameters, SplitQuery,
+    check_cursor, parse_filter_allowing, parse_limit, parse_part, parse_sort, split_parameters,
+    CursorKind, SplitQuery,
 };
 use crate::stream::{export_response, ExportFormat, ExportKind};
 use crate::{openapi, rules, run_blocking, AppState};
@@ -119,7 +120,9 @@ async fn only_delete() -> ApiError {
     ApiError::method_not_allowed("this route only answers DELETE")
 }
 
-/// The query string as ordered key/value pairs, repeats kept; a malformed query is a JSON 400.
+/// The query string as ordered key/value pairs, repeats kept; a malformed query, or a parameter
+/// without a value (`user=`), is a JSON 400: the API takes a parameter with a value or not at
+/// all, so what a request means never depends on how empty values are read.
 pub(crate) struct QueryPairs(pub Vec<(String, String)>);
 
 impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
@@ -129,7 +132,15 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
         let parsed: Result<Query<Vec<(String, String)>>, QueryRejection> =
             Query::try_from_uri(&parts.uri);
         match parsed {
-            Ok(Query(pairs)) => Ok(QueryPairs(pairs)),
+            Ok(Query(pairs)) => {
+                if let Some((key, _)) = pairs.iter().find(|(_, value)| value.is_empty()) {
+                    return Err(ApiError::bad_request(format!(
+                        "parameter `{}` has no value; give it one or leave it out",
+                        shorten(key)
+                    )));
+                }
+                Ok(QueryPairs(pairs))
+            }
             Err(rejection) => Err(ApiError::bad_request(format!(
                 "malformed query string: {}",
                 rejection.body_text()
@@ -159,7 +170,8 @@ impl RouteQuery {
         self.split.value(name)
     }
 
-    fn page(&self) -> Result<PageRequest, ApiError> {
+    fn page(&self, cursor: CursorKind) -> Result<PageRequest, ApiError> {
+        check_cursor(self.value("cursor"), cursor)?;
         Ok(PageRequest {
             limit: parse_limit(self.value("limit"))?,
             cursor: self.value("cursor").map(str::to_string),
@@ -224,7 +236,7 @@ async fn list_sessions(
     QueryPairs(pairs): QueryPairs,
 ) -> Result<Json<SessionPage>, ApiError> {
     let query = RouteQuery::parse(&state, &pairs, &["limit", "cursor"])?;
-    let page = query.page()?;
+    let page = query.page(CursorKind::Sessions)?;
     let filter = query.filter;
     let sessions = run_blocking(&state, move |store| store.list_sessions(&filter, &page)).await?;
     Ok(Json(sessions))
@@ -305,7 +317,7 @@ async fn session_requests(
     let query = RouteQuery::parse(&state, &pairs, &["part", "sort", "limit", "cursor"])?;
     let part = parse_part(query.value("part"))?;
     let sort = parse_sort(query.value("sort"))?;
-    let page = query.page()?;
+    let page = query.page(CursorKind::Requests)?;
     let filter = query.filter;
     let requests = run_blocking(&state, move |store| {
         store.session_requests(session_id, part, &filter, sort, &page)

@@ -16,7 +16,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use sessionscope_analyze::{
-    false_positive_rule, AnalysisSettings, Breadth, DetectionRule, ScopeChoice, FALSE_POSITIVE,
+    false_positive_rule, present, AnalysisSettings, Breadth, DetectionRule, ScopeChoice,
+    FALSE_POSITIVE,
 };
 use sessionscope_model::{parse_time_spec, Micros, Role};
 use sessionscope_store::{
@@ -41,6 +42,9 @@ pub enum RuleError {
     Invalid(String),
     #[error("{0}")]
     Forbidden(String),
+    /// Another rule has the id.
+    #[error("{0}")]
+    Conflict(String),
     #[error("the analysis settings stored in the store are not readable: {0}")]
     UnreadableSettings(String),
     #[error(transparent)]
@@ -53,6 +57,7 @@ impl From<RuleError> for ApiError {
             RuleError::NotFound(message) => ApiError::not_found(message),
             RuleError::Invalid(message) => ApiError::bad_request(message),
             RuleError::Forbidden(message) => ApiError::forbidden(message),
+            RuleError::Conflict(message) => ApiError::conflict(message),
             RuleError::UnreadableSettings(_) => ApiError::internal(error),
             RuleError::Store(store_error) => ApiError::from(store_error),
         }
@@ -67,11 +72,11 @@ pub struct FalsePositiveRequest {
     #[serde(rename = "type")]
     pub attack_type: String,
     pub point: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub breadth: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub scope: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub comment: Option<String>,
 }
 
@@ -388,7 +393,16 @@ pub fn add_rule(store: &dyn Store, rule: DetectionRule, who: &str) -> Result<Add
     let (rule, change) = edit_settings(store, who, |settings, newest_change| {
         let mut added = rule.clone();
         if added.id.is_empty() {
-            added.id = next_rule_id(&settings.rules, added.kind.trim(), newest_change);
+            added.id = next_rule_id(&settings.rules, &added.kind, newest_change);
+        } else if settings
+            .rules
+            .iter()
+            .any(|existing| existing.id == added.id)
+        {
+            return Err(RuleError::Conflict(format!(
+                "a rule with the id `{}` exists already; choose another id or leave it out",
+                shorten(&added.id)
+            )));
         }
         Ok(appended(settings, added))
     })?;
@@ -573,9 +587,21 @@ fn require_rule_editor(caller: &Caller) -> Result<(), ApiError> {
     )))
 }
 
+/// A JSON body: an object, whose object-valued fields (`scope`) are objects too. Read through a
+/// `Value` first because serde would also take a struct from an array of its fields.
 fn parse_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, ApiError> {
-    serde_json::from_slice(body)
-        .map_err(|error| ApiError::bad_request(format!("invalid json body: {error}")))
+    let invalid = |message: String| ApiError::bad_request(format!("invalid json body: {message}"));
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|error| invalid(error.to_string()))?;
+    let Some(fields) = value.as_object() else {
+        return Err(invalid("expected a JSON object".to_string()));
+    };
+    if let Some(scope) = fields.get("scope") {
+        if !scope.is_object() && !scope.is_string() {
+            return Err(invalid("`scope` must be an object".to_string()));
+        }
+    }
+    serde_json::from_value(value).map_err(|error| invalid(error.to_string()))
 }
 
 fn path_text(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
