@@ -631,7 +631,156 @@ fn rule_schemas() -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::filters::parse_filter;
     use crate::routed_paths;
+
+    /// The pattern the document gives a filter parameter accepts exactly the values the parser
+    /// does, on look-alikes of every part of each grammar.
+    #[test]
+    fn filter_patterns_accept_what_the_parser_accepts() {
+        let long = |length: usize| "e".repeat(length);
+        let cases: &[(&str, &[&str])] = &[
+            (
+                "flow",
+                &[
+                    "admin",
+                    "admin,billing",
+                    " admin , billing ",
+                    "admin,,",
+                    ",",
+                    "Admin",
+                    "admin\n",
+                    "admin\t",
+                    "shopping",
+                    "admin billing",
+                ],
+            ),
+            (
+                "attack_type",
+                &[
+                    "sqli",
+                    "sqli,xss",
+                    "scraping_1",
+                    "SQLi",
+                    "sql-i",
+                    "sqli\n",
+                    " xss",
+                ],
+            ),
+            (
+                "method",
+                &[
+                    "GET",
+                    "get,post",
+                    "M-SEARCH",
+                    "GE T",
+                    "GET\n",
+                    "G\u{e9}T",
+                    &long(32),
+                    &long(33),
+                ],
+            ),
+            (
+                "status",
+                &[
+                    "404",
+                    "5xx",
+                    "5XX",
+                    "100",
+                    "599",
+                    "600",
+                    "099",
+                    "0404",
+                    "6xx",
+                    "4x",
+                    "404,5xx",
+                    " 404",
+                    "\t404",
+                    "40\u{0664}",
+                ],
+            ),
+            (
+                "session_id",
+                &[
+                    "0123456789abcdef0123456789ABCDEF",
+                    "0123456789abcdef0123456789abcde",
+                    "0123456789abcdef0123456789abcdeg",
+                ],
+            ),
+            (
+                "client_ip",
+                &[
+                    "203.0.113.7",
+                    "203.0.113.0/24",
+                    "10.0.0.0/0",
+                    "10.0.0.0/32",
+                    "10.0.0.0/33",
+                    "10.0.0.0/024",
+                    "01.2.3.4",
+                    "256.1.1.1",
+                    "1.2.3",
+                    "::1",
+                    "2001:db8::/32",
+                    "2001:db8::5/128",
+                    "2001:db8::/129",
+                    "::ffff:1.2.3.4",
+                    "1::2:3:4:5:6:7",
+                    "1:2:3:4:5:6:7:8",
+                    "1:2:3:4:5:6:7:8:9",
+                    "fe80::1%eth0",
+                    "::",
+                    "1.2.3.4, ::1",
+                    ":::",
+                ],
+            ),
+            (
+                "request_id",
+                &[
+                    "r-1",
+                    &long(128),
+                    &long(129),
+                    &format!("a,{}", long(128)),
+                    &format!(" {}", long(128)),
+                ],
+            ),
+            ("endpoint", &["/v1/users/*", &long(1024), &long(1025)]),
+        ];
+        let document = openapi_document();
+        for (name, values) in cases {
+            let pattern = document["components"]["parameters"][name]["schema"]["pattern"]
+                .as_str()
+                .unwrap_or_else(|| panic!("`{name}` has no pattern"));
+            let pattern = regex::Regex::new(pattern).unwrap();
+            for value in *values {
+                let parsed = parse_filter(&[(name.to_string(), value.to_string())], 0).is_ok();
+                assert_eq!(
+                    pattern.is_match(value),
+                    parsed,
+                    "`{name}={value:?}`: the pattern says {}, the parser {}",
+                    pattern.is_match(value),
+                    parsed
+                );
+            }
+        }
+        let relative = regex::Regex::new(RELATIVE_TIME_PATTERN).unwrap();
+        for value in [
+            "-1h",
+            "now-15m",
+            "-999999w",
+            "-1000000w",
+            "-1y",
+            "now",
+            "today",
+            "yesterday",
+            "- 1h",
+            "-1H",
+            "now-",
+            "-",
+        ] {
+            let parsed = sessionscope_model::parse_time_spec(value, 0).is_ok();
+            assert_eq!(relative.is_match(value), parsed, "`{value}`");
+        }
+    }
 
     #[test]
     fn every_routed_path_is_documented_and_nothing_else() {
