@@ -138,6 +138,20 @@ struct HarSource {
     receiver: Receiver<HarMessage>,
     first: Option<Record>,
     finished: bool,
+    /// The reading thread, joined once it has said its last word, so nothing of it outlives the
+    /// reader. (Not joined on drop: it may be blocked reading standard input.)
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl HarSource {
+    /// Marks the document finished and waits for its thread, which has sent its last message and
+    /// is ending.
+    fn finish(&mut self) {
+        self.finished = true;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl HarSource {
@@ -153,22 +167,30 @@ impl HarSource {
                     let _ = sender.send(HarMessage::Failed { entries, failure });
                 }
             });
-        if let Err(source) = spawned {
-            return Err(IngestError::Read {
-                name: name.to_string(),
-                source,
-            });
-        }
-        let first = match receiver.recv() {
-            Ok(HarMessage::Record(record)) => Some(record),
-            Ok(HarMessage::Failed { failure, .. }) => return Err(har_failure(failure, name)),
-            Err(_) => None,
+        let thread = match spawned {
+            Ok(thread) => thread,
+            Err(source) => {
+                return Err(IngestError::Read {
+                    name: name.to_string(),
+                    source,
+                })
+            }
         };
-        Ok(HarSource {
+        let mut source = HarSource {
             receiver,
-            first,
+            first: None,
             finished: false,
-        })
+            thread: Some(thread),
+        };
+        match source.receiver.recv() {
+            Ok(HarMessage::Record(record)) => source.first = Some(record),
+            Ok(HarMessage::Failed { failure, .. }) => {
+                source.finish();
+                return Err(har_failure(failure, name));
+            }
+            Err(_) => source.finish(),
+        }
+        Ok(source)
     }
 }
 
@@ -542,7 +564,7 @@ impl Iterator for RecordReader {
                 return match har.receiver.recv() {
                     Ok(HarMessage::Record(record)) => Some(record),
                     Ok(HarMessage::Failed { entries, failure }) => {
-                        har.finished = true;
+                        har.finish();
                         let error = har_failure(failure, &self.name);
                         let rejection = Rejection {
                             line: entries + 1,
@@ -555,7 +577,7 @@ impl Iterator for RecordReader {
                         Some(Record::Rejected(rejection))
                     }
                     Err(_) => {
-                        har.finished = true;
+                        har.finish();
                         None
                     }
                 };
