@@ -555,11 +555,8 @@ impl Analyzer {
         if sanitized.len() <= MAX_SAMPLE_BODY_BYTES {
             return (Some(sanitized.into_bytes()), false);
         }
-        let mut cut = MAX_SAMPLE_BODY_BYTES;
-        while !sanitized.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        (Some(sanitized.as_bytes()[..cut].to_vec()), true)
+        let cut = sessionscope_model::prefix_within(&sanitized, MAX_SAMPLE_BODY_BYTES);
+        (Some(cut.as_bytes().to_vec()), true)
     }
 }
 

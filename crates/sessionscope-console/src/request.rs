@@ -237,14 +237,7 @@ fn body_text(body: &[u8]) -> String {
 
 /// At most `FULL_CONTENT_BODY_LIMIT` bytes, ending on a character boundary.
 fn cut_text(text: &str) -> &str {
-    if text.len() <= FULL_CONTENT_BODY_LIMIT {
-        return text;
-    }
-    let mut end = FULL_CONTENT_BODY_LIMIT;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
+    sessionscope_model::prefix_within(text, FULL_CONTENT_BODY_LIMIT)
 }
 
 /// "Mark as false positive" for one finding (PRODUCT.md A3). It calls the API

@@ -5,7 +5,7 @@
 //! is cut, so the exchange is still ingested: a URL or header value at a character boundary, a body
 //! at `MAX_BODY_BYTES` with `body_truncated` set.
 
-use sessionscope_model::{Exchange, Headers};
+use sessionscope_model::{prefix_within, Exchange, Headers};
 
 /// The longest record read: a line of a line format, an entry of a HAR file. 16 MiB holds any
 /// sensible exchange with its bodies.
@@ -39,18 +39,6 @@ pub(crate) fn apply_field_limits(exchange: &mut Exchange) {
             response.body_truncated = true;
         }
     }
-}
-
-/// The longest prefix of `text` of at most `limit` bytes that ends at a character boundary.
-pub(crate) fn prefix_within(text: &str, limit: usize) -> &str {
-    if text.len() <= limit {
-        return text;
-    }
-    let mut end = limit;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }
 
 fn cut_text(text: &mut String, limit: usize) {

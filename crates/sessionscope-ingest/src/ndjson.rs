@@ -16,9 +16,10 @@ use sessionscope_model::{Exchange, Headers, Micros, Request, Response};
 use crate::cursor::Cursor;
 use crate::ids::derived_id;
 use crate::json::{describe_json_error, Loose, Nested, WireHeaders};
-use crate::limits::{apply_field_limits, prefix_within, MAX_URL_BYTES};
+use crate::limits::{apply_field_limits, MAX_URL_BYTES};
 use crate::text::{epoch_seconds_to_micros, parse_rfc3339_strict};
 use crate::Rejection;
+use sessionscope_model::prefix_within;
 
 #[derive(Deserialize, Default)]
 struct WireExchange<'a> {

@@ -152,9 +152,7 @@ impl HarSource {
             let _ = thread.join();
         }
     }
-}
 
-impl HarSource {
     /// Starts the thread and waits for its first message, so a file that is not HAR at all is
     /// refused here, as every other unreadable input is.
     fn start(input: Box<dyn BufRead + Send>, name: &str) -> Result<HarSource, IngestError> {

@@ -169,3 +169,15 @@ pub fn shortened(text: &str, max_chars: usize) -> String {
         None => text.to_string(),
     }
 }
+
+/// The longest prefix of `text` of at most `limit` bytes that ends at a character boundary.
+pub fn prefix_within(text: &str, limit: usize) -> &str {
+    if text.len() <= limit {
+        return text;
+    }
+    let mut end = limit;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}

@@ -131,13 +131,7 @@ impl IntoResponse for ApiError {
 
 /// Client-supplied text echoed in a message, cut so a huge value cannot bloat the answer.
 pub(crate) fn shorten(text: &str) -> String {
-    const MAX_CHARS: usize = 100;
-    if text.chars().count() <= MAX_CHARS {
-        return text.to_string();
-    }
-    let mut cut: String = text.chars().take(MAX_CHARS).collect();
-    cut.push('…');
-    cut
+    sessionscope_model::shortened(text, 100)
 }
 
 #[cfg(test)]

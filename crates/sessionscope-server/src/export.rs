@@ -205,6 +205,19 @@ mod tests {
         }
     }
 
+    /// The first CSV record `write` produces, read back.
+    fn first_record(
+        write: impl FnOnce(&mut csv::Writer<Vec<u8>>) -> csv::Result<()>,
+    ) -> csv::StringRecord {
+        let mut out = csv::Writer::from_writer(Vec::new());
+        write(&mut out).unwrap();
+        let bytes = out.into_inner().unwrap();
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(bytes.as_slice());
+        reader.records().next().unwrap().unwrap()
+    }
+
     #[test]
     fn request_csv_has_the_documented_columns_in_order() {
         let mut out = csv::Writer::from_writer(Vec::new());
@@ -226,13 +239,7 @@ mod tests {
     fn cells_with_separators_are_quoted() {
         let mut row = sample_row();
         row.path = String::from("/a,b\"c");
-        let mut out = csv::Writer::from_writer(Vec::new());
-        write_request_csv(&mut out, &row).unwrap();
-        let bytes = out.into_inner().unwrap();
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .from_reader(bytes.as_slice());
-        let record = reader.records().next().unwrap().unwrap();
+        let record = first_record(|out| write_request_csv(out, &row));
         assert_eq!(record.len(), REQUEST_CSV_COLUMNS.len());
         assert_eq!(&record[9], "/a,b\"c");
     }
@@ -247,13 +254,7 @@ mod tests {
         row.app = String::from("\tshop");
         row.session_key = String::from("\rkey");
         row.roles = vec![String::from("=admin"), String::from("user")];
-        let mut out = csv::Writer::from_writer(Vec::new());
-        write_request_csv(&mut out, &row).unwrap();
-        let bytes = out.into_inner().unwrap();
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .from_reader(bytes.as_slice());
-        let record = reader.records().next().unwrap().unwrap();
+        let record = first_record(|out| write_request_csv(out, &row));
         assert_eq!(&record[0], "'=HYPERLINK(\"http://x.example\")");
         assert_eq!(&record[14], "'+1+cmd|' /C calc'!A0");
         assert_eq!(&record[9], "'-2+3");
@@ -290,13 +291,7 @@ mod tests {
             }],
             endpoints_total: 1,
         };
-        let mut out = csv::Writer::from_writer(Vec::new());
-        write_session_csv(&mut out, &session).unwrap();
-        let bytes = out.into_inner().unwrap();
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .from_reader(bytes.as_slice());
-        let record = reader.records().next().unwrap().unwrap();
+        let record = first_record(|out| write_session_csv(out, &session));
         assert_eq!(&record[8], "'-x;a=b");
         assert_eq!(&record[14], "'@/v1");
     }

@@ -343,24 +343,37 @@ fn unreadable_and_unrecognisable_files_fail_clearly_and_the_rest_is_ingested() {
     );
 }
 
+/// A gzip file of `count` exchange lines with ids `PREFIX0`, `PREFIX1`, …
+fn write_gzip_exchanges(path: &Path, prefix: &str, count: usize) {
+    let mut encoder = flate2::write::GzEncoder::new(
+        std::fs::File::create(path).unwrap(),
+        flate2::Compression::fast(),
+    );
+    for index in 0..count {
+        writeln!(
+            encoder,
+            "{}",
+            exchange_line(&format!("{prefix}{index}"), "2026-11-22T10:00:00Z", "")
+        )
+        .unwrap();
+    }
+    encoder.finish().unwrap();
+}
+
+/// The `cut short FILE: …` line of an ingest summary.
+fn cut_short_line(stdout: &str) -> &str {
+    stdout
+        .lines()
+        .find(|line| line.starts_with("cut short"))
+        .unwrap_or_else(|| panic!("no `cut short` line in:\n{stdout}"))
+}
+
 #[test]
 fn gzip_input_is_accepted() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("s.db");
     let gz = dir.path().join("traffic.ndjson.gz");
-    let mut encoder = flate2::write::GzEncoder::new(
-        std::fs::File::create(&gz).unwrap(),
-        flate2::Compression::fast(),
-    );
-    for index in 0..10 {
-        writeln!(
-            encoder,
-            "{}",
-            exchange_line(&format!("z{index}"), "2026-11-22T10:00:00Z", "")
-        )
-        .unwrap();
-    }
-    encoder.finish().unwrap();
+    write_gzip_exchanges(&gz, "z", 10);
     let summary = run_ok(&["--db", path_str(&db), "ingest", path_str(&gz)]);
     assert_eq!(summary_number(&summary, "accepted"), 10);
 }
@@ -370,19 +383,7 @@ fn a_truncated_gzip_file_keeps_what_was_read_and_fails_the_ingest() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("s.db");
     let whole = dir.path().join("whole.ndjson.gz");
-    let mut encoder = flate2::write::GzEncoder::new(
-        std::fs::File::create(&whole).unwrap(),
-        flate2::Compression::fast(),
-    );
-    for index in 0..20_000 {
-        writeln!(
-            encoder,
-            "{}",
-            exchange_line(&format!("t{index}"), "2026-11-22T10:00:00Z", "")
-        )
-        .unwrap();
-    }
-    encoder.finish().unwrap();
+    write_gzip_exchanges(&whole, "t", 20_000);
     let mut bytes = std::fs::read(&whole).unwrap();
     bytes.truncate(bytes.len() / 2);
     let cut = dir.path().join("cut.ndjson.gz");
@@ -392,10 +393,7 @@ fn a_truncated_gzip_file_keeps_what_was_read_and_fails_the_ingest() {
     let stdout = text(&output.stdout);
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
-    let line = stdout
-        .lines()
-        .find(|line| line.starts_with("cut short"))
-        .unwrap_or_else(|| panic!("no `cut short` line in:\n{stdout}"));
+    let line = cut_short_line(&stdout);
     assert!(
         line.contains(path_str(&cut)) && line.contains("truncated gzip"),
         "{line}"
@@ -489,10 +487,7 @@ fn long_records_and_fields_stay_within_the_documented_limits() {
     let output = run(&["--db", path_str(&db), "ingest", path_str(&har)]);
     let stdout = text(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
-    let line = stdout
-        .lines()
-        .find(|line| line.starts_with("cut short"))
-        .unwrap_or_else(|| panic!("no `cut short` line in:\n{stdout}"));
+    let line = cut_short_line(&stdout);
     assert!(line.contains("record limit"), "{line}");
     assert_eq!(summary_number(&stdout, "accepted"), 1, "{stdout}");
 }
