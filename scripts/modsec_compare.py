@@ -184,6 +184,8 @@ def inspect(libmodsecurity, engine, rules, request):
         return outcome
     for name, value in CLIENT_HEADERS:
         transaction.add_request_header(name, value)
+    for name, value in request.get("headers") or []:
+        transaction.add_request_header(name, value)
     if request.get("content_type"):
         transaction.add_request_header("Content-Type", request["content_type"])
     if body is not None:
@@ -223,6 +225,8 @@ def run_inspection(arguments):
     load_seconds = time.perf_counter() - load_started
 
     classes = {}
+    variants = {}
+    benign_variants = {}
     benign = {"total": 0, "flagged": 0}
     other_interruptions = 0
     requests = 0
@@ -242,13 +246,18 @@ def run_inspection(arguments):
         if outcome == Outcome.OTHER_INTERRUPTION:
             other_interruptions += 1
         request_class = request.get("class", "unknown")
+        variant = request.get("variant", "unknown")
         if request_class == "benign":
             benign["total"] += 1
             benign["flagged"] += outcome == Outcome.DETECTED
+            counts = benign_variants.setdefault(variant, {"total": 0, "detected": 0})
         else:
             counts = classes.setdefault(request_class, {"total": 0, "detected": 0})
             counts["total"] += 1
             counts["detected"] += outcome == Outcome.DETECTED
+            counts = variants.setdefault(variant, {"total": 0, "detected": 0})
+        counts["total"] += 1
+        counts["detected"] += outcome == Outcome.DETECTED
         if arguments.progress and requests % 10000 == 0:
             print(f"  {engine_name}: {requests} requests, {requests / inspection_seconds:.0f}/s",
                   file=sys.stderr, flush=True)
@@ -256,6 +265,8 @@ def run_inspection(arguments):
     result = {
         "engine": engine_name,
         "classes": dict(sorted(classes.items())),
+        "variants": dict(sorted(variants.items())),
+        "benign_variants": dict(sorted(benign_variants.items())),
         "benign": benign,
         "seconds": round(inspection_seconds, 3),
         "requests_per_second": round(requests / inspection_seconds, 1) if inspection_seconds > 0 else 0.0,
@@ -383,6 +394,18 @@ def run_table(arguments):
         rows.append([f"throughput relative to {names[1]}", ""]
                     + [f"{result['requests_per_second'] / reference_rate:,.1f}×" for result in results])
 
+    # Per delivery: recall on the attacks delivered that way, then the benign requests flagged there.
+    all_variants = sorted({name for result in results for name in result.get("variants", {})})
+    for variant in all_variants:
+        counts = [result.get("variants", {}).get(variant, {"total": 0, "detected": 0}) for result in results]
+        rows.append([f"delivery `{variant}` (recall)", f"{max(c['total'] for c in counts):,}"]
+                    + [f"{percent(c['detected'], c['total'])} ({c['detected']:,})" for c in counts])
+    for variant in sorted({name for result in results for name in result.get("benign_variants", {})}):
+        counts = [result.get("benign_variants", {}).get(variant, {"total": 0, "detected": 0})
+                  for result in results]
+        rows.append([f"delivery `{variant}` (benign flagged)", f"{max(c['total'] for c in counts):,}"]
+                    + [f"{percent(c['detected'], c['total'])} ({c['detected']:,})" for c in counts])
+
     widths = [max(len(row[column]) for row in rows + [header]) for column in range(len(header))]
 
     def markdown_row(cells):
@@ -467,7 +490,7 @@ def main():
     table_parser = commands.add_parser("table", help="print engine results side by side")
     table_parser.add_argument("results", nargs="+",
                               help="engine-result JSON files: the engine under test first, the reference second")
-    table_parser.add_argument("--minimum-speedup", type=float, default=50.0)
+    table_parser.add_argument("--minimum-speedup", type=float, default=100.0)
     table_parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     table_parser.add_argument("--no-targets", action="store_true", help="print the table only")
     table_parser.set_defaults(run=run_table)

@@ -94,6 +94,9 @@ pub struct CorpusRequest {
     pub query: String,
     pub content_type: Option<String>,
     pub body: Option<String>,
+    /// Headers besides the corpus's `Host` and browser `User-Agent`, as `[name, value]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<[String; 2]>,
 }
 
 impl CorpusRequest {
@@ -109,6 +112,9 @@ impl CorpusRequest {
         headers.push("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36");
         if let Some(content_type) = &self.content_type {
             headers.push("Content-Type", content_type.clone());
+        }
+        for [name, value] in &self.headers {
+            headers.push(name.clone(), value.clone());
         }
         Exchange {
             id: format!("corpus-{}", self.id),
@@ -289,77 +295,404 @@ fn seclists(data: &Path, out: &mut Vec<LabelledValue>) -> Result<(), CorpusError
     Ok(())
 }
 
-/// Every labelled value of the public data, in a stable order.
+/// A probe line of a fuzzing list (`!`, `%26`, `|`) tests a parser, not an attack: list values
+/// count when they have three characters and a letter or digit.
+fn is_attack_line(line: &str) -> bool {
+    line.trim().len() >= 3 && line.bytes().any(|byte| byte.is_ascii_alphanumeric())
+}
+
+/// Lines of one list file, percent-decoded once when the list is URL-encoded input.
+fn list_file(
+    path: &Path,
+    class: &str,
+    source: &str,
+    url_encoded: bool,
+    out: &mut Vec<LabelledValue>,
+) -> Result<(), CorpusError> {
+    for line in read_text(path)?.lines() {
+        let line = line.trim_end_matches('\r');
+        if !is_attack_line(line) {
+            continue;
+        }
+        let value = if url_encoded {
+            percent_decode_once(line, true).into_owned()
+        } else {
+            line.to_string()
+        };
+        out.push(LabelledValue {
+            class: class.to_string(),
+            source: source.to_string(),
+            value,
+        });
+    }
+    Ok(())
+}
+
+fn fuzzdb(data: &Path, out: &mut Vec<LabelledValue>) -> Result<(), CorpusError> {
+    let root = data.join("fuzzdb/attack");
+    // (file, class, URL-encoded)
+    const LISTS: &[(&str, &str, bool)] = &[
+        ("os-cmd-execution/command-execution-unix.txt", "rce", true),
+        ("os-cmd-execution/OSCommandInject.Windows.txt", "rce", true),
+        ("http-protocol/crlf-injection.txt", "crlf", true),
+        ("ldap/ldap-injection.txt", "ldapi", true),
+        ("server-side-include/server-side-includes-generic.txt", "ssi", false),
+        ("no-sql-injection/mongodb.txt", "nosqli", false),
+        ("xss/xss-rsnake.txt", "xss", false),
+        ("xss/xss-other.txt", "xss", false),
+        ("xss/XSSPolyglot.txt", "xss", false),
+        ("lfi/JHADDIX_LFI.txt", "ptrav", false),
+    ];
+    for (file, class, url_encoded) in LISTS {
+        list_file(&root.join(file), class, "fuzzdb", *url_encoded, out)?;
+    }
+    for folder in ["detect", "exploit"] {
+        for path in sorted_files(&root.join("sql-injection").join(folder))? {
+            list_file(&path, "sqli", "fuzzdb", false, out)?;
+        }
+    }
+    // Command-injection templates with each of the lists' commands in `{cmd}`.
+    let templates = read_text(&root.join("os-cmd-execution/command-injection-template.txt"))?;
+    let mut commands = read_text(&root.join("os-cmd-execution/useful-commands-unix.txt"))?;
+    commands.push('\n');
+    commands.push_str(&read_text(&root.join("os-cmd-execution/useful-commands-windows.txt"))?);
+    for template in templates.lines().filter(|line| line.contains("{cmd}")) {
+        for command in commands.lines().map(str::trim).filter(|line| !line.is_empty()) {
+            out.push(LabelledValue {
+                class: "rce".to_string(),
+                source: "fuzzdb".to_string(),
+                value: percent_decode_once(&template.replace("{cmd}", command), false)
+                    .into_owned(),
+            });
+        }
+    }
+    // Upload names: script extensions and the filter-bypass names, as the file name of a part.
+    for path in sorted_files(&root.join("file-upload"))? {
+        let name = file_name(&path);
+        let extensions = name.starts_with("alt-extensions-");
+        if !extensions && !name.starts_with("file-ul-filter-bypass-") || name.contains("directories") {
+            continue;
+        }
+        for line in read_text(&path)?.lines() {
+            let line = line.trim_end_matches('\r');
+            if line.trim().is_empty() {
+                continue;
+            }
+            let decoded = percent_decode_once(line, false);
+            let value = if extensions {
+                format!("shell.{decoded}")
+            } else {
+                decoded
+                    .replace("{PHPSCRIPT}", "shell.php")
+                    .replace("{ASPSCRIPT}", "shell.asp")
+            };
+            out.push(LabelledValue {
+                class: "upload".to_string(),
+                source: "fuzzdb".to_string(),
+                value,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn seclists_fuzzing(data: &Path, out: &mut Vec<LabelledValue>) -> Result<(), CorpusError> {
+    let root = data.join("seclists/Fuzzing");
+    const LISTS: &[(&str, &str, bool)] = &[
+        ("LDAP.Fuzzing.txt", "ldapi", true),
+        ("SSI-Injection-Jhaddix.txt", "ssi", false),
+        ("Polyglots/SQLi_Polyglots.txt", "sqli", false),
+        ("Polyglots/XSS_Polyglots.txt", "xss", false),
+        ("Polyglots/DMIESSLER_XSS_Polyglots.txt", "xss", false),
+        ("SQLi/safe-SQLi-payloads.txt", "sqli", false),
+        ("Databases/SQLi/quick-SQLi.txt", "sqli", false),
+        ("Databases/SQLi/sqli.auth.bypass.txt", "sqli", false),
+    ];
+    for (file, class, url_encoded) in LISTS {
+        list_file(&root.join(file), class, "seclists", *url_encoded, out)?;
+    }
+    Ok(())
+}
+
+/// Upload names and the Ruby YAML deserialization document of PayloadsAllTheThings.
+fn payloads_all_the_things_files(
+    data: &Path,
+    out: &mut Vec<LabelledValue>,
+) -> Result<(), CorpusError> {
+    let root = data.join("payloadsallthethings");
+    for folder in ["Extension PHP", "Extension ASP"] {
+        let text = read_text(&root.join("Upload Insecure Files").join(folder).join("extensions.lst"))?;
+        for extension in text.lines().map(str::trim).filter(|line| !line.is_empty()) {
+            out.push(LabelledValue {
+                class: "upload".to_string(),
+                source: "payloadsallthethings".to_string(),
+                value: format!("shell{extension}"),
+            });
+        }
+    }
+    let document = read_text(&root.join("Insecure Deserialization/Files/ruby-serialize.yaml"))?;
+    out.push(LabelledValue {
+        class: "rce".to_string(),
+        source: "payloadsallthethings".to_string(),
+        value: document.trim().to_string(),
+    });
+    Ok(())
+}
+
+/// Benign values written for the project: the hard look-alikes of every attack family (code in
+/// forum posts, file names with dots, Windows paths in support tickets, JSON keys such as
+/// `constructor`, words such as `select` or `runtime` in prose), one per line.
+pub const LOOKALIKES: &str = include_str!("../data/lookalikes.txt");
+
+fn lookalikes(out: &mut Vec<LabelledValue>) {
+    for line in LOOKALIKES.lines() {
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        out.push(LabelledValue {
+            class: BENIGN.to_string(),
+            source: "lookalikes".to_string(),
+            value: line.replace("{LF}", "\n").replace("{CR}", "\r"),
+        });
+    }
+}
+
+/// Every labelled value of the public data and the project's look-alikes, in a stable order.
 pub fn labelled_values(data: &Path) -> Result<Vec<LabelledValue>, CorpusError> {
     let mut values = Vec::new();
     httpparams(data, &mut values)?;
     libinjection(data, &mut values)?;
     payloads_all_the_things(data, &mut values)?;
+    payloads_all_the_things_files(data, &mut values)?;
     seclists(data, &mut values)?;
+    seclists_fuzzing(data, &mut values)?;
+    fuzzdb(data, &mut values)?;
+    lookalikes(&mut values);
     Ok(values)
 }
 
-/// The requests for labelled values (see the module documentation for the shapes).
-pub fn requests_for(values: &[LabelledValue]) -> Vec<CorpusRequest> {
-    let mut requests = Vec::with_capacity(values.len() * 2);
-    let mut next_id = 1u64;
-    let mut push = |labelled: &LabelledValue,
-                    variant: &str,
-                    method: &str,
-                    path: String,
-                    query: String,
-                    body: Option<String>| {
-        requests.push(CorpusRequest {
-            id: next_id,
-            class: labelled.class.clone(),
-            source: labelled.source.clone(),
-            variant: variant.to_string(),
-            method: method.to_string(),
-            path,
-            query,
-            content_type: body.as_ref().map(|_| "application/json".to_string()),
-            body,
-        });
-        next_id += 1;
-    };
-    for labelled in values {
-        if labelled.class == "scanner" {
-            let name =
-                utf8_percent_encode(labelled.value.trim().trim_start_matches('/'), QUERY_VALUE)
-                    .to_string();
-            push(
-                labelled,
-                "path",
-                "GET",
-                format!("/actuator/{name}"),
-                String::new(),
-                None,
-            );
-            continue;
+/// How a value is delivered in a corpus request: the places an API receives parameters in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// `GET /search?q=<percent-encoded>`.
+    Query,
+    /// `POST /search` with an urlencoded form `q=<percent-encoded>`.
+    Form,
+    /// `POST /api/items` with `{"q": value}`.
+    Json,
+    /// `POST /api/items` with `{value: "1"}`: the value as a JSON key.
+    JsonKey,
+    /// `POST /api/items` with `<request><q>value</q></request>` (escaped as XML text).
+    XmlText,
+    /// `POST /api/items` with `<request><item q="value"/></request>`.
+    XmlAttribute,
+    /// `POST /upload` with a multipart form field `q`.
+    Multipart,
+    /// `POST /upload` with a multipart file part whose file name is the value.
+    FileName,
+    /// The value in the `Referer` header of a `GET`.
+    Header,
+    /// The value (percent-encoded) in a cookie `q`.
+    Cookie,
+    /// `GET /actuator/<value>`: management-interface probes.
+    Path,
+    /// The value is the whole XML body (XXE documents).
+    XmlDocument,
+}
+
+impl Delivery {
+    /// Every delivery a parameter value is tried in (for the classes that are parameter values).
+    pub const PARAMETER: [Delivery; 10] = [
+        Delivery::Query,
+        Delivery::Form,
+        Delivery::Json,
+        Delivery::JsonKey,
+        Delivery::XmlText,
+        Delivery::XmlAttribute,
+        Delivery::Multipart,
+        Delivery::FileName,
+        Delivery::Header,
+        Delivery::Cookie,
+    ];
+
+    /// The name in the corpus (`variant`) and in the tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivery::Query => "query",
+            Delivery::Form => "form",
+            Delivery::Json => "json",
+            Delivery::JsonKey => "json-key",
+            Delivery::XmlText => "xml",
+            Delivery::XmlAttribute => "xml-attribute",
+            Delivery::Multipart => "multipart",
+            Delivery::FileName => "file-name",
+            Delivery::Header => "header",
+            Delivery::Cookie => "cookie",
+            Delivery::Path => "path",
+            Delivery::XmlDocument => "xml-document",
         }
-        let parameter = if labelled.class == "redir" {
-            "next"
-        } else {
-            "q"
-        };
-        let encoded = utf8_percent_encode(&labelled.value, QUERY_VALUE);
-        push(
-            labelled,
-            "query",
-            "GET",
-            "/search".to_string(),
-            format!("{parameter}={encoded}"),
-            None,
-        );
-        let body = serde_json::json!({ parameter: labelled.value }).to_string();
-        push(
-            labelled,
-            "json",
-            "POST",
-            "/api/items".to_string(),
-            String::new(),
-            Some(body),
-        );
+    }
+}
+
+/// The multipart boundary of corpus requests.
+const BOUNDARY: &str = "sessionscope-corpus-boundary";
+
+fn xml_escape(value: &str, attribute: bool) -> String {
+    let mut out = String::with_capacity(value.len() + 8);
+    for character in value.chars() {
+        match character {
+            '<' => out.push_str("&lt;"),
+            '&' => out.push_str("&amp;"),
+            '>' => out.push_str("&gt;"),
+            '"' if attribute => out.push_str("&quot;"),
+            // XML 1.0 cannot carry most control characters, even as references; a client
+            // sending them would have to encode them another way.
+            control if control.is_control() && !matches!(control, '\t' | '\n' | '\r') => {
+                out.push_str(&format!("&#{};", control as u32));
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// True when `value` can be sent as it is in a header or a multipart file name: no control
+/// characters, and for a file name no path or quote.
+fn fits_header(value: &str) -> bool {
+    !value.is_empty() && !value.chars().any(char::is_control) && value.trim() == value
+}
+
+fn fits_file_name(value: &str) -> bool {
+    fits_header(value) && value.len() <= 255 && !value.contains(['/', '\\', '"'])
+}
+
+/// Which deliveries a class is tried in: scanner probes are paths, redirect targets the `next`
+/// parameter where a redirect reads it, upload names only file names; XXE documents are also a
+/// whole XML body. Every other class (and benign values) goes everywhere it fits.
+fn deliveries_for(labelled: &LabelledValue) -> Vec<Delivery> {
+    match labelled.class.as_str() {
+        "scanner" => vec![Delivery::Path],
+        "redir" => vec![Delivery::Query, Delivery::Form, Delivery::Json],
+        "upload" => vec![Delivery::FileName],
+        "xxe" => vec![Delivery::Query, Delivery::Json, Delivery::XmlDocument],
+        _ => Delivery::PARAMETER
+            .into_iter()
+            .filter(|delivery| match delivery {
+                Delivery::Header => fits_header(&labelled.value),
+                Delivery::FileName => fits_file_name(&labelled.value),
+                _ => true,
+            })
+            .collect(),
+    }
+}
+
+/// One request delivering `labelled` by `delivery`.
+pub fn request_for(labelled: &LabelledValue, delivery: Delivery, id: u64) -> CorpusRequest {
+    let value = labelled.value.as_str();
+    let parameter = if labelled.class == "redir" { "next" } else { "q" };
+    let encoded = || utf8_percent_encode(value, QUERY_VALUE).to_string();
+    let mut request = CorpusRequest {
+        id,
+        class: labelled.class.clone(),
+        source: labelled.source.clone(),
+        variant: delivery.as_str().to_string(),
+        method: "POST".to_string(),
+        path: "/api/items".to_string(),
+        query: String::new(),
+        content_type: None,
+        body: None,
+        headers: Vec::new(),
+    };
+    let multipart = |head: String, content: &str| {
+        format!("--{BOUNDARY}\r\n{head}\r\n\r\n{content}\r\n--{BOUNDARY}--\r\n")
+    };
+    let (content_type, body) = match delivery {
+        Delivery::Query => {
+            request.method = "GET".to_string();
+            request.path = "/search".to_string();
+            request.query = format!("{parameter}={}", encoded());
+            return request;
+        }
+        Delivery::Path => {
+            request.method = "GET".to_string();
+            let name = utf8_percent_encode(value.trim().trim_start_matches('/'), QUERY_VALUE);
+            request.path = format!("/actuator/{name}");
+            return request;
+        }
+        Delivery::Header | Delivery::Cookie => {
+            request.method = "GET".to_string();
+            request.path = "/search".to_string();
+            request.headers = vec![if delivery == Delivery::Header {
+                ["Referer".to_string(), value.to_string()]
+            } else {
+                ["Cookie".to_string(), format!("{parameter}={}", encoded())]
+            }];
+            return request;
+        }
+        Delivery::Form => (
+            "application/x-www-form-urlencoded",
+            format!("{parameter}={}", encoded()),
+        ),
+        Delivery::Json => (
+            "application/json",
+            serde_json::json!({ parameter: value }).to_string(),
+        ),
+        Delivery::JsonKey => {
+            let mut object = serde_json::Map::new();
+            object.insert(value.to_string(), serde_json::Value::from("1"));
+            ("application/json", serde_json::Value::Object(object).to_string())
+        }
+        Delivery::XmlText => (
+            "application/xml",
+            format!(
+                "<?xml version=\"1.0\"?><request><{parameter}>{}</{parameter}></request>",
+                xml_escape(value, false)
+            ),
+        ),
+        Delivery::XmlAttribute => (
+            "application/xml",
+            format!(
+                "<?xml version=\"1.0\"?><request><item {parameter}=\"{}\"/></request>",
+                xml_escape(value, true)
+            ),
+        ),
+        Delivery::XmlDocument => ("application/xml", value.to_string()),
+        Delivery::Multipart => (
+            "multipart/form-data",
+            multipart(
+                format!("Content-Disposition: form-data; name=\"{parameter}\""),
+                value,
+            ),
+        ),
+        Delivery::FileName => (
+            "multipart/form-data",
+            multipart(
+                format!(
+                    "Content-Disposition: form-data; name=\"file\"; filename=\"{value}\"\r\nContent-Type: application/octet-stream"
+                ),
+                "file content",
+            ),
+        ),
+    };
+    if matches!(delivery, Delivery::Multipart | Delivery::FileName) {
+        request.path = "/upload".to_string();
+        request.content_type = Some(format!("{content_type}; boundary={BOUNDARY}"));
+    } else {
+        request.content_type = Some(content_type.to_string());
+    }
+    request.body = Some(body);
+    request
+}
+
+/// The requests for labelled values: each value in every delivery that fits its class (see
+/// `Delivery` and the module documentation).
+pub fn requests_for(values: &[LabelledValue]) -> Vec<CorpusRequest> {
+    let mut requests = Vec::with_capacity(values.len() * Delivery::PARAMETER.len());
+    for labelled in values {
+        for delivery in deliveries_for(labelled) {
+            let id = requests.len() as u64 + 1;
+            requests.push(request_for(labelled, delivery, id));
+        }
     }
     requests
 }
@@ -439,8 +772,12 @@ fn percent(part: u64, total: u64) -> f64 {
 pub struct Evaluation {
     pub by_class: BTreeMap<String, Tally>,
     pub by_source_class: BTreeMap<(String, String), Tally>,
+    /// Attack requests by delivery (`variant`).
+    pub by_variant: BTreeMap<String, Tally>,
     /// For benign requests `detected` counts the false positives.
     pub benign: Tally,
+    /// Benign requests by delivery.
+    pub benign_by_variant: BTreeMap<String, Tally>,
     /// A few flagged benign and missed attack requests with their findings, for reading.
     pub false_positive_examples: Vec<(CorpusRequest, Vec<Finding>)>,
     pub missed_examples: Vec<CorpusRequest>,
@@ -450,12 +787,24 @@ pub struct Evaluation {
 
 const MAX_EXAMPLES: usize = 100_000;
 
+/// The attack type a class is found as: uploads of scripts are code execution.
+pub fn expected_kind(class: &str) -> &str {
+    match class {
+        "upload" => "rce",
+        other => other,
+    }
+}
+
 impl Evaluation {
     /// Adds one request and what the detector found in it.
     pub fn add(&mut self, request: &CorpusRequest, findings: &[Finding]) {
         let detected = !findings.is_empty();
         if request.class == BENIGN {
             self.benign.add(detected, detected);
+            self.benign_by_variant
+                .entry(request.variant.clone())
+                .or_default()
+                .add(detected, detected);
             if detected && self.false_positive_examples.len() < MAX_EXAMPLES {
                 self.false_positive_examples
                     .push((request.clone(), findings.to_vec()));
@@ -464,7 +813,11 @@ impl Evaluation {
         }
         let right_type = findings
             .iter()
-            .any(|finding| finding.kind.as_str() == request.class);
+            .any(|finding| finding.kind.as_str() == expected_kind(&request.class));
+        self.by_variant
+            .entry(request.variant.clone())
+            .or_default()
+            .add(detected, right_type);
         self.by_class
             .entry(request.class.clone())
             .or_default()
@@ -488,29 +841,44 @@ mod tests {
     use super::*;
 
     #[test]
-    fn values_become_a_query_and_a_json_request() {
+    fn values_are_delivered_everywhere_a_parameter_goes() {
         let value = LabelledValue {
             class: "sqli".into(),
             source: "test".into(),
             value: "1' or 1=1 -- é".into(),
         };
         let requests = requests_for(&[value]);
-        assert_eq!(requests.len(), 2);
+        let variants: Vec<&str> = requests.iter().map(|r| r.variant.as_str()).collect();
+        assert_eq!(
+            variants,
+            ["query", "form", "json", "json-key", "xml", "xml-attribute", "multipart", "file-name", "header", "cookie"]
+        );
         assert_eq!(requests[0].query, "q=1%27%20or%201%3D1%20--%20%C3%A9");
         assert_eq!(requests[0].method, "GET");
+        assert_eq!(requests[2].body.as_deref(), Some(r#"{"q":"1' or 1=1 -- é"}"#));
+        assert_eq!(requests[3].body.as_deref(), Some(r#"{"1' or 1=1 -- é":"1"}"#));
         assert_eq!(
-            requests[1].body.as_deref(),
-            Some(r#"{"q":"1' or 1=1 -- é"}"#)
+            requests[5].body.as_deref(),
+            Some(r#"<?xml version="1.0"?><request><item q="1' or 1=1 -- é"/></request>"#)
         );
-        assert_eq!(
-            requests[1].content_type.as_deref(),
-            Some("application/json")
-        );
+        assert!(requests[7].body.as_deref().is_some_and(|body| body.contains(r#"filename="1' or 1=1 -- é""#)));
+        assert_eq!(requests[8].headers, [["Referer".to_string(), "1' or 1=1 -- é".to_string()]]);
         let exchange = requests[0].to_exchange();
-        assert_eq!(
-            exchange.request.url,
-            "/search?q=1%27%20or%201%3D1%20--%20%C3%A9"
-        );
+        assert_eq!(exchange.request.url, "/search?q=1%27%20or%201%3D1%20--%20%C3%A9");
+        // Every request of the value is found, in every delivery.
+        for request in &requests {
+            let findings = crate::detect(&request.to_exchange());
+            assert!(findings.iter().any(|f| f.kind.as_str() == "sqli"), "{request:?}: {findings:?}");
+        }
+        // Markup is escaped in XML text, and a value that cannot be a header is not sent as one.
+        let markup = LabelledValue {
+            class: "xss".into(),
+            source: "test".into(),
+            value: "<b>a\nb</b>".into(),
+        };
+        let requests = requests_for(&[markup]);
+        assert!(requests.iter().all(|r| r.variant != "header" && r.variant != "file-name"));
+        assert!(requests.iter().any(|r| r.body.as_deref() == Some("<?xml version=\"1.0\"?><request><q>&lt;b&gt;a\nb&lt;/b&gt;</q></request>")));
     }
 
     #[test]

@@ -50,6 +50,8 @@ pub(crate) enum Origin {
     XmlText,
     Header,
     Cookie,
+    /// A body read whole (plain text, or JSON that does not parse).
+    Body,
 }
 
 /// One step of a point below its prefix: a name or an array index.
@@ -278,9 +280,15 @@ impl<'a> RequestScan<'a> {
         }
         let raw_features = Features::of(raw);
         if raw_features.is_plain() {
+            // Letters, digits and harmless marks: what is left to look at is a few words that
+            // are attacks on their own (SQL keywords, class and function names, commands with
+            // options, prototype keys) and base64.
+            if let Some(hit) = detectors::plain_value(raw, raw_features, origin) {
+                self.record_hit(place, origin, name, raw, hit);
+                return;
+            }
             let may_hide_sql = raw_features.has(SPACE | PLUS) && detectors::sqli::has_keyword(raw);
             if !may_hide_sql {
-                // Letters and digits only: the one thing left to look at is base64.
                 self.scan_base64(place, origin, name, raw);
                 return;
             }
@@ -337,8 +345,12 @@ impl<'a> RequestScan<'a> {
         };
         if origin == Origin::Header && !features.has(HEADER_SIGNS) && !text.contains("..") {
             // A User-Agent's parentheses, semicolons and slashes are its grammar, not an attack;
-            // without any other sign only a command after a `;` is left to look for.
-            if let Some(hit) = detectors::shell::detect(&subject) {
+            // without any other sign only a command after a `;` and a dangerous class or
+            // function name are left to look for.
+            let hit = detectors::shell::detect(&subject)
+                .or_else(|| detectors::java::detect(&subject))
+                .or_else(|| detectors::php::detect(&subject));
+            if let Some(hit) = hit {
                 self.record_hit(place, origin, name, &text, hit);
             }
             return;
@@ -349,6 +361,15 @@ impl<'a> RequestScan<'a> {
             self.record_hit(place, origin, name, &text, *hit);
         }
         self.scan_base64(place, origin, name, &text);
+    }
+
+    /// Scans the file name of an uploaded part: for a script the server would run, then as
+    /// any value.
+    pub(crate) fn scan_file_name(&mut self, place: &Place<'_>, file_name: &str) {
+        if let Some(hit) = detectors::upload::detect_file_name(file_name) {
+            self.record_hit(place, Origin::FileName, "filename", file_name, hit);
+        }
+        self.scan(place, Origin::FileName, "filename", file_name);
     }
 
     fn scan_base64(&mut self, place: &Place<'_>, origin: Origin, name: &str, text: &str) {

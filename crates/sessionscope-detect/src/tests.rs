@@ -100,6 +100,7 @@ fn attacks_are_found_in_every_part_of_a_request() {
         ),
         &[
             ("ssti", "request.form.title"),
+            ("rce", "request.form.file.filename"),
             ("ptrav", "request.form.file.filename"),
         ],
     );
@@ -342,14 +343,18 @@ fn detector_cost() {
         .map(|value| crate::decode::deep_decode(&value.value).into_owned())
         .collect();
     let names = [
-        "sqli", "nosqli", "xss", "shell", "ptrav", "ssrf", "xxe", "ldapi", "ssti", "ssi", "crlf",
-        "redir",
+        "sqli", "nosqli", "xss", "shell", "windows", "php", "java", "node", "ptrav", "ssrf", "xxe",
+        "ldapi", "ssti", "ssi", "crlf", "redir",
     ];
-    let functions: [fn(&Subject<'_>) -> Option<crate::scan::Hit>; 12] = [
+    let functions: [fn(&Subject<'_>) -> Option<crate::scan::Hit>; 16] = [
         detectors::sqli::detect,
         detectors::injection::detect_nosqli,
         detectors::xss::detect,
         detectors::shell::detect,
+        detectors::windows::detect,
+        detectors::php::detect,
+        detectors::java::detect,
+        detectors::node::detect,
         detectors::ptrav::detect,
         detectors::ssrf::detect,
         detectors::markup::detect_xxe,

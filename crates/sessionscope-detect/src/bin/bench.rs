@@ -139,6 +139,29 @@ fn table(evaluation: &Evaluation, requests: usize, seconds: f64) -> String {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
+        "{:<31} {:>7} {:>9} {:>11} {:>8} {:>9}",
+        "delivery", "attacks", "detected", "right type", "benign", "flagged"
+    );
+    for (variant, tally) in &evaluation.by_variant {
+        let benign = evaluation
+            .benign_by_variant
+            .get(variant)
+            .copied()
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{:<31} {:>7} {:>8.1}% {:>10.1}% {:>8} {:>8.2}%",
+            variant,
+            tally.total,
+            tally.detected_percent(),
+            tally.right_type_percent(),
+            benign.total,
+            benign.detected_percent()
+        );
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
         "benign: {} requests, {} flagged ({:.2}% false positives)",
         evaluation.benign.total,
         evaluation.benign.detected,
@@ -163,9 +186,21 @@ fn print_json(evaluation: &Evaluation, requests: usize, seconds: f64) -> Result<
             )
         })
         .collect();
+    let tallies = |map: &std::collections::BTreeMap<String, corpus::Tally>| {
+        map.iter()
+            .map(|(variant, tally)| {
+                (
+                    variant.clone(),
+                    serde_json::json!({"total": tally.total, "detected": tally.detected}),
+                )
+            })
+            .collect::<serde_json::Map<String, serde_json::Value>>()
+    };
     let result = serde_json::json!({
         "engine": "sessionscope",
         "classes": classes,
+        "variants": tallies(&evaluation.by_variant),
+        "benign_variants": tallies(&evaluation.benign_by_variant),
         "benign": {"total": evaluation.benign.total, "flagged": evaluation.benign.detected},
         "seconds": seconds,
         "requests_per_second": requests as f64 / seconds,
@@ -218,10 +253,7 @@ fn run() -> Result<()> {
         .filter(wanted)
         .take(options.show_missed)
     {
-        let value = request
-            .body
-            .clone()
-            .unwrap_or_else(|| format!("{}?{}", request.path, request.query));
+        let value = shown(request);
         let _ = writeln!(
             examples,
             "missed {} {} {}: {}",
@@ -234,10 +266,7 @@ fn run() -> Result<()> {
         .filter(|(request, _)| wanted(&request))
         .take(options.show_missed)
     {
-        let value = request
-            .body
-            .clone()
-            .unwrap_or_else(|| format!("{}?{}", request.path, request.query));
+        let value = shown(request);
         let rules: Vec<&str> = findings.iter().map(|finding| finding.rule).collect();
         let _ = writeln!(
             examples,
@@ -250,10 +279,7 @@ fn run() -> Result<()> {
         .iter()
         .take(options.show_false_positives)
     {
-        let value = request
-            .body
-            .clone()
-            .unwrap_or_else(|| format!("{}?{}", request.path, request.query));
+        let value = shown(request);
         let rules: Vec<&str> = findings.iter().map(|finding| finding.rule).collect();
         let _ = writeln!(
             examples,
@@ -262,6 +288,17 @@ fn run() -> Result<()> {
         );
     }
     emit(&examples)
+}
+
+/// What an example shows of a request: its body, else its headers, else its URL.
+fn shown(request: &CorpusRequest) -> String {
+    if let Some(body) = &request.body {
+        return body.clone();
+    }
+    if let Some([name, value]) = request.headers.first() {
+        return format!("{name}: {value}");
+    }
+    format!("{}?{}", request.path, request.query)
 }
 
 fn main() -> ExitCode {

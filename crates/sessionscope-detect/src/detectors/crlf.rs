@@ -17,6 +17,20 @@ static HTTP_HEADER_LINE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static crlf rule compiles")
 });
 
+/// A request line after a line break (or starting a multi-line value): a second request
+/// smuggled inside the first.
+static REQUEST_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)(?:^|[\r\n])[ \t]*(?:get|post|put|delete|head|options|patch|trace|track|connect|propfind|proppatch|mkcol|copy|move|lock|unlock)[ \t]+\S+[ \t]+http/\d(?:\.\d)?[ \t]*(?:[\r\n]|$)",
+    )
+    .expect("static crlf rule compiles")
+});
+
+/// A header line: a token, a colon, a value.
+static ANY_HEADER_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[ \t]*[A-Za-z][A-Za-z0-9-]{0,40}[ \t]*:[ \t]*\S").expect("static crlf rule compiles")
+});
+
 static SPLIT_BODY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^\r?\n[ \t]*<(?:html|script|body|svg|img|iframe)\b")
         .expect("static crlf rule compiles")
@@ -72,7 +86,39 @@ pub(crate) fn detect(subject: &Subject<'_>) -> Option<Hit> {
     if !subject.features.has(NEWLINE | NON_ASCII) {
         return None;
     }
-    if matches!(subject.origin, Origin::XmlBody | Origin::Header) {
+    if subject.origin == Origin::XmlBody {
+        return None;
+    }
+    if subject.features.has(NEWLINE) {
+        if let Some(found) = REQUEST_LINE.find(text) {
+            return Some(Hit::new(
+                AttackKind::Crlf,
+                "crlf.request-smuggling",
+                found.start(),
+                found.end(),
+            ));
+        }
+        // No name, path or header value has a line break of its own: one there splits the
+        // request or the response that reflects it.
+        let broken = match subject.origin {
+            Origin::ParameterName | Origin::PathSegment => true,
+            Origin::Header => text
+                .split(['\r', '\n'])
+                .skip(1)
+                .any(|line| ANY_HEADER_LINE.is_match(line)),
+            _ => false,
+        };
+        if broken {
+            let at = text.find(['\r', '\n']).unwrap_or(0);
+            return Some(Hit::new(
+                AttackKind::Crlf,
+                "crlf.header-injection",
+                at,
+                text.len().min(at + 60),
+            ));
+        }
+    }
+    if subject.origin == Origin::Header {
         return None;
     }
     // Multi-line text typed into a JSON or form field is normal; a header or mail command on the

@@ -4,15 +4,21 @@
 
 pub(crate) mod crlf;
 pub(crate) mod injection;
+pub(crate) mod java;
 pub(crate) mod markup;
+pub(crate) mod node;
+pub(crate) mod php;
 pub(crate) mod ptrav;
 pub(crate) mod redir;
 pub(crate) mod scanner;
 pub(crate) mod shell;
 pub(crate) mod sqli;
 pub(crate) mod ssrf;
+pub(crate) mod upload;
+pub(crate) mod windows;
 pub(crate) mod xss;
 
+use crate::features::Features;
 use crate::scan::{Hit, Origin, Subject};
 
 type DetectorFn = fn(&Subject<'_>) -> Option<Hit>;
@@ -23,6 +29,10 @@ const DETECTORS: &[DetectorFn] = &[
     injection::detect_nosqli,
     xss::detect,
     shell::detect,
+    windows::detect,
+    php::detect,
+    java::detect,
+    node::detect,
     ptrav::detect,
     ssrf::detect,
     markup::detect_xxe,
@@ -34,6 +44,29 @@ const DETECTORS: &[DetectorFn] = &[
 ];
 
 pub(crate) const DETECTOR_COUNT: usize = DETECTORS.len();
+
+/// A case-insensitive set of words a family's rules cannot match without: one fast pass over a
+/// value decides whether the family's regular expressions run at all.
+pub(crate) fn anchors(words: &[&str]) -> aho_corasick::AhoCorasick {
+    aho_corasick::AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .build(words)
+        .expect("static anchor words build")
+}
+
+/// The attacks a value of letters, digits and harmless marks can still be: a dangerous class
+/// name, a prototype path, a cmdlet, a PHP function's name, a command with an option. Runs
+/// before the pre-filter clears such a value.
+pub(crate) fn plain_value(text: &str, features: Features, origin: Origin) -> Option<Hit> {
+    if matches!(origin, Origin::Path | Origin::XmlBody) || text.len() < 6 {
+        return None;
+    }
+    java::plain_value(text, features)
+        .or_else(|| node::plain_value(text, features))
+        .or_else(|| windows::plain_value(text, features))
+        .or_else(|| php::plain_value(text))
+        .or_else(|| shell::plain_value(text, features))
+}
 
 /// Runs every detector on one value; fills `hits` and returns how many slots were used.
 pub(crate) fn run_all(subject: &Subject<'_>, hits: &mut [Option<Hit>; DETECTOR_COUNT]) -> usize {

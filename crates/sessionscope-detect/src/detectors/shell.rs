@@ -8,8 +8,8 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use crate::features::{
-    Features, AMPERSAND, ANGLE, BACKTICK, BRACE, DASH, DOLLAR, NEWLINE, PAREN, PIPE, QUESTION,
-    QUOTE, SEMICOLON, SLASH, STAR,
+    Features, AMPERSAND, ANGLE, BACKTICK, BRACE, DOLLAR, NEWLINE, PAREN, PIPE, QUESTION,
+    QUOTE, SEMICOLON, STAR,
 };
 use crate::finding::AttackKind;
 use crate::scan::{Hit, Origin, Subject};
@@ -121,6 +121,121 @@ const STRONG_COMMANDS: &[&str] = &[
     "findstr",
     "attrib",
     "cacls",
+    "rsync",
+    "tcpdump",
+    "strace",
+    "ltrace",
+    "objdump",
+    "readelf",
+    "chattr",
+    "lsattr",
+    "visudo",
+    "userdel",
+    "groupadd",
+    "smbclient",
+    "rpcclient",
+    "mysql",
+    "psql",
+    "sqlite3",
+    "redis-cli",
+    "nodejs",
+    "irb",
+    "jshell",
+    "tclsh",
+    "nawk",
+    "mawk",
+    "md5sum",
+    "sha1sum",
+    "sha256sum",
+    "base32",
+    "uuencode",
+    "uudecode",
+    "gpg",
+    "zcat",
+    "bzcat",
+    "xzcat",
+    "zgrep",
+    "bzip2",
+    "7z",
+    "unrar",
+    "cpio",
+    "dpkg",
+    "rpm",
+    "apt-get",
+    "docker",
+    "kubectl",
+    "journalctl",
+    "dmesg",
+    "lsmod",
+    "insmod",
+    "rmmod",
+    "modprobe",
+    "nft",
+    "ufw",
+    "masscan",
+    "hping3",
+    "ping6",
+    "lastlog",
+    "hostnamectl",
+    "setsid",
+    "chroot",
+    "unshare",
+    "nsenter",
+    "capsh",
+    "setcap",
+    "getcap",
+    "rbash",
+    "toybox",
+    "hexdump",
+    "tac",
+    "readlink",
+    "realpath",
+    "mktemp",
+    "shred",
+    "fallocate",
+    "mkswap",
+    "mkfs",
+    "fdisk",
+    "umount",
+    "losetup",
+    "lsblk",
+    "blkid",
+    "htop",
+    "pstree",
+    "pgrep",
+    "renice",
+    "doas",
+    "pkexec",
+    "runuser",
+    "chpasswd",
+    "bcdedit",
+    "takeown",
+    "runas",
+    "msiexec",
+    "forfiles",
+    "wevtutil",
+    "ntdsutil",
+    "diskpart",
+    "fsutil",
+    "nltest",
+    "dsquery",
+    "qwinsta",
+    "quser",
+    "getmac",
+    "nbtstat",
+    "driverquery",
+    "xcopy",
+    "robocopy",
+    "wsl",
+    "nc.traditional",
+    "ncat",
+    "telnetd",
+    "fetch",
+    "lynx",
+    "w3m",
+    "aria2c",
+    "sshpass",
+    "ssh-keygen",
     "whoami",
 ];
 
@@ -206,6 +321,36 @@ const WEAK_COMMANDS: &[&str] = &[
     "rev",
     "fold",
     "net",
+    "ln",
+    "wc",
+    "uniq",
+    "diff",
+    "paste",
+    "split",
+    "watch",
+    "screen",
+    "nice",
+    "ss",
+    "dash",
+    "ash",
+    "fish",
+    "alias",
+    "declare",
+    "rd",
+    "md",
+    "ren",
+    "move",
+    "erase",
+    "tree",
+    "where",
+    "assoc",
+    "cls",
+    "chcp",
+    "logoff",
+    "query",
+    "chdir",
+    "pushd",
+    "popd",
 ];
 
 /// Windows administration commands are everyday words; with one of their sub-commands after
@@ -250,7 +395,7 @@ fn has_sub_command(command: &str, text: &str, after_word: usize) -> bool {
 }
 
 static SHELLSHOCK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?:^|['"=\s])\(\s*\)\s*\{[^}]{0,40}\}\s*;"#).expect("static rce rule compiles")
+    Regex::new(r#"(?:^|['"=\s])\(\s*\)\s*\{[^}]{0,40}\}\s*;|^\s*\(\s*\)\s*\{"#).expect("static rce rule compiles")
 });
 
 static IFS_OR_BRACE_EXPANSION: LazyLock<Regex> = LazyLock::new(|| {
@@ -260,9 +405,11 @@ static IFS_OR_BRACE_EXPANSION: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static rce rule compiles")
 });
 
+/// Code evaluation and process spawning of Python, Ruby and Perl (PHP, Node.js and Java have
+/// their own modules).
 static CODE_INJECTION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)<\?(?:php|=)|\b(?:phpinfo|system|shell_exec|passthru|popen|proc_open|pcntl_exec|assert|create_function|call_user_func(?:_array)?|base64_decode|gzinflate|str_rot13|file_put_contents|fwrite|eval|exec|preg_replace)\s*\(\s*(?:['"`$]|\)|base64_decode|gzinflate|str_rot13|chr\s*\(|_(?:GET|POST|REQUEST)|\w+\s*\()|\$_(?:GET|POST|REQUEST|COOKIE|SERVER)\s*\[|\{\s*\$\{\s*\w+\s*\(|__import__\s*\(|\bos\.(?:system|popen|exec[lv]p?e?|spawn\w*)\s*\(|\bsubprocess\.(?:call|run|popen|check_output|check_call|getoutput)\s*\(|\brequire\s*\(\s*['"]child_process['"]|\bchild_process\b|\bprocess\.mainmodule\b|\bglobal\.process\b|\bruntime\.getruntime\s*\(\s*\)\s*\.\s*exec|\bjava\.lang\.(?:runtime|processbuilder)\b|\bnew\s+processbuilder\s*\(|\bscriptenginemanager\b|\bio\.popen\s*\(|\bkernel\.(?:system|exec|spawn)\b"#,
+        r#"(?i)__import__\s*\(|\bos\.(?:system|popen|exec[lv]p?e?|spawn\w*)\s*\(|\bsubprocess\.(?:call|run|popen|check_output|check_call|getoutput)\s*\(|\bio\.popen\s*\(|\bkernel\.(?:system|exec|spawn)\b|\bopen3\.(?:popen\d?|capture\w*)|\bpty\.spawn\s*\(|\bsocket\.socket\s*\(|\bcommands\.getoutput\s*\("#,
     )
     .expect("static rce rule compiles")
 });
@@ -371,6 +518,25 @@ fn command_word(text: &str, at: usize) -> (Word, bool, usize) {
                 disguised = true;
                 index += 2;
             }
+            // An unset variable expands to nothing: `c${u}at`, `c$1at`.
+            b'$' if bytes.get(index + 1).is_some_and(u8::is_ascii_digit) => {
+                disguised = true;
+                index += 2;
+            }
+            b'$' if bytes.get(index + 1) == Some(&b'{') && !text[index..].starts_with("${IFS") => {
+                match text[index..].find('}') {
+                    Some(close) if close <= 24 => {
+                        disguised = true;
+                        index += close + 1;
+                    }
+                    _ => break,
+                }
+            }
+            // cmd.exe's escape character: `w^h^o^a^m^i`, `^whoami`.
+            b'^' => {
+                disguised = true;
+                index += 1;
+            }
             b'`' => break,
             _ => {
                 word.push(byte.to_ascii_lowercase());
@@ -384,16 +550,36 @@ fn command_word(text: &str, at: usize) -> (Word, bool, usize) {
     (word, disguised, index)
 }
 
+/// A Windows drive at the start of an argument: `C:\`, `c:/`, or `c:` alone.
+fn is_drive(bytes: &[u8]) -> bool {
+    bytes.len() >= 2
+        && bytes[0].is_ascii_alphabetic()
+        && bytes[1] == b':'
+        && bytes
+            .get(2)
+            .is_none_or(|next| matches!(next, b'\\' | b'/' | b'"' | b'\'' | b' ' | b'|' | b'&' | b';'))
+}
+
+/// System tools no prose or form value starts with: the tool alone, or with any argument, is
+/// a command line.
+const UNMISTAKABLE: &[&str] = &[
+    "whoami", "ifconfig", "ipconfig", "systeminfo", "netstat", "uname", "tasklist", "taskkill",
+    "netsh", "wmic", "certutil", "bitsadmin", "schtasks", "vssadmin", "icacls", "cacls", "mshta",
+    "rundll32", "regsvr32", "cscript", "wscript", "powershell", "pwsh", "nslookup", "traceroute",
+    "tracert", "useradd", "usermod", "userdel", "chmod", "chown", "crontab", "wget", "curl",
+    "nmap", "ncat", "netcat", "socat", "busybox", "mkfifo", "lsb_release", "printenv", "getent",
+    "sudo", "xxd", "killall", "pkill", "iptables", "msiexec", "bcdedit", "takeown", "wevtutil",
+    "ntdsutil", "nltest", "dsquery", "net1", "nohup", "ncat", "getmac", "nbtstat", "driverquery",
+];
+
+/// Tools that probe a host: with an address after them they are a command (`ping 127.0.0.1`).
+const HOST_PROBES: &[&str] = &["ping", "ping6", "traceroute", "tracert", "nslookup", "dig", "host", "telnet", "nc", "whois"];
+
 /// True when what follows a weak command looks like a shell argument, or nothing follows.
 fn has_shell_argument(text: &str, after_word: usize) -> bool {
     let rest = text[after_word..].trim_start_matches([' ', '\t']);
     let bytes = rest.as_bytes();
-    // A Windows drive path (`C:\`, `c:/`).
-    if bytes.len() >= 3
-        && bytes[0].is_ascii_alphabetic()
-        && bytes[1] == b':'
-        && matches!(bytes[2], b'\\' | b'/')
-    {
+    if is_drive(bytes) {
         return true;
     }
     match rest.bytes().next() {
@@ -403,6 +589,7 @@ fn has_shell_argument(text: &str, after_word: usize) -> bool {
             b'-' | b'/'
                 | b'.'
                 | b'~'
+                | b'%'
                 | b'$'
                 | b'\''
                 | b'"'
@@ -449,28 +636,106 @@ const BINARY_DIRECTORIES: &[&str] = &[
     "/usr/local/bin/",
 ];
 
-/// A value that is itself a command line: a binary by its full path, or a network or shell tool
-/// with an option, path or URL argument (`curl http://...`, `nc -e`).
+/// A value that is itself a command line: a binary by its full path (also with wildcards,
+/// `/???/c?t`), a system tool with an option, path or URL argument (`curl http://...`,
+/// `nc -e`), or an everyday command with an argument only a shell takes (`cat /etc/passwd`,
+/// `dir c:\`, `ls -la`).
 fn command_at_start(text: &str) -> Option<Hit> {
     let start = text.len() - text.trim_start().len();
     let rest = &text[start..];
-    if BINARY_DIRECTORIES
-        .iter()
-        .any(|directory| rest.starts_with(directory))
-    {
+    if rest.starts_with('/') {
         let (word, _, end) = command_word(text, start);
-        if is_command(word.base()).is_some() {
+        if BINARY_DIRECTORIES
+            .iter()
+            .any(|directory| rest.starts_with(directory))
+            && is_command(word.base()).is_some()
+        {
             return Some(Hit::new(AttackKind::Rce, "rce.shell-command", start, end));
+        }
+        if is_wildcard_binary(word.full()) {
+            return Some(Hit::new(AttackKind::Rce, "rce.shell-obfuscation", start, end));
         }
     }
     let (word, _, end) = command_word(text, start);
-    if is_command(word.base()) != Some(true) || end >= text.len() || text.as_bytes()[end] != b' ' {
+    let Some(strong) = is_command(word.base()) else {
+        return None;
+    };
+    let hit = || Some(Hit::new(AttackKind::Rce, "rce.shell-command", start, end));
+    let base = word.base();
+    let rest = text[end..].trim_end();
+    if UNMISTAKABLE.contains(&base) && (rest.is_empty() || rest.starts_with([' ', '\t'])) {
+        return hit();
+    }
+    // A command chained to the next one: `id;`, `ls|`, `uname&&`.
+    if rest.starts_with([';', '|', '`']) || rest.starts_with("&&") {
+        return hit();
+    }
+    if end >= text.len() || !matches!(text.as_bytes()[end], b' ' | b'\t') {
         return None;
     }
+    if has_sub_command(base, text, end) {
+        return hit();
+    }
     let argument = text[end..].trim_start();
-    let shell_shaped =
-        argument.starts_with('-') || argument.starts_with('/') || argument.contains("://");
+    if HOST_PROBES.contains(&base) && is_address_argument(argument) {
+        return hit();
+    }
+    if base == "sleep" && !argument.is_empty() && argument.bytes().all(|byte| byte.is_ascii_digit()) {
+        return hit();
+    }
+    let option = argument.starts_with('-') && argument[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '-');
+    let url = argument.contains("://");
+    let drive = is_drive(argument.as_bytes());
+    let switch = argument.starts_with('/')
+        && argument[1..].starts_with(|c: char| c.is_ascii_alphabetic())
+        && argument[1..].split([' ', '\t']).next().is_some_and(|word| word.len() <= 2);
+    let system_path = ["/etc/", "/bin/", "/usr/", "/var/", "/tmp/", "/dev/", "/proc/", "/root", "/home/", "/opt/", "/sys/", "~/", "./", "../"]
+        .iter()
+        .any(|prefix| argument.starts_with(prefix));
+    let shell_shaped = if strong {
+        option || url || argument.starts_with('/') || drive
+    } else {
+        // Everyday words need an argument prose does not have.
+        (option && !argument.starts_with("--")) || drive || switch || system_path
+    };
     shell_shaped.then(|| Hit::new(AttackKind::Rce, "rce.shell-command", start, end))
+}
+
+/// An IPv4 address or a host name with a dot, alone or with options: what a probe's target looks like.
+fn is_address_argument(argument: &str) -> bool {
+    let target = argument
+        .split([' ', '\t'])
+        .find(|word| !word.starts_with('-') && !word.is_empty() && !word.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or("");
+    let ipv4 = target.split('.').count() == 4
+        && target.split('.').all(|octet| !octet.is_empty() && octet.len() <= 3 && octet.bytes().all(|b| b.is_ascii_digit()));
+    ipv4 || target == "localhost"
+}
+
+/// `/???/c?t`, `/b*n/ca?`, `/usr/bin/wh??mi`: a path of two or more directories with a
+/// wildcard, which the shell expands to a binary.
+fn is_wildcard_binary(word: &str) -> bool {
+    let segments: Vec<&str> = word.split('/').skip(1).collect();
+    segments.len() >= 2
+        && word.contains(['?', '*'])
+        && !word.contains(['=', '&', '.'])
+        && segments.iter().all(|segment| {
+            !segment.is_empty()
+                && segment.len() <= 12
+                && segment
+                    .bytes()
+                    .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || matches!(byte, b'?' | b'*' | b'[' | b']' | b'-'))
+        })
+}
+
+/// Values of letters, digits and harmless marks: a system tool alone or with an option
+/// (`whoami`, `uname -a`, `ping 127.0.0.1`).
+pub(crate) fn plain_value(text: &str, features: Features) -> Option<Hit> {
+    let _ = features;
+    if text.len() > 256 || !text.starts_with(|c: char| c.is_ascii_alphabetic() || c == ' ') {
+        return None;
+    }
+    command_at_start(text)
 }
 
 fn shell_command(text: &str) -> Option<Hit> {
@@ -603,7 +868,7 @@ pub(crate) fn detect(subject: &Subject<'_>) -> Option<Hit> {
             ));
         }
     }
-    if features.has(SLASH | DASH) && subject.origin != Origin::Header {
+    if subject.origin != Origin::Header {
         if let Some(hit) = command_at_start(text) {
             return Some(hit);
         }
@@ -668,15 +933,26 @@ mod tests {
                 "${${lower:j}ndi:${lower:l}dap://x}",
                 "${${::-j}${::-n}${::-d}${::-i}:rmi://x/a}",
                 "${${env:NaN:-j}ndi${env:NaN:-:}ldap://x}",
-                "<?php system($_GET['c']); ?>",
                 "__import__('os').system('id')",
-                "require('child_process').exec('id')",
-                "{${phpinfo()}}",
-                "Runtime.getRuntime().exec(\"id\")",
                 "Y2F0IC9ldGMvcGFzc3dk; ls -la",
                 "| net user hacker Password1 /ADD",
                 "& reg add HKLM\\System /v x",
                 "; netsh firewall set opmode disable",
+                "whoami",
+                "cat /etc/passwd",
+                "ls -la",
+                "uname -a",
+                "dir c:\\",
+                " | dir c:",
+                "^whoami",
+                "w^h^o^a^m^i",
+                "c${u}at /etc/passwd",
+                "ping 127.0.0.1",
+                "sleep 5",
+                "net user hacker Password1 /ADD",
+                "id;",
+                "/???/c?t /etc/passwd",
+                "() { ignored; }; echo",
             ],
             &[
                 "Tom & Jerry",
@@ -693,6 +969,17 @@ mod tests {
                 "What's the time? Who knows",
                 "${user.name} placeholder",
                 "profit; net income rose",
+                "I'd like to update my profile; where do I go?",
+                "find out more",
+                "sort by date",
+                "time to go",
+                "ping me later",
+                "who am I?",
+                "echo chamber",
+                "sleep well",
+                "cat lovers welcome",
+                "the path is /usr/local/share/doc",
+                "hostname",
             ],
         );
     }

@@ -134,19 +134,19 @@ pub(crate) fn detect(subject: &Subject<'_>) -> Option<Hit> {
     if text.len() < 2 || !worth_checking(text, subject.features) {
         return None;
     }
+    for (rule, pattern) in RULES.iter() {
+        if let Some(found) = pattern.find(text) {
+            return Some(Hit::new(AttackKind::Sqli, rule, found.start(), found.end()));
+        }
+    }
     // User-Agent and similar headers are full of parentheses, semicolons and words like "like";
-    // in a header only a quote or a comment makes SQL worth considering.
+    // in a header only a quote or a comment makes the tokenizer's verdict worth asking for.
     if subject.origin == Origin::Header
         && !subject.features.has(QUOTE | BACKTICK)
         && !text.contains("--")
         && !text.contains("/*")
     {
         return None;
-    }
-    for (rule, pattern) in RULES.iter() {
-        if let Some(found) = pattern.find(text) {
-            return Some(Hit::new(AttackKind::Sqli, rule, found.start(), found.end()));
-        }
     }
     if libinjectionrs::detect_sqli(text.as_bytes()).is_injection() {
         return Some(Hit::new(
