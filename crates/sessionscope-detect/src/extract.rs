@@ -116,7 +116,12 @@ pub(crate) fn scan_exchange(
             continue;
         }
         if is_unscanned_header(&lowercase_name) {
-            continue;
+            // Scanners put lookups and function definitions in every header; those (and line
+            // breaks) are read even where the grammar is fixed.
+            let suspicious = value.contains("${") || value.contains("() {") || value.contains(['\r', '\n']);
+            if !suspicious || matches!(lowercase_name.as_ref(), "authorization" | "proxy-authorization") {
+                continue;
+            }
         }
         let parts = [PathPart::Name(&lowercase_name)];
         let place = Place {
@@ -298,7 +303,7 @@ fn scan_body(body: &[u8], content_type: &str, scan: &mut RequestScan<'_>) {
         }
     }
     let declared_xml = contains_ignore_case(content_type, "xml");
-    if declared_xml || first == Some(b'<') {
+    if declared_xml || content_type.is_empty() && first == Some(b'<') {
         scan_xml(&text, scan);
         return;
     }
@@ -590,6 +595,17 @@ fn scan_xml(text: &str, scan: &mut RequestScan<'_>) {
         }
         let close = tag_end(after);
         let tag = &after[..close];
+        // A processing instruction other than the declaration is handed to the application
+        // (`<?php ... ?>` in a document is code for a PHP-parsing consumer).
+        if let Some(instruction) = tag.strip_prefix('?') {
+            if !instruction.starts_with("xml") {
+                let place = Place {
+                    prefix: "request.xml",
+                    parts: &[],
+                };
+                scan.scan(&place, Origin::XmlText, "", &after[..close]);
+            }
+        }
         if !tag.starts_with(['/', '?', '!']) {
             let name_end = tag
                 .find(|character: char| character.is_whitespace() || character == '/')

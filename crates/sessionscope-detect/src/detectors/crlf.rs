@@ -200,6 +200,33 @@ mod tests {
     }
 
     #[test]
+    fn smuggling_and_line_breaks_where_none_belong_are_found() {
+        check(
+            detect,
+            &[
+                "x%0d%0aGET /admin HTTP/1.1%0d%0aHost: internal",
+                "0\r\n\r\nPOST /transfer HTTP/1.1\r\n",
+            ],
+            &["GET /admin HTTP/1.1 is in the log", "HTTP/1.1 is older than HTTP/2"],
+        );
+        let name = Subject {
+            origin: Origin::ParameterName,
+            ..query_subject("a\nb", "a\nb")
+        };
+        assert_eq!(detect(&name).map(|hit| hit.kind), Some(AttackKind::Crlf));
+        let header = Subject {
+            origin: Origin::Header,
+            ..query_subject("x-note", "a\r\nSet-Cookie: s=1")
+        };
+        assert_eq!(detect(&header).map(|hit| hit.kind), Some(AttackKind::Crlf));
+        let folded = Subject {
+            origin: Origin::Header,
+            ..query_subject("x-note", "first line\r\n second line")
+        };
+        assert!(detect(&folded).is_none());
+    }
+
+    #[test]
     fn mail_injection_is_found() {
         let cases = [
             ("email", "ann@example.com%0d%0aBcc:victim@example.org"),
