@@ -109,6 +109,7 @@ pub const RULES: &[(&str, &str)] = &[
     ("sqli.union-select", "UNION SELECT: a second query appended to read other tables"),
     ("sqli.time-delay", "a time-delay function (sleep, benchmark, pg_sleep, waitfor delay) used for blind SQL injection"),
     ("sqli.tautology", "a quote or parenthesis closed, then an always-true or always-false condition (' or 1=1)"),
+    ("sqli.quote-comparison", "a string literal closed at the start of the value, then a comparison that rewrites the condition ('!=1, '='', 1' sounds like 1, x' is not null)"),
     ("sqli.comment-terminator", "a number, variable or closed literal followed by an SQL comment that cuts off the rest of the query (1--, admin' #, order by 3--)"),
     ("sqli.stacked-query", "a statement terminator followed by a new data-changing or administrative statement"),
     ("sqli.schema-probe", "a reference to the database catalogue or server variables (information_schema, @@version, sysobjects)"),

@@ -94,6 +94,10 @@ const DANGEROUS_CLASSES: &[&str] = &[
     "com.bea.core.",
     "oracle.jdbc.rowset.",
     "org.jboss.",
+    // Class-loader paths of bound parameters (Struts, Spring: `class.module.classLoader...`).
+    "class.module.classloader",
+    "class.classloader",
+    "class['classloader']",
 ];
 
 static CLASSES: LazyLock<AhoCorasick> = LazyLock::new(|| {
@@ -246,6 +250,7 @@ mod tests {
                 "${pageContext.request.getSession()}",
                 "new ScriptEngineManager().getEngineByName(\"js\").eval(\"1\")",
                 "JAVA.LANG.RUNTIME",
+                "class.module.classLoader.resources.context.parent.pipeline.first.pattern",
             ],
             &[
                 "java.lang.NullPointerException at com.shop.Cart.add(Cart.java:42)",

@@ -81,7 +81,7 @@ static EMPTY_CALL: LazyLock<Regex> = LazyLock::new(|| {
 /// backticks around a variable, serialized objects, wrappers, configuration directives.
 static CODE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)<\?(?:php\b|=|\s+[a-z$_])|<script\s+language\s*=\s*['"]?php|\$\{?\s*_(?:get|post|request|cookie|server|files|env|session)\b|\$globals\s*\[|\$\{\s*['"]?globals|\$http_raw_post_data|\$http_(?:get|post|cookie|server|env)_vars|\$(?:[a-z_][a-z0-9_]*|\{[^}]{1,80}\})(?:\s*\[[^\]]{0,40}\])*\s*\(\s*(?:['"$]|[a-z_][a-z0-9_]*\s*\(|\))|\(\s*['"][a-z_]{1,12}['"]\s*\.\s*['"][a-z_]{1,12}['"](?:\s*\.\s*['"][a-z_]{1,12}['"])*\s*\)\s*\(|['"][a-z_]{1,12}['"]\s*\.\s*['"][a-z_]{1,12}['"]\s*\)\s*;\s*\$|`\s*\$\w+|\b[oc]:\d+:"[a-z_\\][a-z0-9_\\]*":\d+:\{|\ba:\d+:\{(?:i|s):\d+[:;]|\b(?:php|phar|zip|expect|glob|compress\.zlib|compress\.bzip2|rar|ogg|ssh2\.(?:shell|exec|tunnel|sftp|scp))://|\bdata:/{0,2}(?:text/(?:plain|html|x-php)|application/(?:x-httpd-php|x-php|octet-stream))[;,]|\bdata://"#,
+        r#"(?i)<\?(?:php\b|=|\s+[a-z$_])|<script\s+language\s*=\s*['"]?php|\$\{?\s*_(?:get|post|request|cookie|server|files|env|session)\b\s*\}?\s*[\[;),.]|\$globals\s*\[|\$\{\s*['"]?globals|\$http_raw_post_data|\$http_(?:get|post|cookie|server|env)_vars|\$(?:[a-z_][a-z0-9_]*|\{[^}]{1,80}\})(?:\s*\[[^\]]{0,40}\])*\s*\(\s*(?:['"$]|[a-z_][a-z0-9_]*\s*\(|\))|\(\s*['"][a-z_]{1,12}['"]\s*\.\s*['"][a-z_]{1,12}['"](?:\s*\.\s*['"][a-z_]{1,12}['"])*\s*\)\s*\(|['"][a-z_]{1,12}['"]\s*\.\s*['"][a-z_]{1,12}['"]\s*\)\s*;\s*\$|`\s*\$\w+|\b[oc]:\d+:"[a-z_\\][a-z0-9_\\]*":\d+:\{|\ba:\d+:\{(?:i|s):\d+[:;]|\b(?:php|phar|zip|expect|glob|compress\.zlib|compress\.bzip2|rar|ogg|ssh2\.(?:shell|exec|tunnel|sftp|scp))://|\bdata:/{0,2}(?:text/(?:plain|html|x-php)|application/(?:x-httpd-php|x-php|octet-stream))[;,]|\bdata://"#,
     )
     .expect("static php rule compiles")
 });
@@ -198,6 +198,7 @@ mod tests {
                 "(\"sys\".\"tem\")(\"id\")",
                 "${\"GLOBALS\"}[\"x\"]",
                 "$_SERVER['HTTP_HOST']",
+                "echo $_GET;",
                 "O:8:\"stdClass\":1:{s:1:\"a\";s:1:\"b\";}",
                 "a:2:{i:0;s:4:\"test\";i:1;s:2:\"xx\";}",
                 "php://filter/convert.base64-encode/resource=index.php",
@@ -215,6 +216,7 @@ mod tests {
             ],
             &[
                 "the system (as designed) works",
+                "Use $_GET in PHP to read parameters",
                 "Never call eval() on user input",
                 "exec summary attached",
                 "assert that it works",

@@ -400,7 +400,7 @@ static SHELLSHOCK: LazyLock<Regex> = LazyLock::new(|| {
 
 static IFS_OR_BRACE_EXPANSION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"\$\{IFS[^}]*\}|\$IFS\b|\{[a-zA-Z/._-]{1,20},[^}\s]*\}|/\?{2,}/|/(?:b[?*]n|u[?*]r)/",
+        r"\$\{IFS[^}]*\}|\$IFS\b|\$\{[A-Za-z_]\w{0,20}:-?\d+(?::-?\d+)?\}|\{[a-zA-Z/._-]{1,20},[^}\s]*\}|/\?{2,}/|/(?:b[?*]n|u[?*]r)/",
     )
     .expect("static rce rule compiles")
 });
@@ -590,6 +590,7 @@ fn has_shell_argument(text: &str, after_word: usize) -> bool {
                 | b'.'
                 | b'~'
                 | b'%'
+                | b'#'
                 | b'$'
                 | b'\''
                 | b'"'
@@ -617,7 +618,7 @@ fn command_positions(text: &str) -> impl Iterator<Item = (usize, u8)> + '_ {
         match byte {
             b';' | b'|' | b'&' | b'\n' | b'\r' => Some((position, *byte)),
             b'n' | b'r' if index > 0 && bytes[index - 1] == b'\\' => Some((position, b'\n')),
-            b'(' if index > 0 && bytes[index - 1] == b'$' => Some((position, b'$')),
+            b'(' if index > 0 && matches!(bytes[index - 1], b'$' | b'<' | b'>') => Some((position, b'$')),
             b'`' => {
                 backticks += 1;
                 (backticks % 2 == 1).then_some((position, b'`'))
@@ -873,7 +874,7 @@ pub(crate) fn detect(subject: &Subject<'_>) -> Option<Hit> {
             return Some(hit);
         }
     }
-    if features.has(SHELL_SIGNS) || text.contains('\\') {
+    if features.has(SHELL_SIGNS) || text.contains('\\') || text.contains("<(") || text.contains(">(") {
         if let Some(hit) = shell_command(text) {
             return Some(hit);
         }
@@ -953,6 +954,9 @@ mod tests {
                 "id;",
                 "/???/c?t /etc/passwd",
                 "() { ignored; }; echo",
+                "' ; id #",
+                "<(id)",
+                ";${HOME:0:1}etc${HOME:0:1}passwd",
             ],
             &[
                 "Tom & Jerry",

@@ -70,7 +70,7 @@ const GAP: &str = r"(?:\s|/\*.*?\*/|\+|\(|\)|`)";
 static RULES: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
     let union_select =
         format!(r"(?i)\bunion{GAP}+(?:(?:all|distinct|distinctrow){GAP}+)?(?:select|values)\b");
-    let rules: [(&str, &str); 9] = [
+    let rules: [(&str, &str); 11] = [
         ("sqli.union-select", &union_select),
         (
             "sqli.time-delay",
@@ -83,6 +83,18 @@ static RULES: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
         (
             "sqli.tautology",
             r#"(?i)^\s*['"`)]*\s*(?:or|and|xor|having|where|\|\||&&)\s+(?:not\s+)?\(*\s*['"`]?[\w@.]+['"`]?\s*(?:=|<=>|<>|!=|>=?|<=?|\blike\b|\bis\b)|\b(?:or|and|xor|where|having)\s+\(*\s*(\d+)\s*(?:=|<>|!=|<|>)\s*\(*\s*'?\d+"#,
+        ),
+        (
+            // A literal closed at the start of the value, then a comparison: `x'!=1`, `'=''`,
+            // `1' sounds like 1`, `a' IS NOT NULL`.
+            "sqli.quote-comparison",
+            r#"(?i)^[\w.@-]{0,40}['"`]\s*(?:(?:!=|<>|<=>|=|<=|>=)\s*(?:['"`(@-]|\d|[a-z_]\w*|$)|(?:not\s+)?(?:r?like|regexp|sounds\s+like|between)\s+['"`(\d]|is\s+(?:not\s+)?null\s*(?:$|--|#|/\*|;|\b(?:and|or)\b))"#,
+        ),
+        (
+            // A number, then a boolean or a pattern match that always holds: `1 or true`,
+            // `1 rlike 1`.
+            "sqli.tautology",
+            r#"(?i)^\s*-?\d+\s+(?:(?:or|and|xor|\|\||&&)\s+(?:not\s+)?(?:true|false)\s*(?:$|--|#|/\*|;|\))|(?:r?like|regexp|sounds\s+like)\s+['"]?\d)"#,
         ),
         (
             "sqli.comment-terminator",
@@ -172,6 +184,12 @@ mod tests {
                 "1' or '1'='1",
                 "admin'--",
                 "1 union select 1,2,3",
+                "'!=1",
+                "'=''",
+                "1' sounds like 1",
+                "x' IS NOT NULL --",
+                "1 rlike 1",
+                "1 or true",
                 "1/**/UNION/**/ALL/**/SELECT/**/password/**/FROM/**/users",
                 "-1 or 1=1",
                 "1) and sleep(5)#",
@@ -196,6 +214,12 @@ mod tests {
                 "(555) 123-4567",
                 "Union Square Hotel",
                 "time.sleep(5) in python",
+                "1 or 2 items, not more",
+                "x != y in math",
+                "5 or true love",
+                "it's = great",
+                "Tom's diner & O'Reilly's pub",
+                "DANCIN' LIKE A ROBOT ON FIRE",
             ],
         );
     }
