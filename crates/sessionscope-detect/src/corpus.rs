@@ -494,6 +494,8 @@ pub enum Delivery {
     Header,
     /// The value (percent-encoded) in a cookie `q`.
     Cookie,
+    /// The value as a whole `text/plain` body.
+    TextBody,
     /// `GET /actuator/<value>`: management-interface probes.
     Path,
     /// The value is the whole XML body (XXE documents).
@@ -502,7 +504,7 @@ pub enum Delivery {
 
 impl Delivery {
     /// Every delivery a parameter value is tried in (for the classes that are parameter values).
-    pub const PARAMETER: [Delivery; 10] = [
+    pub const PARAMETER: [Delivery; 11] = [
         Delivery::Query,
         Delivery::Form,
         Delivery::Json,
@@ -513,6 +515,7 @@ impl Delivery {
         Delivery::FileName,
         Delivery::Header,
         Delivery::Cookie,
+        Delivery::TextBody,
     ];
 
     /// The name in the corpus (`variant`) and in the tables.
@@ -528,6 +531,7 @@ impl Delivery {
             Delivery::FileName => "file-name",
             Delivery::Header => "header",
             Delivery::Cookie => "cookie",
+            Delivery::TextBody => "text-body",
             Delivery::Path => "path",
             Delivery::XmlDocument => "xml-document",
         }
@@ -657,6 +661,7 @@ pub fn request_for(labelled: &LabelledValue, delivery: Delivery, id: u64) -> Cor
             ),
         ),
         Delivery::XmlDocument => ("application/xml", value.to_string()),
+        Delivery::TextBody => ("text/plain", value.to_string()),
         Delivery::Multipart => (
             "multipart/form-data",
             multipart(
@@ -851,7 +856,7 @@ mod tests {
         let variants: Vec<&str> = requests.iter().map(|r| r.variant.as_str()).collect();
         assert_eq!(
             variants,
-            ["query", "form", "json", "json-key", "xml", "xml-attribute", "multipart", "file-name", "header", "cookie"]
+            ["query", "form", "json", "json-key", "xml", "xml-attribute", "multipart", "file-name", "header", "cookie", "text-body"]
         );
         assert_eq!(requests[0].query, "q=1%27%20or%201%3D1%20--%20%C3%A9");
         assert_eq!(requests[0].method, "GET");

@@ -62,6 +62,7 @@ fn recall_and_false_positives_on_the_public_corpus() {
         ("xml-attribute", 92.0),
         ("multipart", 92.0),
         ("cookie", 92.0),
+        ("text-body", 92.0),
         ("file-name", 89.0),
         ("header", 68.5),
     ];

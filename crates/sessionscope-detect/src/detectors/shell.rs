@@ -560,17 +560,20 @@ fn is_drive(bytes: &[u8]) -> bool {
             .is_none_or(|next| matches!(next, b'\\' | b'/' | b'"' | b'\'' | b' ' | b'|' | b'&' | b';'))
 }
 
-/// System tools no prose or form value starts with: the tool alone, or with any argument, is
-/// a command line.
+/// System tools no prose or form value starts with: with any argument after them the value is a
+/// command line. (Everyday tools such as `curl`, `chmod` or `sudo` need an argument shaped like
+/// a shell's: "curl tutorial" is a search.)
 const UNMISTAKABLE: &[&str] = &[
-    "whoami", "ifconfig", "ipconfig", "systeminfo", "netstat", "uname", "tasklist", "taskkill",
-    "netsh", "wmic", "certutil", "bitsadmin", "schtasks", "vssadmin", "icacls", "cacls", "mshta",
-    "rundll32", "regsvr32", "cscript", "wscript", "powershell", "pwsh", "nslookup", "traceroute",
-    "tracert", "useradd", "usermod", "userdel", "chmod", "chown", "crontab", "wget", "curl",
-    "nmap", "ncat", "netcat", "socat", "busybox", "mkfifo", "lsb_release", "printenv", "getent",
-    "sudo", "xxd", "killall", "pkill", "iptables", "msiexec", "bcdedit", "takeown", "wevtutil",
-    "ntdsutil", "nltest", "dsquery", "net1", "nohup", "ncat", "getmac", "nbtstat", "driverquery",
+    "whoami", "ifconfig", "ipconfig", "systeminfo", "netstat", "tasklist", "taskkill", "netsh",
+    "wmic", "certutil", "bitsadmin", "schtasks", "vssadmin", "icacls", "cacls", "mshta",
+    "rundll32", "regsvr32", "cscript", "wscript", "nslookup", "useradd", "usermod", "userdel",
+    "crontab", "ncat", "netcat", "socat", "busybox", "mkfifo", "lsb_release", "printenv",
+    "getent", "iptables", "msiexec", "bcdedit", "takeown", "wevtutil", "ntdsutil", "nltest",
+    "dsquery", "net1", "getmac", "nbtstat", "driverquery",
 ];
+
+/// Of those, the ones that are a probe even alone, as a whole value.
+const ALONE: &[&str] = &["whoami", "ifconfig", "ipconfig", "systeminfo", "tasklist", "netstat"];
 
 /// Tools that probe a host: with an address after them they are a command (`ping 127.0.0.1`).
 const HOST_PROBES: &[&str] = &["ping", "ping6", "traceroute", "tracert", "nslookup", "dig", "host", "telnet", "nc", "whois"];
@@ -664,12 +667,17 @@ fn command_at_start(text: &str) -> Option<Hit> {
     let hit = || Some(Hit::new(AttackKind::Rce, "rce.shell-command", start, end));
     let base = word.base();
     let rest = text[end..].trim_end();
-    if UNMISTAKABLE.contains(&base) && (rest.is_empty() || rest.starts_with([' ', '\t'])) {
+    let alone = rest.is_empty() && ALONE.contains(&base);
+    if alone || UNMISTAKABLE.contains(&base) && rest.starts_with([' ', '\t']) {
         return hit();
     }
-    // A command chained to the next one: `id;`, `ls|`, `uname&&`.
+    // A command chained to nothing or to another command: `id;`, `ls|`, `id;uname`.
     if rest.starts_with([';', '|', '`']) || rest.starts_with("&&") {
-        return hit();
+        let next = skip_blanks(text, end + rest.len() - rest.trim_start_matches([';', '|', '`', '&']).len());
+        let (next_word, _, _) = command_word(text, next);
+        if next >= text.trim_end().len() || is_command(next_word.base()).is_some() {
+            return hit();
+        }
     }
     if end >= text.len() || !matches!(text.as_bytes()[end], b' ' | b'\t') {
         return None;
@@ -984,6 +992,12 @@ mod tests {
                 "cat lovers welcome",
                 "the path is /usr/local/share/doc",
                 "hostname",
+                "uname",
+                "curl tutorial",
+                "chmod 755 explained",
+                "sudo make me a sandwich",
+                "wget",
+                "cat|dog",
             ],
         );
     }

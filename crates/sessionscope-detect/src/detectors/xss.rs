@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use crate::features::{
-    ANGLE, BACKTICK, COLON, EQUALS, NON_ASCII, PAREN, PLUS, QUOTE, SEMICOLON, SLASH,
+    ANGLE, BACKTICK, BRACKET, COLON, EQUALS, NON_ASCII, PAREN, PLUS, QUOTE, SEMICOLON, SLASH,
 };
 use crate::finding::AttackKind;
 use crate::scan::{Hit, Origin, Subject};
@@ -72,6 +72,13 @@ static STANDALONE_SCRIPT: LazyLock<Regex> = LazyLock::new(|| {
 /// script when something in the value is called too: `level=alert,state=open` is a filter.
 static SINK_REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)[(=,\[]\s*(?:alert|prompt|confirm|eval)\s*[),\]]")
+        .expect("static xss rule compiles")
+});
+
+/// Script written without letters (JSFuck: `(![]+[])[+[]]`) and the CSS hooks that bind script
+/// to a style (`-moz-binding:`, `behavior:url(...)`).
+static OBFUSCATED_SCRIPT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:!\[\]|\+\[\]|\[\]\)|\(!\[\]\+\[\]\)){2}|-moz-binding\s*:|\bbehavior\s*:\s*url\s*\(")
         .expect("static xss rule compiles")
 });
 
@@ -325,6 +332,16 @@ pub(crate) fn detect(subject: &Subject<'_>) -> Option<Hit> {
             }
         }
     }
+    if features.has(BRACKET | COLON) {
+        if let Some(found) = OBFUSCATED_SCRIPT.find(text) {
+            return Some(Hit::new(
+                AttackKind::Xss,
+                "xss.script-expression",
+                found.start(),
+                found.end(),
+            ));
+        }
+    }
     if features.has(PLUS) && !features.has(ANGLE) {
         if let Some(decoded) = utf7_decode(text) {
             if TAG_OPEN.is_match(&decoded) {
@@ -534,6 +551,19 @@ mod tests {
         assert_eq!(utf7_decode("+ADw-b+AD4-").as_deref(), Some("<b>"));
         assert_eq!(utf7_decode("x+ACI-y").as_deref(), Some("x\"y"));
         assert_eq!(utf7_decode("no runs"), None);
+    }
+
+    #[test]
+    fn letterless_script_and_css_bindings_are_found() {
+        check(
+            detect,
+            &[
+                "[][(![]+[])[+[]]+(![]+[])[!+[]+!+[]]]",
+                "-moz-binding:url(http://x/a.xml#xss)",
+                "width: 1px; behavior: url(x.htc)",
+            ],
+            &["[1, 2] + [3]", "items[] = 1", "a-moz-bindings list", "behavior: friendly"],
+        );
     }
 
     #[test]
