@@ -336,7 +336,11 @@ fn fuzzdb(data: &Path, out: &mut Vec<LabelledValue>) -> Result<(), CorpusError> 
         ("os-cmd-execution/OSCommandInject.Windows.txt", "rce", true),
         ("http-protocol/crlf-injection.txt", "crlf", true),
         ("ldap/ldap-injection.txt", "ldapi", true),
-        ("server-side-include/server-side-includes-generic.txt", "ssi", false),
+        (
+            "server-side-include/server-side-includes-generic.txt",
+            "ssi",
+            false,
+        ),
         ("no-sql-injection/mongodb.txt", "nosqli", false),
         ("xss/xss-rsnake.txt", "xss", false),
         ("xss/xss-other.txt", "xss", false),
@@ -355,14 +359,19 @@ fn fuzzdb(data: &Path, out: &mut Vec<LabelledValue>) -> Result<(), CorpusError> 
     let templates = read_text(&root.join("os-cmd-execution/command-injection-template.txt"))?;
     let mut commands = read_text(&root.join("os-cmd-execution/useful-commands-unix.txt"))?;
     commands.push('\n');
-    commands.push_str(&read_text(&root.join("os-cmd-execution/useful-commands-windows.txt"))?);
+    commands.push_str(&read_text(
+        &root.join("os-cmd-execution/useful-commands-windows.txt"),
+    )?);
     for template in templates.lines().filter(|line| line.contains("{cmd}")) {
-        for command in commands.lines().map(str::trim).filter(|line| !line.is_empty()) {
+        for command in commands
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+        {
             out.push(LabelledValue {
                 class: "rce".to_string(),
                 source: "fuzzdb".to_string(),
-                value: percent_decode_once(&template.replace("{cmd}", command), false)
-                    .into_owned(),
+                value: percent_decode_once(&template.replace("{cmd}", command), false).into_owned(),
             });
         }
     }
@@ -370,7 +379,9 @@ fn fuzzdb(data: &Path, out: &mut Vec<LabelledValue>) -> Result<(), CorpusError> 
     for path in sorted_files(&root.join("file-upload"))? {
         let name = file_name(&path);
         let extensions = name.starts_with("alt-extensions-");
-        if !extensions && !name.starts_with("file-ul-filter-bypass-") || name.contains("directories") {
+        if !extensions && !name.starts_with("file-ul-filter-bypass-")
+            || name.contains("directories")
+        {
             continue;
         }
         for line in read_text(&path)?.lines() {
@@ -421,7 +432,12 @@ fn payloads_all_the_things_files(
 ) -> Result<(), CorpusError> {
     let root = data.join("payloadsallthethings");
     for folder in ["Extension PHP", "Extension ASP"] {
-        let text = read_text(&root.join("Upload Insecure Files").join(folder).join("extensions.lst"))?;
+        let text = read_text(
+            &root
+                .join("Upload Insecure Files")
+                .join(folder)
+                .join("extensions.lst"),
+        )?;
         for extension in text.lines().map(str::trim).filter(|line| !line.is_empty()) {
             out.push(LabelledValue {
                 class: "upload".to_string(),
@@ -593,7 +609,11 @@ fn deliveries_for(labelled: &LabelledValue) -> Vec<Delivery> {
 /// One request delivering `labelled` by `delivery`.
 pub fn request_for(labelled: &LabelledValue, delivery: Delivery, id: u64) -> CorpusRequest {
     let value = labelled.value.as_str();
-    let parameter = if labelled.class == "redir" { "next" } else { "q" };
+    let parameter = if labelled.class == "redir" {
+        "next"
+    } else {
+        "q"
+    };
     let encoded = || utf8_percent_encode(value, QUERY_VALUE).to_string();
     let mut request = CorpusRequest {
         id,
@@ -856,24 +876,54 @@ mod tests {
         let variants: Vec<&str> = requests.iter().map(|r| r.variant.as_str()).collect();
         assert_eq!(
             variants,
-            ["query", "form", "json", "json-key", "xml", "xml-attribute", "multipart", "file-name", "header", "cookie", "text-body"]
+            [
+                "query",
+                "form",
+                "json",
+                "json-key",
+                "xml",
+                "xml-attribute",
+                "multipart",
+                "file-name",
+                "header",
+                "cookie",
+                "text-body"
+            ]
         );
         assert_eq!(requests[0].query, "q=1%27%20or%201%3D1%20--%20%C3%A9");
         assert_eq!(requests[0].method, "GET");
-        assert_eq!(requests[2].body.as_deref(), Some(r#"{"q":"1' or 1=1 -- é"}"#));
-        assert_eq!(requests[3].body.as_deref(), Some(r#"{"1' or 1=1 -- é":"1"}"#));
+        assert_eq!(
+            requests[2].body.as_deref(),
+            Some(r#"{"q":"1' or 1=1 -- é"}"#)
+        );
+        assert_eq!(
+            requests[3].body.as_deref(),
+            Some(r#"{"1' or 1=1 -- é":"1"}"#)
+        );
         assert_eq!(
             requests[5].body.as_deref(),
             Some(r#"<?xml version="1.0"?><request><item q="1' or 1=1 -- é"/></request>"#)
         );
-        assert!(requests[7].body.as_deref().is_some_and(|body| body.contains(r#"filename="1' or 1=1 -- é""#)));
-        assert_eq!(requests[8].headers, [["Referer".to_string(), "1' or 1=1 -- é".to_string()]]);
+        assert!(requests[7]
+            .body
+            .as_deref()
+            .is_some_and(|body| body.contains(r#"filename="1' or 1=1 -- é""#)));
+        assert_eq!(
+            requests[8].headers,
+            [["Referer".to_string(), "1' or 1=1 -- é".to_string()]]
+        );
         let exchange = requests[0].to_exchange();
-        assert_eq!(exchange.request.url, "/search?q=1%27%20or%201%3D1%20--%20%C3%A9");
+        assert_eq!(
+            exchange.request.url,
+            "/search?q=1%27%20or%201%3D1%20--%20%C3%A9"
+        );
         // Every request of the value is found, in every delivery.
         for request in &requests {
             let findings = crate::detect(&request.to_exchange());
-            assert!(findings.iter().any(|f| f.kind.as_str() == "sqli"), "{request:?}: {findings:?}");
+            assert!(
+                findings.iter().any(|f| f.kind.as_str() == "sqli"),
+                "{request:?}: {findings:?}"
+            );
         }
         // Markup is escaped in XML text, and a value that cannot be a header is not sent as one.
         let markup = LabelledValue {
@@ -882,8 +932,11 @@ mod tests {
             value: "<b>a\nb</b>".into(),
         };
         let requests = requests_for(&[markup]);
-        assert!(requests.iter().all(|r| r.variant != "header" && r.variant != "file-name"));
-        assert!(requests.iter().any(|r| r.body.as_deref() == Some("<?xml version=\"1.0\"?><request><q>&lt;b&gt;a\nb&lt;/b&gt;</q></request>")));
+        assert!(requests
+            .iter()
+            .all(|r| r.variant != "header" && r.variant != "file-name"));
+        assert!(requests.iter().any(|r| r.body.as_deref()
+            == Some("<?xml version=\"1.0\"?><request><q>&lt;b&gt;a\nb&lt;/b&gt;</q></request>")));
     }
 
     #[test]

@@ -118,8 +118,14 @@ pub(crate) fn scan_exchange(
         if is_unscanned_header(&lowercase_name) {
             // Scanners put lookups and function definitions in every header; those (and line
             // breaks) are read even where the grammar is fixed.
-            let suspicious = value.contains("${") || value.contains("() {") || value.contains(['\r', '\n']);
-            if !suspicious || matches!(lowercase_name.as_ref(), "authorization" | "proxy-authorization") {
+            let suspicious =
+                value.contains("${") || value.contains("() {") || value.contains(['\r', '\n']);
+            if !suspicious
+                || matches!(
+                    lowercase_name.as_ref(),
+                    "authorization" | "proxy-authorization"
+                )
+            {
                 continue;
             }
         }
@@ -315,9 +321,16 @@ fn scan_body(body: &[u8], content_type: &str, scan: &mut RequestScan<'_>) {
     }
     // Plain text, or a type with no parameters to read: the application reads the body whole.
     let binary = contains_ignore_case(content_type, "octet-stream")
-        || ["image/", "audio/", "video/", "font/", "application/zip", "application/pdf"]
-            .iter()
-            .any(|kind| contains_ignore_case(content_type, kind));
+        || [
+            "image/",
+            "audio/",
+            "video/",
+            "font/",
+            "application/zip",
+            "application/pdf",
+        ]
+        .iter()
+        .any(|kind| contains_ignore_case(content_type, kind));
     if !binary {
         scan_whole_body(&text, scan);
     }
@@ -484,8 +497,14 @@ fn disposition_parameters(value: &str) -> (Option<Cow<'_, str>>, Option<Cow<'_, 
         } else if key.eq_ignore_ascii_case("filename") {
             file_name = Some(parameter);
         } else if key.eq_ignore_ascii_case("filename*") {
-            let encoded = parameter.splitn(3, '\'').nth(2).unwrap_or(&parameter).to_string();
-            extended_file_name = Some(Cow::Owned(percent_decode_once(&encoded, false).into_owned()));
+            let encoded = parameter
+                .splitn(3, '\'')
+                .nth(2)
+                .unwrap_or(&parameter)
+                .to_string();
+            extended_file_name = Some(Cow::Owned(
+                percent_decode_once(&encoded, false).into_owned(),
+            ));
         }
     }
     (name, extended_file_name.or(file_name))

@@ -117,6 +117,11 @@ impl Hit {
             end,
         }
     }
+
+    /// A hit over the bytes a rule matched (`found.range()` of a regex or automaton match).
+    pub(crate) fn over(kind: AttackKind, rule: &'static str, range: std::ops::Range<usize>) -> Hit {
+        Hit::new(kind, rule, range.start, range.end)
+    }
 }
 
 /// The excerpt of `text` around `start..end`: at most `MAX_PAYLOAD_CHARS` characters, starting a

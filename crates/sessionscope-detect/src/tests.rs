@@ -537,7 +537,9 @@ fn values_hiding_in_names_attributes_part_headers_and_whole_bodies_are_found() {
             "POST",
             "/api/import",
             &[("Content-Type", "application/xml")],
-            Some(r#"<order note="1&apos; or &apos;1&apos;=&apos;1"><java.lang.ProcessBuilder/></order>"#),
+            Some(
+                r#"<order note="1&apos; or &apos;1&apos;=&apos;1"><java.lang.ProcessBuilder/></order>"#,
+            ),
         ),
         &[
             ("sqli", "request.xml.order.@note"),
@@ -563,7 +565,10 @@ fn values_hiding_in_names_attributes_part_headers_and_whole_bodies_are_found() {
         &request(
             "POST",
             "/api/profile?a[__proto__][admin]=1",
-            &[("Content-Type", "application/json"), ("Cookie", "__proto__.x=1")],
+            &[
+                ("Content-Type", "application/json"),
+                ("Cookie", "__proto__.x=1"),
+            ],
             Some(r#"{"constructor": {"prototype": {"isAdmin": true}}}"#),
         ),
         &[
@@ -631,7 +636,9 @@ fn values_hiding_in_names_attributes_part_headers_and_whole_bodies_are_found() {
             "POST",
             "/api/cars",
             &[("Content-Type", "application/xml")],
-            Some(r#"<car constructor="Williams" model="FW14"><note>java.lang.NullPointerException at Cart.add</note></car>"#),
+            Some(
+                r#"<car constructor="Williams" model="FW14"><note>java.lang.NullPointerException at Cart.add</note></car>"#,
+            ),
         ),
         &[],
     );

@@ -19,7 +19,9 @@ fn recall_and_false_positives_on_the_public_corpus() {
         .expect("the public attack data is readable")
         .into_iter()
         .enumerate()
-        .filter(|(index, value)| !matches!(value.class.as_str(), "sqli" | "ptrav") || index % 4 == 0)
+        .filter(|(index, value)| {
+            !matches!(value.class.as_str(), "sqli" | "ptrav") || index % 4 == 0
+        })
         .map(|(_, value)| value)
         .collect();
     let requests = requests_for(&values);
@@ -87,7 +89,11 @@ fn recall_and_false_positives_on_the_public_corpus() {
         }
     }
     for (delivery, floor) in delivery_floors {
-        let tally = evaluation.by_variant.get(*delivery).copied().unwrap_or_default();
+        let tally = evaluation
+            .by_variant
+            .get(*delivery)
+            .copied()
+            .unwrap_or_default();
         if tally.total == 0 || tally.detected_percent() < *floor {
             problems.push(format!(
                 "delivery {delivery}: detected {:.2}% of {} < {floor}%",

@@ -28,7 +28,8 @@ static REQUEST_LINE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// A header line: a token, a colon, a value.
 static ANY_HEADER_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[ \t]*[A-Za-z][A-Za-z0-9-]{0,40}[ \t]*:[ \t]*\S").expect("static crlf rule compiles")
+    Regex::new(r"^[ \t]*[A-Za-z][A-Za-z0-9-]{0,40}[ \t]*:[ \t]*\S")
+        .expect("static crlf rule compiles")
 });
 
 static SPLIT_BODY: LazyLock<Regex> = LazyLock::new(|| {
@@ -91,11 +92,10 @@ pub(crate) fn detect(subject: &Subject<'_>) -> Option<Hit> {
     }
     if subject.features.has(NEWLINE) {
         if let Some(found) = REQUEST_LINE.find(text) {
-            return Some(Hit::new(
+            return Some(Hit::over(
                 AttackKind::Crlf,
                 "crlf.request-smuggling",
-                found.start(),
-                found.end(),
+                found.range(),
             ));
         }
         // No name, path or header value has a line break of its own: one there splits the
@@ -207,7 +207,10 @@ mod tests {
                 "x%0d%0aGET /admin HTTP/1.1%0d%0aHost: internal",
                 "0\r\n\r\nPOST /transfer HTTP/1.1\r\n",
             ],
-            &["GET /admin HTTP/1.1 is in the log", "HTTP/1.1 is older than HTTP/2"],
+            &[
+                "GET /admin HTTP/1.1 is in the log",
+                "HTTP/1.1 is older than HTTP/2",
+            ],
         );
         let name = Subject {
             origin: Origin::ParameterName,

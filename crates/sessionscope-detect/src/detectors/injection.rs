@@ -112,21 +112,19 @@ pub(crate) fn detect_nosqli(subject: &Subject<'_>) -> Option<Hit> {
     }
     if features.has(DOLLAR) {
         if let Some(found) = OPERATOR_IN_VALUE.find(text) {
-            return Some(Hit::new(
+            return Some(Hit::over(
                 AttackKind::Nosqli,
                 "nosqli.operator-value",
-                found.start(),
-                found.end(),
+                found.range(),
             ));
         }
     }
     if features.has(QUOTE | PIPE | PAREN | SEMICOLON) {
         if let Some(found) = JAVASCRIPT_CONDITION.find(text) {
-            return Some(Hit::new(
+            return Some(Hit::over(
                 AttackKind::Nosqli,
                 "nosqli.operator-value",
-                found.start(),
-                found.end(),
+                found.range(),
             ));
         }
     }
@@ -206,11 +204,10 @@ pub(crate) fn detect_ldapi(subject: &Subject<'_>) -> Option<Hit> {
             return None;
         }
     }
-    Some(Hit::new(
+    Some(Hit::over(
         AttackKind::Ldapi,
         "ldapi.filter-injection",
-        found.start(),
-        found.end(),
+        found.range(),
     ))
 }
 

@@ -119,10 +119,28 @@ static CONSTRUCTS: LazyLock<Regex> = LazyLock::new(|| {
 
 static CONSTRUCT_ANCHORS: LazyLock<AhoCorasick> = LazyLock::new(|| {
     super::anchors(&[
-        "#_memberaccess", "@ognl.", "(#", "#context", "%{", "${", "#{", "forname", "getclass",
-        "getruntime", "getdeclaredmethod", "getmethod", "invoke", "new java", "new javax",
-        "getenginebyname", "defineclass", "newinstance", "processbuilder", "scriptenginemanager",
-        "aced0005", "\\xac\\xed",
+        "#_memberaccess",
+        "@ognl.",
+        "(#",
+        "#context",
+        "%{",
+        "${",
+        "#{",
+        "forname",
+        "getclass",
+        "getruntime",
+        "getdeclaredmethod",
+        "getmethod",
+        "invoke",
+        "new java",
+        "new javax",
+        "getenginebyname",
+        "defineclass",
+        "newinstance",
+        "processbuilder",
+        "scriptenginemanager",
+        "aced0005",
+        "\\xac\\xed",
     ])
 });
 
@@ -160,12 +178,7 @@ pub(crate) fn class_name(text: &str) -> Option<Hit> {
                 continue;
             }
         }
-        return Some(Hit::new(
-            AttackKind::Rce,
-            "rce.java-class",
-            found.start(),
-            found.end(),
-        ));
+        return Some(Hit::over(AttackKind::Rce, "rce.java-class", found.range()));
     }
     None
 }
@@ -209,11 +222,10 @@ pub(crate) fn detect(subject: &Subject<'_>) -> Option<Hit> {
     }
     if CONSTRUCT_ANCHORS.is_match(text) {
         if let Some(found) = CONSTRUCTS.find(text) {
-            return Some(Hit::new(
+            return Some(Hit::over(
                 AttackKind::Rce,
                 "rce.java-expression",
-                found.start(),
-                found.end(),
+                found.range(),
             ));
         }
     }

@@ -58,11 +58,10 @@ pub(crate) fn detect_xxe(subject: &Subject<'_>) -> Option<Hit> {
             }
         }
         if let Some(found) = EXTERNAL_DOCTYPE.find(text) {
-            return Some(Hit::new(
+            return Some(Hit::over(
                 AttackKind::Xxe,
                 "xxe.external-entity",
-                found.start(),
-                found.end(),
+                found.range(),
             ));
         }
         if let (Some(whole), true) = (first_internal, declarations >= 1) {
@@ -79,7 +78,7 @@ pub(crate) fn detect_xxe(subject: &Subject<'_>) -> Option<Hit> {
     }
     XINCLUDE
         .find(text)
-        .map(|found| Hit::new(AttackKind::Xxe, "xxe.xinclude", found.start(), found.end()))
+        .map(|found| Hit::over(AttackKind::Xxe, "xxe.xinclude", found.range()))
 }
 
 pub(crate) fn detect_ssi(subject: &Subject<'_>) -> Option<Hit> {
@@ -91,16 +90,11 @@ pub(crate) fn detect_ssi(subject: &Subject<'_>) -> Option<Hit> {
         return None;
     }
     if let Some(found) = SSI_DIRECTIVE.find(text) {
-        return Some(Hit::new(
-            AttackKind::Ssi,
-            "ssi.directive",
-            found.start(),
-            found.end(),
-        ));
+        return Some(Hit::over(AttackKind::Ssi, "ssi.directive", found.range()));
     }
     ESI_TAG
         .find(text)
-        .map(|found| Hit::new(AttackKind::Ssi, "ssi.esi-tag", found.start(), found.end()))
+        .map(|found| Hit::over(AttackKind::Ssi, "ssi.esi-tag", found.range()))
 }
 
 #[cfg(test)]

@@ -22,8 +22,15 @@ static CODE: LazyLock<Regex> = LazyLock::new(|| {
 
 static ANCHORS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
     super::anchors(&[
-        "require", "child_process", "process", "constructor", "function", "eval", "_$$nd_func$$_",
-        "__js_function", "import",
+        "require",
+        "child_process",
+        "process",
+        "constructor",
+        "function",
+        "eval",
+        "_$$nd_func$$_",
+        "__js_function",
+        "import",
     ])
 });
 
@@ -40,14 +47,9 @@ static POLLUTION: LazyLock<Regex> = LazyLock::new(|| {
 /// path or a JSON document.
 fn pollution(text: &str) -> Option<Hit> {
     memchr::memmem::find(text.as_bytes(), b"proto")?;
-    POLLUTION.find(text).map(|found| {
-        Hit::new(
-            AttackKind::Rce,
-            "rce.prototype-pollution",
-            found.start(),
-            found.end(),
-        )
-    })
+    POLLUTION
+        .find(text)
+        .map(|found| Hit::over(AttackKind::Rce, "rce.prototype-pollution", found.range()))
 }
 
 /// For values of letters, digits and dots: `constructor.prototype.x` and `__proto__` paths.
@@ -81,12 +83,7 @@ pub(crate) fn detect(subject: &Subject<'_>) -> Option<Hit> {
         && ANCHORS.is_match(text)
     {
         if let Some(found) = CODE.find(text) {
-            return Some(Hit::new(
-                AttackKind::Rce,
-                "rce.node-code",
-                found.start(),
-                found.end(),
-            ));
+            return Some(Hit::over(AttackKind::Rce, "rce.node-code", found.range()));
         }
     }
     None

@@ -22,11 +22,36 @@ static FUNCTION_ANCHORS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| 
 });
 
 static CODE_ANCHORS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
-    super::anchors(&["<?", "<script", "$", "://", "data:", "`", ":{", "\".\"", "'.'", "\" . \"", "' . '"])
+    super::anchors(&[
+        "<?", "<script", "$", "://", "data:", "`", ":{", "\".\"", "'.'", "\" . \"", "' . '",
+    ])
 });
 
 static DIRECTIVE_ANCHORS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
-    super::anchors(&["allow_url", "auto_", "disable_", "open_basedir", "safe_mode", "register_globals", "enable_dl", "cgi.", "suhosin.", "extension", "error_log", "include_path", "file_uploads", "upload_tmp_dir", "session.s", "mail.log", "sendmail_path", "pcre.", "opcache.", "phar.", "php_value", "php_admin_value"])
+    super::anchors(&[
+        "allow_url",
+        "auto_",
+        "disable_",
+        "open_basedir",
+        "safe_mode",
+        "register_globals",
+        "enable_dl",
+        "cgi.",
+        "suhosin.",
+        "extension",
+        "error_log",
+        "include_path",
+        "file_uploads",
+        "upload_tmp_dir",
+        "session.s",
+        "mail.log",
+        "sendmail_path",
+        "pcre.",
+        "opcache.",
+        "phar.",
+        "php_value",
+        "php_admin_value",
+    ])
 });
 
 /// Function names that are a probe on their own, as a whole value or a name.
@@ -123,19 +148,17 @@ pub(crate) fn detect(subject: &Subject<'_>) -> Option<Hit> {
     }
     if features.has(PAREN) && FUNCTION_ANCHORS.is_match(text) {
         if let Some(found) = CALL.find(text) {
-            return Some(Hit::new(
+            return Some(Hit::over(
                 AttackKind::Rce,
                 "rce.php-function",
-                found.start(),
-                found.end(),
+                found.range(),
             ));
         }
         if let Some(found) = EMPTY_CALL.find(text) {
-            return Some(Hit::new(
+            return Some(Hit::over(
                 AttackKind::Rce,
                 "rce.php-function",
-                found.start(),
-                found.end(),
+                found.range(),
             ));
         }
     }
@@ -146,21 +169,15 @@ pub(crate) fn detect(subject: &Subject<'_>) -> Option<Hit> {
             } else {
                 "rce.php-code"
             };
-            return Some(Hit::new(
-                AttackKind::Rce,
-                rule,
-                found.start(),
-                found.end(),
-            ));
+            return Some(Hit::over(AttackKind::Rce, rule, found.range()));
         }
     }
     if DIRECTIVE_ANCHORS.is_match(text) {
         if let Some(found) = DIRECTIVE.find(text) {
-            return Some(Hit::new(
+            return Some(Hit::over(
                 AttackKind::Rce,
                 "rce.php-directive",
-                found.start(),
-                found.end(),
+                found.range(),
             ));
         }
     }

@@ -82,12 +82,7 @@ pub(crate) fn detect(subject: &Subject<'_>) -> Option<Hit> {
     }
     if features.has(DOT) && features.has(SLASH | BACKSLASH | CONTROL) && text.contains("..") {
         if let Some(found) = DOT_DOT.find(text) {
-            return Some(Hit::new(
-                AttackKind::Ptrav,
-                "ptrav.dot-dot",
-                found.start(),
-                found.end(),
-            ));
+            return Some(Hit::over(AttackKind::Ptrav, "ptrav.dot-dot", found.range()));
         }
     }
     if features.has(DOT) {
@@ -102,31 +97,28 @@ pub(crate) fn detect(subject: &Subject<'_>) -> Option<Hit> {
     }
     if features.has(COLON) {
         if let Some(found) = PHP_WRAPPER.find(text) {
-            return Some(Hit::new(
+            return Some(Hit::over(
                 AttackKind::Ptrav,
                 "ptrav.php-wrapper",
-                found.start(),
-                found.end(),
+                found.range(),
             ));
         }
     }
     if features.has(SLASH | BACKSLASH | DOT) {
         if let Some(found) = SENSITIVE_FILE.find(text) {
-            return Some(Hit::new(
+            return Some(Hit::over(
                 AttackKind::Ptrav,
                 "ptrav.sensitive-file",
-                found.start(),
-                found.end(),
+                found.range(),
             ));
         }
     }
     if features.has(NON_ASCII | PERCENT | DOT | BACKSLASH | SLASH) {
         if let Some(found) = DISGUISED_TARGET.find(text) {
-            return Some(Hit::new(
+            return Some(Hit::over(
                 AttackKind::Ptrav,
                 "ptrav.sensitive-file",
-                found.start(),
-                found.end(),
+                found.range(),
             ));
         }
     }

@@ -259,11 +259,10 @@ pub(crate) fn user_agent(value: &str) -> Option<Hit> {
         *target = source.to_ascii_lowercase();
     }
     let found = AGENT_FINDER.find(&lowered[..length])?;
-    Some(Hit::new(
+    Some(Hit::over(
         AttackKind::Scanner,
         "scanner.user-agent",
-        found.start(),
-        found.end(),
+        found.range(),
     ))
 }
 
@@ -292,11 +291,10 @@ pub(crate) fn probe_path(path: &str) -> Option<Hit> {
         }) {
             continue;
         }
-        return Some(Hit::new(
+        return Some(Hit::over(
             AttackKind::Scanner,
             "scanner.probe-path",
-            found.start(),
-            found.end(),
+            found.range(),
         ));
     }
     None

@@ -8,8 +8,8 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use crate::features::{
-    Features, AMPERSAND, ANGLE, BACKTICK, BRACE, DOLLAR, NEWLINE, PAREN, PIPE, QUESTION,
-    QUOTE, SEMICOLON, STAR,
+    Features, AMPERSAND, ANGLE, BACKTICK, BRACE, DOLLAR, NEWLINE, PAREN, PIPE, QUESTION, QUOTE,
+    SEMICOLON, STAR,
 };
 use crate::finding::AttackKind;
 use crate::scan::{Hit, Origin, Subject};
@@ -395,7 +395,8 @@ fn has_sub_command(command: &str, text: &str, after_word: usize) -> bool {
 }
 
 static SHELLSHOCK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?:^|['"=\s])\(\s*\)\s*\{[^}]{0,40}\}\s*;|^\s*\(\s*\)\s*\{"#).expect("static rce rule compiles")
+    Regex::new(r#"(?:^|['"=\s])\(\s*\)\s*\{[^}]{0,40}\}\s*;|^\s*\(\s*\)\s*\{"#)
+        .expect("static rce rule compiles")
 });
 
 static IFS_OR_BRACE_EXPANSION: LazyLock<Regex> = LazyLock::new(|| {
@@ -555,28 +556,88 @@ fn is_drive(bytes: &[u8]) -> bool {
     bytes.len() >= 2
         && bytes[0].is_ascii_alphabetic()
         && bytes[1] == b':'
-        && bytes
-            .get(2)
-            .is_none_or(|next| matches!(next, b'\\' | b'/' | b'"' | b'\'' | b' ' | b'|' | b'&' | b';'))
+        && bytes.get(2).is_none_or(|next| {
+            matches!(
+                next,
+                b'\\' | b'/' | b'"' | b'\'' | b' ' | b'|' | b'&' | b';'
+            )
+        })
 }
 
 /// System tools no prose or form value starts with: with any argument after them the value is a
 /// command line. (Everyday tools such as `curl`, `chmod` or `sudo` need an argument shaped like
 /// a shell's: "curl tutorial" is a search.)
 const UNMISTAKABLE: &[&str] = &[
-    "whoami", "ifconfig", "ipconfig", "systeminfo", "netstat", "tasklist", "taskkill", "netsh",
-    "wmic", "certutil", "bitsadmin", "schtasks", "vssadmin", "icacls", "cacls", "mshta",
-    "rundll32", "regsvr32", "cscript", "wscript", "nslookup", "useradd", "usermod", "userdel",
-    "crontab", "ncat", "netcat", "socat", "busybox", "mkfifo", "lsb_release", "printenv",
-    "getent", "iptables", "msiexec", "bcdedit", "takeown", "wevtutil", "ntdsutil", "nltest",
-    "dsquery", "net1", "getmac", "nbtstat", "driverquery",
+    "whoami",
+    "ifconfig",
+    "ipconfig",
+    "systeminfo",
+    "netstat",
+    "tasklist",
+    "taskkill",
+    "netsh",
+    "wmic",
+    "certutil",
+    "bitsadmin",
+    "schtasks",
+    "vssadmin",
+    "icacls",
+    "cacls",
+    "mshta",
+    "rundll32",
+    "regsvr32",
+    "cscript",
+    "wscript",
+    "nslookup",
+    "useradd",
+    "usermod",
+    "userdel",
+    "crontab",
+    "ncat",
+    "netcat",
+    "socat",
+    "busybox",
+    "mkfifo",
+    "lsb_release",
+    "printenv",
+    "getent",
+    "iptables",
+    "msiexec",
+    "bcdedit",
+    "takeown",
+    "wevtutil",
+    "ntdsutil",
+    "nltest",
+    "dsquery",
+    "net1",
+    "getmac",
+    "nbtstat",
+    "driverquery",
 ];
 
 /// Of those, the ones that are a probe even alone, as a whole value.
-const ALONE: &[&str] = &["whoami", "ifconfig", "ipconfig", "systeminfo", "tasklist", "netstat"];
+const ALONE: &[&str] = &[
+    "whoami",
+    "ifconfig",
+    "ipconfig",
+    "systeminfo",
+    "tasklist",
+    "netstat",
+];
 
 /// Tools that probe a host: with an address after them they are a command (`ping 127.0.0.1`).
-const HOST_PROBES: &[&str] = &["ping", "ping6", "traceroute", "tracert", "nslookup", "dig", "host", "telnet", "nc", "whois"];
+const HOST_PROBES: &[&str] = &[
+    "ping",
+    "ping6",
+    "traceroute",
+    "tracert",
+    "nslookup",
+    "dig",
+    "host",
+    "telnet",
+    "nc",
+    "whois",
+];
 
 /// True when what follows a weak command looks like a shell argument, or nothing follows.
 fn has_shell_argument(text: &str, after_word: usize) -> bool {
@@ -621,7 +682,9 @@ fn command_positions(text: &str) -> impl Iterator<Item = (usize, u8)> + '_ {
         match byte {
             b';' | b'|' | b'&' | b'\n' | b'\r' => Some((position, *byte)),
             b'n' | b'r' if index > 0 && bytes[index - 1] == b'\\' => Some((position, b'\n')),
-            b'(' if index > 0 && matches!(bytes[index - 1], b'$' | b'<' | b'>') => Some((position, b'$')),
+            b'(' if index > 0 && matches!(bytes[index - 1], b'$' | b'<' | b'>') => {
+                Some((position, b'$'))
+            }
             b'`' => {
                 backticks += 1;
                 (backticks % 2 == 1).then_some((position, b'`'))
@@ -657,7 +720,12 @@ fn command_at_start(text: &str) -> Option<Hit> {
             return Some(Hit::new(AttackKind::Rce, "rce.shell-command", start, end));
         }
         if is_wildcard_binary(word.full()) {
-            return Some(Hit::new(AttackKind::Rce, "rce.shell-obfuscation", start, end));
+            return Some(Hit::new(
+                AttackKind::Rce,
+                "rce.shell-obfuscation",
+                start,
+                end,
+            ));
         }
     }
     let (word, _, end) = command_word(text, start);
@@ -673,7 +741,10 @@ fn command_at_start(text: &str) -> Option<Hit> {
     }
     // A command chained to nothing or to another command: `id;`, `ls|`, `id;uname`.
     if rest.starts_with([';', '|', '`']) || rest.starts_with("&&") {
-        let next = skip_blanks(text, end + rest.len() - rest.trim_start_matches([';', '|', '`', '&']).len());
+        let next = skip_blanks(
+            text,
+            end + rest.len() - rest.trim_start_matches([';', '|', '`', '&']).len(),
+        );
         let (next_word, _, _) = command_word(text, next);
         if next >= text.trim_end().len() || is_command(next_word.base()).is_some() {
             return hit();
@@ -689,18 +760,26 @@ fn command_at_start(text: &str) -> Option<Hit> {
     if HOST_PROBES.contains(&base) && is_address_argument(argument) {
         return hit();
     }
-    if base == "sleep" && !argument.is_empty() && argument.bytes().all(|byte| byte.is_ascii_digit()) {
+    if base == "sleep" && !argument.is_empty() && argument.bytes().all(|byte| byte.is_ascii_digit())
+    {
         return hit();
     }
-    let option = argument.starts_with('-') && argument[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '-');
+    let option = argument.starts_with('-')
+        && argument[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '-');
     let url = argument.contains("://");
     let drive = is_drive(argument.as_bytes());
     let switch = argument.starts_with('/')
         && argument[1..].starts_with(|c: char| c.is_ascii_alphabetic())
-        && argument[1..].split([' ', '\t']).next().is_some_and(|word| word.len() <= 2);
-    let system_path = ["/etc/", "/bin/", "/usr/", "/var/", "/tmp/", "/dev/", "/proc/", "/root", "/home/", "/opt/", "/sys/", "~/", "./", "../"]
-        .iter()
-        .any(|prefix| argument.starts_with(prefix));
+        && argument[1..]
+            .split([' ', '\t'])
+            .next()
+            .is_some_and(|word| word.len() <= 2);
+    let system_path = [
+        "/etc/", "/bin/", "/usr/", "/var/", "/tmp/", "/dev/", "/proc/", "/root", "/home/", "/opt/",
+        "/sys/", "~/", "./", "../",
+    ]
+    .iter()
+    .any(|prefix| argument.starts_with(prefix));
     let shell_shaped = if strong {
         option || url || argument.starts_with('/') || drive
     } else {
@@ -714,10 +793,14 @@ fn command_at_start(text: &str) -> Option<Hit> {
 fn is_address_argument(argument: &str) -> bool {
     let target = argument
         .split([' ', '\t'])
-        .find(|word| !word.starts_with('-') && !word.is_empty() && !word.bytes().all(|b| b.is_ascii_digit()))
+        .find(|word| {
+            !word.starts_with('-') && !word.is_empty() && !word.bytes().all(|b| b.is_ascii_digit())
+        })
         .unwrap_or("");
     let ipv4 = target.split('.').count() == 4
-        && target.split('.').all(|octet| !octet.is_empty() && octet.len() <= 3 && octet.bytes().all(|b| b.is_ascii_digit()));
+        && target.split('.').all(|octet| {
+            !octet.is_empty() && octet.len() <= 3 && octet.bytes().all(|b| b.is_ascii_digit())
+        });
     ipv4 || target == "localhost"
 }
 
@@ -731,9 +814,11 @@ fn is_wildcard_binary(word: &str) -> bool {
         && segments.iter().all(|segment| {
             !segment.is_empty()
                 && segment.len() <= 12
-                && segment
-                    .bytes()
-                    .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || matches!(byte, b'?' | b'*' | b'[' | b']' | b'-'))
+                && segment.bytes().all(|byte| {
+                    byte.is_ascii_lowercase()
+                        || byte.is_ascii_digit()
+                        || matches!(byte, b'?' | b'*' | b'[' | b']' | b'-')
+                })
         })
 }
 
@@ -869,12 +954,7 @@ pub(crate) fn detect(subject: &Subject<'_>) -> Option<Hit> {
     }
     if features.has(PAREN) && features.has(BRACE) {
         if let Some(found) = SHELLSHOCK.find(text) {
-            return Some(Hit::new(
-                AttackKind::Rce,
-                "rce.shellshock",
-                found.start(),
-                found.end(),
-            ));
+            return Some(Hit::over(AttackKind::Rce, "rce.shellshock", found.range()));
         }
     }
     if subject.origin != Origin::Header {
@@ -882,17 +962,20 @@ pub(crate) fn detect(subject: &Subject<'_>) -> Option<Hit> {
             return Some(hit);
         }
     }
-    if features.has(SHELL_SIGNS) || text.contains('\\') || text.contains("<(") || text.contains(">(") {
+    if features.has(SHELL_SIGNS)
+        || text.contains('\\')
+        || text.contains("<(")
+        || text.contains(">(")
+    {
         if let Some(hit) = shell_command(text) {
             return Some(hit);
         }
         if features.has(DOLLAR | BRACE | QUESTION | STAR) {
             if let Some(found) = IFS_OR_BRACE_EXPANSION.find(text) {
-                return Some(Hit::new(
+                return Some(Hit::over(
                     AttackKind::Rce,
                     "rce.shell-obfuscation",
-                    found.start(),
-                    found.end(),
+                    found.range(),
                 ));
             }
         }
@@ -904,11 +987,10 @@ pub(crate) fn detect(subject: &Subject<'_>) -> Option<Hit> {
     };
     if code_signs {
         if let Some(found) = CODE_INJECTION.find(text) {
-            return Some(Hit::new(
+            return Some(Hit::over(
                 AttackKind::Rce,
                 "rce.code-injection",
-                found.start(),
-                found.end(),
+                found.range(),
             ));
         }
     }

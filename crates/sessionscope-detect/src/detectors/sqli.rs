@@ -148,7 +148,7 @@ pub(crate) fn detect(subject: &Subject<'_>) -> Option<Hit> {
     }
     for (rule, pattern) in RULES.iter() {
         if let Some(found) = pattern.find(text) {
-            return Some(Hit::new(AttackKind::Sqli, rule, found.start(), found.end()));
+            return Some(Hit::over(AttackKind::Sqli, rule, found.range()));
         }
     }
     // User-Agent and similar headers are full of parentheses, semicolons and words like "like";

@@ -58,7 +58,14 @@ pub(crate) fn detect_file_name(file_name: &str) -> Option<Hit> {
         return None;
     }
     let name = stored_name(file_name);
-    let hit = || Some(Hit::new(AttackKind::Rce, "rce.script-upload", 0, file_name.len()));
+    let hit = || {
+        Some(Hit::new(
+            AttackKind::Rce,
+            "rce.script-upload",
+            0,
+            file_name.len(),
+        ))
+    };
     if SERVER_FILES.contains(&name.as_str()) {
         return hit();
     }
@@ -104,7 +111,7 @@ mod tests {
             "shell.jspx",
             "shell.aspx",
             "shell.ashx",
-                        "shell.cfm",
+            "shell.cfm",
             "shell.cgi",
             "shell.shtml",
             ".htaccess",

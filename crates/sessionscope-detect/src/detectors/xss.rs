@@ -243,42 +243,30 @@ pub(crate) fn detect(subject: &Subject<'_>) -> Option<Hit> {
     }
     if features.has(ANGLE) {
         if let Some(found) = DANGEROUS_TAG.find(text).or_else(|| SCRIPT_TAG.find(text)) {
-            return Some(Hit::new(
-                AttackKind::Xss,
-                "xss.script-tag",
-                found.start(),
-                found.end(),
-            ));
+            return Some(Hit::over(AttackKind::Xss, "xss.script-tag", found.range()));
         }
     }
     if features.has(COLON) {
         if let Some(found) = SCRIPT_URL.find(text) {
-            return Some(Hit::new(
-                AttackKind::Xss,
-                "xss.script-url",
-                found.start(),
-                found.end(),
-            ));
+            return Some(Hit::over(AttackKind::Xss, "xss.script-url", found.range()));
         }
     }
     // An event handler needs something that ends the attribute or tag before it.
     if features.has(EQUALS) && features.has(ANGLE | QUOTE | BACKTICK) {
         if let Some(found) = EVENT_HANDLER.find(text) {
-            return Some(Hit::new(
+            return Some(Hit::over(
                 AttackKind::Xss,
                 "xss.event-handler",
-                found.start(),
-                found.end(),
+                found.range(),
             ));
         }
     }
     if features.has(EQUALS) {
         if let Some(found) = HANDLER_CALL.find(text) {
-            return Some(Hit::new(
+            return Some(Hit::over(
                 AttackKind::Xss,
                 "xss.event-handler",
-                found.start(),
-                found.end(),
+                found.range(),
             ));
         }
     }
@@ -291,54 +279,45 @@ pub(crate) fn detect(subject: &Subject<'_>) -> Option<Hit> {
                 .iter()
                 .any(|byte| matches!(byte, b'\'' | b'"' | b'`' | b'<' | b'>' | b';'));
             if broke_out || found.start() == 0 && features.has(ANGLE | QUOTE | SEMICOLON) {
-                return Some(Hit::new(
-                    AttackKind::Xss,
-                    "xss.script-call",
-                    found.start(),
-                    found.end(),
-                ));
+                return Some(Hit::over(AttackKind::Xss, "xss.script-call", found.range()));
             }
         }
         // A value that is only code (no words strung into sentences) and runs a sink is a
         // probe or a payload for a place that evaluates it; prose that mentions alert() is not.
         if features.has(PAREN | BACKTICK | EQUALS) && !reads_like_prose(text) {
             if let Some(found) = STANDALONE_SCRIPT.find(text) {
-                return Some(Hit::new(
+                return Some(Hit::over(
                     AttackKind::Xss,
                     "xss.script-expression",
-                    found.start(),
-                    found.end(),
+                    found.range(),
                 ));
             }
             if let Some(found) = SINK_REFERENCE.find(text) {
                 if ANY_CALL.is_match(text) {
-                    return Some(Hit::new(
+                    return Some(Hit::over(
                         AttackKind::Xss,
                         "xss.script-expression",
-                        found.start(),
-                        found.end(),
+                        found.range(),
                     ));
                 }
             }
         }
         if features.has(SLASH) {
             if let Some(found) = STRIPPED_SCRIPT_BLOCK.find(text) {
-                return Some(Hit::new(
+                return Some(Hit::over(
                     AttackKind::Xss,
                     "xss.stripped-script",
-                    found.start(),
-                    found.end(),
+                    found.range(),
                 ));
             }
         }
     }
     if features.has(BRACKET | COLON) {
         if let Some(found) = OBFUSCATED_SCRIPT.find(text) {
-            return Some(Hit::new(
+            return Some(Hit::over(
                 AttackKind::Xss,
                 "xss.script-expression",
-                found.start(),
-                found.end(),
+                found.range(),
             ));
         }
     }
@@ -562,7 +541,12 @@ mod tests {
                 "-moz-binding:url(http://x/a.xml#xss)",
                 "width: 1px; behavior: url(x.htc)",
             ],
-            &["[1, 2] + [3]", "items[] = 1", "a-moz-bindings list", "behavior: friendly"],
+            &[
+                "[1, 2] + [3]",
+                "items[] = 1",
+                "a-moz-bindings list",
+                "behavior: friendly",
+            ],
         );
     }
 
