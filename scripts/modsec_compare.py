@@ -100,10 +100,17 @@ def paranoia_configuration(major_version, paranoia_level, threshold):
             f"setvar:tx.paranoia_level={paranoia_level},"
             f"setvar:tx.executing_paranoia_level={paranoia_level}"
         )
+    # CRS's default policy refuses `text/plain` bodies outright (rule 920420), which would count every plain-text
+    # request as an attack; the corpus sends values as plain-text bodies, so the policy lists it beside CRS's own
+    # defaults, as an API that reads such bodies would configure it (rule 900220 of crs-setup.conf).
+    allowed_types = ("|application/x-www-form-urlencoded| |multipart/form-data| |multipart/related| |text/xml| "
+                     "|application/xml| |application/soap+xml| |application/json| |application/cloudevents+json| "
+                     "|application/cloudevents-batch+json| |text/plain|")
     return (
         f'SecAction "id:900000,phase:1,pass,nolog,t:none,{level_variables}"\n'
         f'SecAction "id:900110,phase:1,pass,nolog,t:none,'
         f'setvar:tx.inbound_anomaly_score_threshold={threshold}"\n'
+        f"SecAction \"id:900220,phase:1,pass,nolog,t:none,setvar:'tx.allowed_request_content_type={allowed_types}'\"\n"
     )
 
 

@@ -282,12 +282,29 @@ fn first_meaningful_byte(body: &[u8]) -> Option<u8> {
         .find(|byte| !byte.is_ascii_whitespace() && *byte != 0xEF && *byte != 0xBB && *byte != 0xBF)
 }
 
+/// The boundary a multipart body starts with (`--BOUNDARY` on its first line).
+fn first_line_boundary(body: &[u8]) -> Option<Cow<'static, str>> {
+    let start = body.iter().position(|byte| !byte.is_ascii_whitespace())?;
+    let line = &body[start..];
+    let end = memchr::memchr2(b'\r', b'\n', line)
+        .unwrap_or(line.len())
+        .min(200);
+    let boundary = line[..end].strip_prefix(b"--")?;
+    let boundary = std::str::from_utf8(boundary).ok()?.trim();
+    (!boundary.is_empty()).then(|| Cow::Owned(boundary.to_string()))
+}
+
 fn scan_body(body: &[u8], content_type: &str, scan: &mut RequestScan<'_>) {
     let first = first_meaningful_byte(body);
     if contains_ignore_case(content_type, "multipart/form-data") {
-        if let Some(boundary) = header_parameter(content_type, "boundary").filter(|b| !b.is_empty())
-        {
-            scan_multipart(body, boundary, scan);
+        // Without a usable boundary parameter the body's first line names it, as parsers that
+        // read it leniently take it.
+        let declared = header_parameter(content_type, "boundary").filter(|b| !b.is_empty());
+        let boundary = declared
+            .map(Cow::Borrowed)
+            .or_else(|| first_line_boundary(body));
+        if let Some(boundary) = boundary {
+            scan_multipart(body, &boundary, scan);
         }
         return;
     }

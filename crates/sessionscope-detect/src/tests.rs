@@ -560,6 +560,16 @@ fn values_hiding_in_names_attributes_part_headers_and_whole_bodies_are_found() {
             ("rce", "request.form.avatar.content-type"),
         ],
     );
+    // A multipart body whose type lost its boundary is read by its first line.
+    check(
+        &request(
+            "POST",
+            "/upload",
+            &[("Content-Type", "multipart/form-data")],
+            Some("--xyz\r\nContent-Disposition: form-data; name=\"q\"\r\n\r\n1' or '1'='1\r\n--xyz--\r\n"),
+        ),
+        &[("sqli", "request.form.q")],
+    );
     // Prototype pollution as JSON keys, as a bracketed query name and in a cookie name.
     check(
         &request(

@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::Regex;
 
-use crate::features::{Features, DOT, NON_ASCII};
+use crate::features::{Features, AT, BACKSLASH, BRACE, DOLLAR, DOT, HASH, NON_ASCII, PAREN};
 use crate::finding::AttackKind;
 use crate::scan::{Hit, Subject};
 
@@ -161,8 +161,24 @@ fn serialized_raw(text: &str) -> Option<usize> {
         .or_else(|| text.find("\u{fffd}\u{fffd}\u{0}\u{5}"))
 }
 
+/// True when a `.` joins two letters somewhere (`java.lang`): every dangerous name has one, a
+/// traversal (`../`), a number or a sentence's full stop does not.
+fn has_dotted_name(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    memchr::memchr_iter(b'.', bytes).any(|at| {
+        at > 0
+            && bytes[at - 1].is_ascii_alphabetic()
+            && bytes
+                .get(at + 1)
+                .is_some_and(|byte| byte.is_ascii_alphabetic() || *byte == b'[')
+    })
+}
+
 /// A dangerous class name in `text`, as a name of its own: not inside a longer identifier.
 pub(crate) fn class_name(text: &str) -> Option<Hit> {
+    if !has_dotted_name(text) {
+        return None;
+    }
     for found in CLASSES.find_iter(text) {
         let bytes = text.as_bytes();
         let before = found.start().checked_sub(1).map(|index| bytes[index]);
@@ -220,7 +236,9 @@ pub(crate) fn detect(subject: &Subject<'_>) -> Option<Hit> {
             ));
         }
     }
-    if CONSTRUCT_ANCHORS.is_match(text) {
+    let may_hold_construct = features.has(HASH | AT | PAREN | BRACE | DOLLAR | BACKSLASH)
+        || text.len() >= 12 && memchr::memmem::find(text.as_bytes(), b"ced0005").is_some();
+    if may_hold_construct && CONSTRUCT_ANCHORS.is_match(text) {
         if let Some(found) = CONSTRUCTS.find(text) {
             return Some(Hit::over(
                 AttackKind::Rce,

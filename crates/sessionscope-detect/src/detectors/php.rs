@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::features::{ANGLE, COLON, DOLLAR, PAREN, QUOTE};
+use crate::features::{ANGLE, COLON, DOLLAR, EQUALS, NEWLINE, PAREN, QUOTE};
 use crate::finding::AttackKind;
 use crate::scan::{Hit, Subject};
 
@@ -172,7 +172,7 @@ pub(crate) fn detect(subject: &Subject<'_>) -> Option<Hit> {
             return Some(Hit::over(AttackKind::Rce, rule, found.range()));
         }
     }
-    if DIRECTIVE_ANCHORS.is_match(text) {
+    if features.has(EQUALS | NEWLINE) && DIRECTIVE_ANCHORS.is_match(text) {
         if let Some(found) = DIRECTIVE.find(text) {
             return Some(Hit::over(
                 AttackKind::Rce,

@@ -729,9 +729,7 @@ fn command_at_start(text: &str) -> Option<Hit> {
         }
     }
     let (word, _, end) = command_word(text, start);
-    let Some(strong) = is_command(word.base()) else {
-        return None;
-    };
+    let strong = is_command(word.base())?;
     let hit = || Some(Hit::new(AttackKind::Rce, "rce.shell-command", start, end));
     let base = word.base();
     let rest = text[end..].trim_end();

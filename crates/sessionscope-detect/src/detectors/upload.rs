@@ -72,9 +72,7 @@ pub(crate) fn detect_file_name(file_name: &str) -> Option<Hit> {
     let mut pieces = name.split('.');
     pieces.next();
     let extensions: Vec<&str> = pieces.map(str::trim).collect();
-    let Some(last) = extensions.last() else {
-        return None;
-    };
+    let last = extensions.last()?;
     if SCRIPT_EXTENSIONS.contains(last) {
         return hit();
     }

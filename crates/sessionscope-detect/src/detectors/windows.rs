@@ -11,7 +11,9 @@ use std::sync::LazyLock;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::Regex;
 
-use crate::features::{Features, BACKTICK, CARET, DASH, PERCENT, QUOTE};
+use crate::features::{
+    Features, BACKTICK, BRACKET, CARET, COLON, DASH, DOLLAR, PAREN, PERCENT, QUOTE, SPACE,
+};
 use crate::finding::AttackKind;
 use crate::scan::{Hit, Subject};
 
@@ -256,7 +258,10 @@ pub(crate) fn detect(subject: &Subject<'_>) -> Option<Hit> {
             return Some(Hit::new(AttackKind::Rce, "rce.powershell", start, end));
         }
     }
-    if !ANCHORS.is_match(text.as_ref()) {
+    // Every rule below needs a call, a switch, a variable, a `::` or a separated word.
+    if !features.has(PAREN | SPACE | COLON | PERCENT | DOLLAR | QUOTE | CARET | BACKTICK | BRACKET)
+        || !ANCHORS.is_match(text.as_ref())
+    {
         return None;
     }
     if let Some(found) = POWERSHELL.find(&text) {
