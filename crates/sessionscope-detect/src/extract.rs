@@ -104,6 +104,7 @@ pub(crate) fn scan_exchange(
         scan_pairs(query, "request.query", Origin::QueryValue, scan);
     }
 
+    scan_framing(exchange, scan);
     for (name, value) in &request.headers {
         // Names usually arrive in lowercase already (HTTP/2, most logs): no copy then.
         let lowercase_name: Cow<'_, str> = if name.bytes().any(|byte| byte.is_ascii_uppercase()) {
@@ -161,6 +162,49 @@ pub(crate) fn scan_exchange(
             }
         }
     }
+}
+
+/// Request smuggling by framing: a `Transfer-Encoding` next to a `Content-Length`, sent twice, or
+/// written so that two servers in a row may read it differently (`xchunked`, `chunked, identity`,
+/// a tab before the value), and `Content-Length` twice with different values. A front end and a
+/// back end that disagree on where this request ends read the rest as a second request.
+fn scan_framing(exchange: &Exchange, scan: &mut RequestScan<'_>) {
+    let headers = &exchange.request.headers;
+    let encodings: Vec<&str> = headers.get_all("transfer-encoding").collect();
+    let lengths: Vec<&str> = headers.get_all("content-length").collect();
+    let differing_lengths = lengths
+        .iter()
+        .any(|length| length.trim() != lengths[0].trim());
+    let ambiguous_encoding = encodings.iter().any(|value| {
+        let tokens: Vec<String> = value
+            .split(',')
+            .map(|token| token.trim().to_ascii_lowercase())
+            .collect();
+        let known = tokens.iter().all(|token| {
+            matches!(
+                token.as_str(),
+                "chunked" | "gzip" | "deflate" | "compress" | "br" | "x-gzip"
+            )
+        });
+        let chunked_last = tokens.last().is_some_and(|token| token == "chunked");
+        value.starts_with([' ', '\t']) || value.ends_with([' ', '\t']) || !known || !chunked_last
+    });
+    let (name, value) = if !encodings.is_empty()
+        && (!lengths.is_empty() || encodings.len() > 1 || ambiguous_encoding)
+    {
+        ("transfer-encoding", encodings[0])
+    } else if differing_lengths {
+        ("content-length", lengths[1])
+    } else {
+        return;
+    };
+    let parts = [PathPart::Name(name)];
+    let place = Place {
+        prefix: "request.header",
+        parts: &parts,
+    };
+    let hit = Hit::new(AttackKind::Crlf, "crlf.request-smuggling", 0, value.len());
+    scan.record_hit(&place, Origin::Header, name, value, hit);
 }
 
 /// User-Agents longer than this are scanned every time rather than remembered.

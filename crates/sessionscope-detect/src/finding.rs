@@ -160,7 +160,7 @@ pub const RULES: &[(&str, &str)] = &[
     ("ssi.directive", "a server-side include directive (<!--#exec, <!--#include, ...)"),
     ("ssi.esi-tag", "an Edge Side Include tag (<esi:include, <esi:vars, ...)"),
     ("crlf.header-injection", "a CR or LF followed by an HTTP header line (response splitting or header injection), or a line break in a parameter name, a path segment or a header value"),
-    ("crlf.request-smuggling", "a second HTTP request line (GET /admin HTTP/1.1) after a line break inside a value or body: request smuggling"),
+    ("crlf.request-smuggling", "request smuggling: a second HTTP request line (GET /admin HTTP/1.1) after a line break inside a value or body, or framing two servers may read differently (Transfer-Encoding beside Content-Length, sent twice or obfuscated, Content-Length twice with different values)"),
     ("redir.offsite", "a redirect-like parameter pointing to another host (//host, /\\host, https:host, scheme-relative tricks)"),
     ("mail_injection.header", "a CR or LF followed by a mail header (To, Cc, Bcc, From, Subject, Content-Type)"),
     ("mail_injection.command", "a CR or LF followed by an SMTP or IMAP command"),

@@ -129,8 +129,16 @@ impl Hit {
 /// escapes so a stored payload cannot break a log line or a CSV row.
 pub(crate) fn excerpt(text: &str, start: usize, end: usize) -> String {
     const LEAD_CHARS: usize = 20;
-    let start = start.min(text.len());
-    let end = end.clamp(start, text.len());
+    // A detector that read a transformed copy may hand over offsets inside a character here.
+    let floor = |mut at: usize| {
+        at = at.min(text.len());
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        at
+    };
+    let start = floor(start);
+    let end = floor(end.max(start));
     let mut from = start;
     let mut lead = 0;
     for (index, _) in text[..start].char_indices().rev() {
@@ -434,6 +442,9 @@ mod tests {
         assert!(cut.contains("' or 1=1--"));
         assert_eq!(excerpt("a\r\nSet-Cookie: x", 1, 3), "a\\r\\nSet-Cookie: x");
         assert_eq!(excerpt("été", 0, 2), "été");
+        // Offsets inside a character are moved to its start.
+        assert_eq!(excerpt("aé", 2, 3), "aé");
+        assert_eq!(excerpt("é", 1, 9), "é");
         // Escapes count with their length: controls never stretch an excerpt past the limit.
         for control in ["\n", "\u{1}", "\u{9f}"] {
             let text = format!("x{}", control.repeat(300));

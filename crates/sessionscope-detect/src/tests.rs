@@ -626,6 +626,35 @@ fn values_hiding_in_names_attributes_part_headers_and_whole_bodies_are_found() {
             ("crlf", "request.header.forwarded-note"),
         ],
     );
+    // Framing two servers may read differently: request smuggling.
+    for headers in [
+        &[("Transfer-Encoding", "chunked"), ("Content-Length", "4")][..],
+        &[("Transfer-Encoding", "xchunked")][..],
+        &[("Transfer-Encoding", "chunked, identity")][..],
+        &[("Transfer-Encoding", "\tchunked")][..],
+        &[
+            ("Transfer-Encoding", "chunked"),
+            ("Transfer-Encoding", "gzip"),
+        ][..],
+        &[("Content-Length", "4"), ("Content-Length", "40")][..],
+    ] {
+        let findings = Detector::new().detect(&request("POST", "/api", headers, Some("x")));
+        assert!(
+            findings
+                .iter()
+                .any(|finding| finding.rule == "crlf.request-smuggling"),
+            "{headers:?}: {findings:?}"
+        );
+    }
+    for headers in [
+        &[("Transfer-Encoding", "chunked")][..],
+        &[("Transfer-Encoding", "gzip, chunked")][..],
+        &[("Content-Length", "4")][..],
+        &[("Content-Length", "4"), ("Content-Length", "4")][..],
+    ] {
+        let findings = Detector::new().detect(&request("POST", "/api", headers, Some("x")));
+        assert!(findings.is_empty(), "{headers:?}: {findings:?}");
+    }
     // Their benign look-alikes stay clean.
     check(
         &request(

@@ -64,7 +64,12 @@ pub(crate) fn plain_value(text: &str, features: Features, origin: Origin) -> Opt
     java::plain_value(text, features)
         .or_else(|| node::plain_value(text, features))
         .or_else(|| windows::plain_value(text, features))
-        .or_else(|| php::plain_value(text))
+        // A path segment named after a function is a page (`/phpinfo`), probed by scanners.
+        .or_else(|| {
+            (origin != Origin::PathSegment)
+                .then(|| php::plain_value(text))
+                .flatten()
+        })
         .or_else(|| shell::plain_value(text, features))
 }
 

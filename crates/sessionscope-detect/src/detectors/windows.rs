@@ -250,7 +250,7 @@ pub(crate) fn detect(subject: &Subject<'_>) -> Option<Hit> {
     // value's start.
     let place = |start: usize, end: usize| match &text {
         Cow::Borrowed(_) => (start, end),
-        Cow::Owned(_) => (0, subject.text.len().min(end)),
+        Cow::Owned(_) => (0, subject.text.len()),
     };
     if features.has(DASH) {
         if let Some((start, end)) = cmdlet(&text) {
