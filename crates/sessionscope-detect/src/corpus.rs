@@ -1,8 +1,8 @@
 //! The evaluation corpus of the detection bench: labelled values from the public attack data in
-//! `shared/data/attacks` (HttpParams, libinjection, PayloadsAllTheThings, SecLists), each wrapped
-//! into requests the way an API receives them — a query parameter of a `GET` and a property of a
-//! JSON `POST` — plus the NDJSON form another engine's comparison script reads, and the recall /
-//! false-positive arithmetic.
+//! `shared/data/attacks` and from the project's own files (`data/families.txt`,
+//! `data/lookalikes.txt`), each delivered in every place an API receives a parameter (see
+//! `Delivery`), plus the NDJSON form another engine's comparison script reads, and the recall /
+//! false-positive arithmetic, per class and per delivery.
 //!
 //! What is taken from each source (and what is left out, and why):
 //! - `httpparams/payload_train.csv`: every row; `norm` → benign, `sqli`, `xss`, `cmdi` → rce,
@@ -16,14 +16,27 @@
 //!   Open Redirect → redir, Insecure Management Interface → scanner. Left out: `LDAP_attributes.txt`
 //!   (attribute names), `php-filter-iconv.txt` (charset names of a filter chain) and `Web-files.txt`
 //!   (`robots.txt`, `style.css`: not attacks); Command Injection lines without a letter or digit
-//!   (a bare `;` or `|` probe). Each XXE `Files/*` document is one value.
-//! - `seclists/SSRF_hacktricks.txt`: every line → ssrf.
+//!   (a bare `;` or `|` probe). Each XXE `Files/*` document is one value. The upload extension
+//!   lists become file names `shell<extension>` (class `upload`); the Ruby YAML deserialization
+//!   document is one rce value.
+//! - `seclists/`: `SSRF_hacktricks.txt` → ssrf; from `Fuzzing/`: the LDAP, SSI, SQLi and XSS
+//!   polyglot and SQLi lists by their names. The mixed Unix / Windows lists carry no labels and
+//!   are left out.
+//! - `fuzzdb/attack/`: the command-injection (Unix, Windows), CRLF, LDAP, SSI, NoSQL, XSS, SQLi and
+//!   LFI lists; the command-injection templates with each of the `useful-commands` lists'
+//!   commands in `{cmd}`; the upload extension and filter-bypass lists as file names (`upload`).
+//!   Lines of fuzzing lists count when they have three characters and a letter or digit (a lone
+//!   `!` or `%26` tests a parser, not an attack).
+//! - `data/families.txt`: attacks of the families the public lists lack (Java, PHP, Node.js,
+//!   PowerShell, shell evasions), written for the project.
+//! - `data/lookalikes.txt`: benign values that look like attacks.
 //!
-//! Request shapes: a value becomes `GET /search?q=<percent-encoded>` (variant `query`) and
-//! `POST /api/items` with `{"q": value}` (variant `json`). Two classes differ because their attack
-//! is not a value in any parameter: open-redirect values go into `next` (a redirect target
-//! elsewhere is the site's business), and management-interface probes become the path
-//! `GET /actuator/<name>` (variant `path`, one request per value).
+//! Deliveries: a parameter value goes into a query parameter, a form field, a JSON property and
+//! key, XML text and an attribute, a multipart field and (where it can be one) a file name, the
+//! `Referer` header (where it can be one), a cookie and a whole `text/plain` body. Open-redirect
+//! values go into `next` of a query, form or JSON (a redirect target elsewhere is the site's
+//! business), management-interface probes become the path `GET /actuator/<name>`, upload names
+//! only file names, and XXE documents are also sent as the whole XML body.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -473,6 +486,26 @@ fn lookalikes(out: &mut Vec<LabelledValue>) {
     }
 }
 
+/// Attacks of the families the public lists lack, written for the project (see the file's
+/// header): `class<TAB>value` per line.
+pub const FAMILIES: &str = include_str!("../data/families.txt");
+
+fn families(out: &mut Vec<LabelledValue>) {
+    for line in FAMILIES.lines() {
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((class, value)) = line.split_once('\t') else {
+            continue;
+        };
+        out.push(LabelledValue {
+            class: class.to_string(),
+            source: "families".to_string(),
+            value: value.replace("{LF}", "\n"),
+        });
+    }
+}
+
 /// Every labelled value of the public data and the project's look-alikes, in a stable order.
 pub fn labelled_values(data: &Path) -> Result<Vec<LabelledValue>, CorpusError> {
     let mut values = Vec::new();
@@ -483,6 +516,7 @@ pub fn labelled_values(data: &Path) -> Result<Vec<LabelledValue>, CorpusError> {
     seclists(data, &mut values)?;
     seclists_fuzzing(data, &mut values)?;
     fuzzdb(data, &mut values)?;
+    families(&mut values);
     lookalikes(&mut values);
     Ok(values)
 }
