@@ -33,7 +33,8 @@
 //!
 //! Deliveries: a parameter value goes into a query parameter, a form field, a JSON property and
 //! key, XML text and an attribute, a multipart field and (where it can be one) a file name, the
-//! `Referer` header (where it can be one), a cookie and a whole `text/plain` body. Open-redirect
+//! `Referer` header (where it can be one), a cookie, a whole `text/plain` body, and pasted unescaped
+//! into a JSON and an XML template (as a template engine without escaping would). Open-redirect
 //! values go into `next` of a query, form or JSON (a redirect target elsewhere is the site's
 //! business), management-interface probes become the path `GET /actuator/<name>`, upload names
 //! only file names, and XXE documents are also sent as the whole XML body.
@@ -546,6 +547,11 @@ pub enum Delivery {
     Cookie,
     /// The value as a whole `text/plain` body.
     TextBody,
+    /// `{"q": "value"}` with the value pasted in unescaped, as a template without escaping writes
+    /// it (often no longer JSON).
+    RawJson,
+    /// `<request><q>value</q></request>` with the value pasted in unescaped (often no longer XML).
+    RawXml,
     /// `GET /actuator/<value>`: management-interface probes.
     Path,
     /// The value is the whole XML body (XXE documents).
@@ -554,7 +560,7 @@ pub enum Delivery {
 
 impl Delivery {
     /// Every delivery a parameter value is tried in (for the classes that are parameter values).
-    pub const PARAMETER: [Delivery; 11] = [
+    pub const PARAMETER: [Delivery; 13] = [
         Delivery::Query,
         Delivery::Form,
         Delivery::Json,
@@ -566,6 +572,8 @@ impl Delivery {
         Delivery::Header,
         Delivery::Cookie,
         Delivery::TextBody,
+        Delivery::RawJson,
+        Delivery::RawXml,
     ];
 
     /// The name in the corpus (`variant`) and in the tables.
@@ -582,6 +590,8 @@ impl Delivery {
             Delivery::Header => "header",
             Delivery::Cookie => "cookie",
             Delivery::TextBody => "text-body",
+            Delivery::RawJson => "json-raw",
+            Delivery::RawXml => "xml-raw",
             Delivery::Path => "path",
             Delivery::XmlDocument => "xml-document",
         }
@@ -716,6 +726,11 @@ pub fn request_for(labelled: &LabelledValue, delivery: Delivery, id: u64) -> Cor
         ),
         Delivery::XmlDocument => ("application/xml", value.to_string()),
         Delivery::TextBody => ("text/plain", value.to_string()),
+        Delivery::RawJson => ("application/json", format!("{{\"{parameter}\": \"{value}\"}}")),
+        Delivery::RawXml => (
+            "application/xml",
+            format!("<?xml version=\"1.0\"?><request><{parameter}>{value}</{parameter}></request>"),
+        ),
         Delivery::Multipart => (
             "multipart/form-data",
             multipart(
@@ -921,7 +936,9 @@ mod tests {
                 "file-name",
                 "header",
                 "cookie",
-                "text-body"
+                "text-body",
+                "json-raw",
+                "xml-raw"
             ]
         );
         assert_eq!(requests[0].query, "q=1%27%20or%201%3D1%20--%20%C3%A9");

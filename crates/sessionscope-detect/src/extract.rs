@@ -703,9 +703,34 @@ fn scan_xml(text: &str, scan: &mut RequestScan<'_>) {
                 scan.scan(&place, Origin::ParameterName, element, element);
             }
             scan_xml_attributes(element, &tag[name_end..], scan);
+            // An HTML element inside an XML document is markup pasted into it unescaped: the tag
+            // as written is read as a value too, for the markup rules.
+            if is_html_element(element) {
+                let parts = [PathPart::Name(element)];
+                let place = Place {
+                    prefix: "request.xml",
+                    parts: &parts,
+                };
+                let written = &rest[open..(open + 1 + close + 1).min(rest.len())];
+                scan.scan(&place, Origin::XmlText, element, written);
+            }
         }
         rest = after.get(close + 1..).unwrap_or("");
     }
+}
+
+/// HTML elements that carry script or load content: in an XML API's document they are an
+/// injection, not a part of its vocabulary.
+fn is_html_element(name: &str) -> bool {
+    const ELEMENTS: &[&str] = &[
+        "script", "img", "svg", "iframe", "frame", "frameset", "body", "object", "embed", "applet",
+        "video", "audio", "source", "details", "marquee", "isindex", "input", "form", "button",
+        "style", "link", "meta", "base", "math", "a", "div", "xss", "animate", "set",
+    ];
+    name.len() <= 8
+        && ELEMENTS
+            .iter()
+            .any(|element| element.eq_ignore_ascii_case(name))
 }
 
 /// Element names read per document (a document of many small elements repeats them).
@@ -731,14 +756,22 @@ fn scan_xml_attributes(element: &str, mut attributes: &str, scan: &mut RequestSc
     while let Some(equals) = attributes.find('=') {
         let name = attributes[..equals].trim().trim_start_matches('/').trim();
         let after = attributes[equals + 1..].trim_start();
-        let Some(quote) = after.chars().next().filter(|c| *c == '"' || *c == '\'') else {
-            break;
+        let value = match after.chars().next() {
+            Some(quote @ ('"' | '\'')) => {
+                let Some(end) = after[1..].find(quote) else {
+                    break;
+                };
+                attributes = &after[end + 2..];
+                &after[1..1 + end]
+            }
+            // Not XML, but what a payload pasted into a document without escaping looks like
+            // (`<img src=x onerror=alert(1)>`): the value runs to the next blank.
+            _ => {
+                let end = after.find(char::is_whitespace).unwrap_or(after.len());
+                attributes = &after[end..];
+                after[..end].trim_end_matches('/')
+            }
         };
-        let Some(end) = after[1..].find(quote) else {
-            break;
-        };
-        let value = &after[1..1 + end];
-        attributes = &after[end + 2..];
         if name.is_empty() || name.starts_with("xmlns") {
             continue;
         }

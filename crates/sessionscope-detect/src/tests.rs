@@ -546,6 +546,20 @@ fn values_hiding_in_names_attributes_part_headers_and_whole_bodies_are_found() {
             ("rce", "request.xml.java.lang.ProcessBuilder"),
         ],
     );
+    // Markup pasted into a document unescaped: unquoted attributes, HTML elements.
+    check(
+        &request(
+            "POST",
+            "/api/import",
+            &[("Content-Type", "application/xml")],
+            Some("<order><note><img src=x onerror=alert(1)></note><c><script>alert(1)</script></c></order>"),
+        ),
+        &[
+            ("xss", "request.xml.img.@onerror"),
+            ("xss", "request.xml.img"),
+            ("xss", "request.xml.script"),
+        ],
+    );
     // A `;` inside a quoted file name does not end it; the part's own headers are read too.
     let body = "--b\r\nContent-Disposition: form-data; name=\"avatar\"; filename=\"shell.asp;.jpg\"\r\nContent-Type: image/jpeg; ${jndi:ldap://x/a}\r\n\r\nGIF89a\r\n--b--\r\n";
     check(
