@@ -733,6 +733,10 @@ fn command_at_start(text: &str) -> Option<Hit> {
     let hit = || Some(Hit::new(AttackKind::Rce, "rce.shell-command", start, end));
     let base = word.base();
     let rest = text[end..].trim_end();
+    // Carets inside a command word are cmd.exe escapes; no prose writes `w^h^o^a^m^i`.
+    if text[start..end].trim_start_matches('^').contains('^') {
+        return hit();
+    }
     let alone = rest.is_empty() && ALONE.contains(&base);
     if alone || UNMISTAKABLE.contains(&base) && rest.starts_with([' ', '\t']) {
         return hit();
@@ -830,11 +834,57 @@ pub(crate) fn plain_value(text: &str, features: Features) -> Option<Hit> {
     command_at_start(text)
 }
 
+/// A variable run as the command after it was assigned in the same value (`CMD=$'id';$CMD`,
+/// `a="who"; b="ami"; $a$b`): the command word hidden in a variable. Returns where the
+/// expansion ends.
+fn assigned_variable_run(text: &str, start: usize) -> Option<usize> {
+    let rest = text[start..].strip_prefix('$')?;
+    let rest = rest.strip_prefix('{').unwrap_or(rest);
+    let name_length = rest
+        .bytes()
+        .take_while(|byte| byte.is_ascii_alphanumeric() || *byte == b'_')
+        .count();
+    let name = &rest[..name_length];
+    if name.is_empty()
+        || name
+            .bytes()
+            .next()
+            .is_some_and(|byte| byte.is_ascii_digit())
+        || name == "IFS"
+    {
+        return None;
+    }
+    let end = start + 1 + name_length + usize::from(text[start + 1..].starts_with('{'));
+    // Two expansions glued into one word (`$a$b`) build a name; one alone must hold a command.
+    let glued = text[end..].trim_start_matches('}').starts_with('$');
+    let holds_command = |at: usize| {
+        let value_start = at + name.len() + 1;
+        let value = text[value_start..].trim_start_matches('$');
+        let offset = text.len() - value.len();
+        let (word, _, _) = command_word(text, offset);
+        is_command(word.base()).is_some()
+    };
+    let assigned = text[..start].match_indices(name).any(|(at, _)| {
+        let bytes = text.as_bytes();
+        let before_ok = at == 0 || !bytes[at - 1].is_ascii_alphanumeric() && bytes[at - 1] != b'_';
+        before_ok && text[at + name.len()..].starts_with('=') && (glued || holds_command(at))
+    });
+    assigned.then_some(end)
+}
+
 fn shell_command(text: &str) -> Option<Hit> {
     for (position, separator) in command_positions(text) {
         let start = skip_blanks(text, position);
         if start >= text.len() {
             continue;
+        }
+        if let Some(end) = assigned_variable_run(text, start) {
+            return Some(Hit::new(
+                AttackKind::Rce,
+                "rce.shell-obfuscation",
+                position.saturating_sub(1),
+                end,
+            ));
         }
         let (word, disguised, end) = command_word(text, start);
         if word.is_empty() {
@@ -1043,6 +1093,9 @@ mod tests {
                 "/???/c?t /etc/passwd",
                 "() { ignored; }; echo",
                 "' ; id #",
+                "CMD=$'id';$CMD",
+                "^p^o^w^e^r^s^h^e^l^l",
+                ";a=\"who\";b=\"ami\";$a$b",
                 "<(id)",
                 ";${HOME:0:1}etc${HOME:0:1}passwd",
             ],
@@ -1078,6 +1131,8 @@ mod tests {
                 "sudo make me a sandwich",
                 "wget",
                 "cat|dog",
+                "price=5; $price off",
+                "total=$5; $total",
             ],
         );
     }
