@@ -474,35 +474,27 @@ fn payloads_all_the_things_files(
 /// `constructor`, words such as `select` or `runtime` in prose), one per line.
 pub const LOOKALIKES: &str = include_str!("../data/lookalikes.txt");
 
-fn lookalikes(out: &mut Vec<LabelledValue>) {
-    for line in LOOKALIKES.lines() {
-        if line.trim().is_empty() || line.starts_with('#') {
-            continue;
-        }
-        out.push(LabelledValue {
-            class: BENIGN.to_string(),
-            source: "lookalikes".to_string(),
-            value: line.replace("{LF}", "\n").replace("{CR}", "\r"),
-        });
-    }
-}
-
 /// Attacks of the families the public lists lack, written for the project (see the file's
 /// header): `class<TAB>value` per line.
 pub const FAMILIES: &str = include_str!("../data/families.txt");
 
-fn families(out: &mut Vec<LabelledValue>) {
-    for line in FAMILIES.lines() {
+/// The values of one of the project's files: a value per line, `class<TAB>value` when `class`
+/// is `None`; `#` lines are comments, `{LF}` and `{CR}` stand for line breaks.
+fn project_file(text: &str, class: Option<&str>, source: &str, out: &mut Vec<LabelledValue>) {
+    for line in text.lines() {
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
-        let Some((class, value)) = line.split_once('\t') else {
+        let Some((class, value)) = class
+            .map(|class| (class, line))
+            .or_else(|| line.split_once('\t'))
+        else {
             continue;
         };
         out.push(LabelledValue {
             class: class.to_string(),
-            source: "families".to_string(),
-            value: value.replace("{LF}", "\n"),
+            source: source.to_string(),
+            value: value.replace("{LF}", "\n").replace("{CR}", "\r"),
         });
     }
 }
@@ -517,8 +509,8 @@ pub fn labelled_values(data: &Path) -> Result<Vec<LabelledValue>, CorpusError> {
     seclists(data, &mut values)?;
     seclists_fuzzing(data, &mut values)?;
     fuzzdb(data, &mut values)?;
-    families(&mut values);
-    lookalikes(&mut values);
+    project_file(FAMILIES, None, "families", &mut values);
+    project_file(LOOKALIKES, Some(BENIGN), "lookalikes", &mut values);
     Ok(values)
 }
 

@@ -8,7 +8,7 @@
 
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 
 use crate::features::{Features, AT, BACKSLASH, BRACE, DOLLAR, DOT, HASH, NON_ASCII, PAREN};
@@ -100,13 +100,7 @@ const DANGEROUS_CLASSES: &[&str] = &[
     "class['classloader']",
 ];
 
-static CLASSES: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    AhoCorasickBuilder::new()
-        .ascii_case_insensitive(true)
-        .match_kind(MatchKind::LeftmostFirst)
-        .build(DANGEROUS_CLASSES)
-        .expect("static class names build")
-});
+static CLASSES: LazyLock<AhoCorasick> = LazyLock::new(|| super::anchors(DANGEROUS_CLASSES));
 
 /// Expression-language, OGNL and reflection constructs that reach code from a template or a
 /// bound parameter, and serialized-object magic written as text.

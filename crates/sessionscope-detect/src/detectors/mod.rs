@@ -45,11 +45,13 @@ const DETECTORS: &[DetectorFn] = &[
 
 pub(crate) const DETECTOR_COUNT: usize = DETECTORS.len();
 
-/// A case-insensitive set of words a family's rules cannot match without: one fast pass over a
-/// value decides whether the family's regular expressions run at all.
+/// A case-insensitive automaton of words, reporting the first listed word that matches at the
+/// leftmost place: the names a family looks for (classes, cmdlets), or the anchor words its rules
+/// cannot match without, so one fast pass decides whether its regular expressions run at all.
 pub(crate) fn anchors(words: &[&str]) -> aho_corasick::AhoCorasick {
     aho_corasick::AhoCorasickBuilder::new()
         .ascii_case_insensitive(true)
+        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
         .build(words)
         .expect("static anchor words build")
 }
@@ -70,7 +72,7 @@ pub(crate) fn plain_value(text: &str, features: Features, origin: Origin) -> Opt
                 .then(|| php::plain_value(text))
                 .flatten()
         })
-        .or_else(|| shell::plain_value(text, features))
+        .or_else(|| shell::plain_value(text))
 }
 
 /// Runs every detector on one value; fills `hits` and returns how many slots were used.

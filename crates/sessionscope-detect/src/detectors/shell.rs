@@ -826,8 +826,7 @@ fn is_wildcard_binary(word: &str) -> bool {
 
 /// Values of letters, digits and harmless marks: a system tool alone or with an option
 /// (`whoami`, `uname -a`, `ping 127.0.0.1`).
-pub(crate) fn plain_value(text: &str, features: Features) -> Option<Hit> {
-    let _ = features;
+pub(crate) fn plain_value(text: &str) -> Option<Hit> {
     if text.len() > 256 || !text.starts_with(|c: char| c.is_ascii_alphabetic() || c == ' ') {
         return None;
     }

@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 
 use crate::features::{
@@ -103,13 +103,7 @@ const CMDLETS: &[&str] = &[
     "get-history",
 ];
 
-static CMDLET_NAMES: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    AhoCorasickBuilder::new()
-        .ascii_case_insensitive(true)
-        .match_kind(MatchKind::LeftmostFirst)
-        .build(CMDLETS)
-        .expect("static cmdlet names build")
-});
+static CMDLET_NAMES: LazyLock<AhoCorasick> = LazyLock::new(|| super::anchors(CMDLETS));
 
 static POWERSHELL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
